@@ -1,0 +1,211 @@
+"""Conversations: one per (inbox, counterparty number); listing with filters, and read state."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
+from inbox.models import (
+    Contact,
+    ContactNumber,
+    Conversation,
+    Inbox,
+    Message,
+    ReadMarker,
+    User,
+    utcnow,
+)
+from inbox.views import contacts_by_id, conversation_view, users_by_id
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PAGE_SIZE = 50
+
+
+async def get_inbox(session: AsyncSession, inbox_id: int, visible: set[int]) -> Inbox:
+    inbox = await session.get(Inbox, inbox_id)
+    if inbox is None:
+        raise NotFoundError(f"no inbox {inbox_id}")
+    if inbox_id not in visible:
+        raise ForbiddenError("you are not a member of this inbox")
+    return inbox
+
+
+async def get_conversation(
+    session: AsyncSession, conversation_id: int, visible: set[int]
+) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    if conversation.inbox_id not in visible:
+        raise ForbiddenError("you are not a member of this conversation's inbox")
+    return conversation
+
+
+async def get_or_create_conversation(
+    session: AsyncSession, inbox: Inbox, counterparty: str
+) -> tuple[Conversation, bool]:
+    """The conversation with `counterparty` in `inbox`; the unique constraint settles races."""
+    query = select(Conversation).where(
+        Conversation.inbox_id == inbox.id, Conversation.counterparty == counterparty
+    )
+    found = await session.scalar(query)
+    if found is not None:
+        return found, False
+    assert inbox.id is not None
+    contact_id = await session.scalar(
+        select(ContactNumber.contact_id).where(
+            ContactNumber.team_id == inbox.team_id, ContactNumber.number == counterparty
+        )
+    )
+    conversation = Conversation(
+        team_id=inbox.team_id,
+        inbox_id=inbox.id,
+        counterparty=counterparty,
+        contact_id=contact_id,
+        last_message_at=utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(conversation)
+    except IntegrityError:
+        found = await session.scalar(query)
+        assert found is not None
+        return found, False
+    return conversation, True
+
+
+def _unread_clause(user_id: int) -> Any:
+    read_at = (
+        select(ReadMarker.read_at)
+        .where(ReadMarker.conversation_id == Conversation.id, ReadMarker.user_id == user_id)
+        .scalar_subquery()
+    )
+    return and_(
+        Conversation.last_inbound_at.is_not(None),  # type: ignore[union-attr]
+        or_(read_at.is_(None), Conversation.last_inbound_at > read_at),  # type: ignore[operator]
+    )
+
+
+async def is_unread(session: AsyncSession, conversation: Conversation, user_id: int) -> bool:
+    if conversation.last_inbound_at is None:
+        return False
+    marker = await session.get(ReadMarker, (conversation.id, user_id))
+    return marker is None or conversation.last_inbound_at > marker.read_at
+
+
+async def describe(
+    session: AsyncSession, conversations: list[Conversation], user_id: int | None
+) -> list[dict[str, Any]]:
+    """Public views of conversations. `unread` is the user's, or, with no user, whether the
+    newest message is inbound (the shared view sent in events)."""
+    contacts = await contacts_by_id(session, (c.contact_id for c in conversations))
+    users = await users_by_id(session, (c.assignee_id for c in conversations))
+    views = []
+    for c in conversations:
+        if user_id is None:
+            unread = c.last_inbound_at is not None and c.last_inbound_at == c.last_message_at
+        else:
+            unread = await is_unread(session, c, user_id)
+        views.append(
+            conversation_view(
+                c,
+                contacts.get(c.contact_id) if c.contact_id else None,
+                users.get(c.assignee_id) if c.assignee_id else None,
+                unread,
+            )
+        )
+    return views
+
+
+def _encode_cursor(conversation: Conversation) -> str:
+    when = conversation.last_message_at or EPOCH
+    raw = json.dumps([when.isoformat(), conversation.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        when, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(when), int(ident)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError("cursor is not one this server gave", "invalid_cursor") from exc
+
+
+async def list_conversations(
+    session: AsyncSession,
+    inbox: Inbox,
+    user: User,
+    *,
+    folder: str = "inbox",
+    assignee: str | None = None,
+    read: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the inbox's conversations, newest activity first, and the next cursor."""
+    assert user.id is not None
+    if folder not in ("inbox", "archived"):
+        raise InvalidInputError("folder must be inbox or archived")
+    status = "open" if folder == "inbox" else "archived"
+    activity = Conversation.last_message_at
+    query = select(Conversation).where(
+        Conversation.inbox_id == inbox.id, Conversation.status == status
+    )
+    if assignee == "me":
+        query = query.where(Conversation.assignee_id == user.id)
+    elif assignee == "unassigned":
+        query = query.where(Conversation.assignee_id.is_(None))  # type: ignore[union-attr]
+    elif assignee:
+        if not assignee.isdigit():
+            raise InvalidInputError("assignee must be me, unassigned or a user id")
+        query = query.where(Conversation.assignee_id == int(assignee))
+    if read == "unread":
+        query = query.where(_unread_clause(user.id))
+    elif read == "read":
+        query = query.where(~_unread_clause(user.id))
+    elif read:
+        raise InvalidInputError("read must be read or unread")
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            or_(
+                Conversation.counterparty.like(like),  # type: ignore[attr-defined]
+                exists().where(
+                    Contact.id == Conversation.contact_id,
+                    Contact.name.ilike(like),  # type: ignore[attr-defined]
+                ),
+                exists().where(
+                    Message.conversation_id == Conversation.id,
+                    Message.body.ilike(like),  # type: ignore[attr-defined]
+                ),
+            )
+        )
+    if cursor:
+        when, ident = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                activity < when,  # type: ignore[operator]
+                and_(activity == when, Conversation.id < ident),
+            )
+        )
+    query = query.order_by(activity.desc(), Conversation.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    rows = list(await session.scalars(query))
+    page, more = rows[:limit], len(rows) > limit
+    return await describe(session, page, user.id), (_encode_cursor(page[-1]) if more else None)
+
+
+async def mark_read(session: AsyncSession, conversation: Conversation, user_id: int) -> None:
+    marker = await session.get(ReadMarker, (conversation.id, user_id))
+    if marker is None:
+        assert conversation.id is not None
+        session.add(ReadMarker(conversation_id=conversation.id, user_id=user_id))
+    else:
+        marker.read_at = utcnow()

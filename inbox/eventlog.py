@@ -1,0 +1,74 @@
+"""The event log: every change that clients must see is appended here, in the same transaction
+as the change, with the team's next event id. The socket bus replays from it (README: "The bus")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.models import EventRecord, Team
+
+
+async def append_event(
+    session: AsyncSession,
+    team_id: int,
+    type: str,
+    data: dict[str, Any],
+    *,
+    inbox_id: int | None = None,
+    user_id: int | None = None,
+) -> EventRecord:
+    # Bumping the team row takes its row lock (PostgreSQL) or the write lock (SQLite) until
+    # commit, so a team's events commit in id order: a reader never sees 7 before 6.
+    event_id = await session.scalar(
+        update(Team)
+        .where(Team.id == team_id)  # type: ignore[arg-type]
+        .values(last_event_id=Team.last_event_id + 1)
+        .returning(Team.last_event_id)
+    )
+    if event_id is None:
+        raise RuntimeError(f"Cannot append an event for team {team_id}: no such team.")
+    record = EventRecord(
+        team_id=team_id,
+        id=event_id,
+        type=type,
+        inbox_id=inbox_id,
+        user_id=user_id,
+        data=json.dumps(data, separators=(",", ":")),
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def events_after(
+    session: AsyncSession, team_id: int, after_id: int, limit: int = 1000
+) -> Sequence[EventRecord]:
+    rows = await session.scalars(
+        select(EventRecord)
+        .where(EventRecord.team_id == team_id, EventRecord.id > after_id)
+        .order_by(EventRecord.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def last_event_id(session: AsyncSession, team_id: int) -> int:
+    return await session.scalar(select(Team.last_event_id).where(Team.id == team_id)) or 0
+
+
+async def oldest_event_id(session: AsyncSession, team_id: int) -> int | None:
+    """The oldest id the log still keeps for the team, or None when it keeps none."""
+    return await session.scalar(
+        select(func.min(EventRecord.id)).where(EventRecord.team_id == team_id)
+    )
+
+
+async def prune_events(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(EventRecord).where(EventRecord.created_at < before))  # type: ignore[arg-type]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,143 @@
+"""The store's tables. Alembic migrations in `inbox/migrations/` follow these models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+ROLES = ("admin", "supervisor", "agent", "bot")
+REGISTRATION_STATES = ("unregistered", "pending", "registered")
+UNSOLICITED_MODES = ("agent", "bot")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    # Last event id handed out; bumped inside each writing transaction so ids commit in order.
+    last_event_id: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("username"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    username: str
+    name: str
+    role: str = "agent"  # one of ROLES; "bot" users connect with tokens only
+    password_hash: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Token(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True)  # sha256 hex of the token; the token itself is never kept
+    label: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class Inbox(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    code: str  # short API code, unique in the team
+    colour: str = "#2f6fed"
+    phone_number: str | None = Field(default=None, index=True)  # E.164
+    forwarding_number: str | None = None
+    registration: str = "unregistered"  # one of REGISTRATION_STATES
+    unsolicited: str = "agent"  # one of UNSOLICITED_MODES
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxMember(SQLModel, table=True):
+    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+
+
+class PhoneNumber(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    number: str = Field(unique=True)  # E.164
+    label: str = ""
+    inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    provider_sid: str | None = None
+    released_at: datetime | None = None
+    last_used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContactNumber(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    number: str  # E.164
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("inbox_id", "counterparty"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    inbox_id: int = Field(foreign_key="inbox.id", index=True)
+    counterparty: str  # E.164 of the customer
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    status: str = "open"  # open | archived
+    assignee_id: int | None = Field(default=None, foreign_key="user.id")
+    read_only: bool = False
+    last_message_at: datetime | None = Field(default=None, index=True)
+    last_inbound_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReadMarker(SQLModel, table=True):
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    read_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    inbox_id: int = Field(foreign_key="inbox.id")
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    direction: str  # inbound | outbound
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    media_urls: str = "[]"  # JSON list of URLs
+    sender_id: int | None = Field(default=None, foreign_key="user.id")
+    automatic: bool = False  # sent by the system (away message, HELP answer), not a person
+    provider_sid: str | None = Field(default=None, unique=True)
+    status: str = "queued"
+    error_code: str | None = None
+    error_message: str | None = None
+    segments: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EventRecord(SQLModel, table=True):
+    """The event log the socket replays from: one strictly increasing id per team."""
+
+    __tablename__ = "event"
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    id: int = Field(primary_key=True)
+    type: str
+    inbox_id: int | None = None  # None: team-wide (presence); else only that inbox's members
+    user_id: int | None = None  # set: only that user receives it
+    data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,20 @@
+"""Phone numbers in E.164, through `phonenumbers`."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from inbox.errors import InvalidInputError
+
+DEFAULT_REGION = "US"
+
+
+def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Normalise a number a person or a carrier wrote; raise `InvalidInputError` if it is none."""
+    try:
+        parsed = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInputError(f"{raw!r} is not a phone number", "invalid_number") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInputError(f"{raw!r} is not a possible phone number", "invalid_number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

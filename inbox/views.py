@@ -1,0 +1,89 @@
+"""The public shapes of messages and conversations (DESIGN.md, "Public contract")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.models import Contact, Conversation, Inbox, Message, User
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def user_view(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.name, "kind": "bot" if user.role == "bot" else "user"}
+
+
+def inbox_view(inbox: Inbox) -> dict[str, Any]:
+    return {
+        "id": inbox.id,
+        "name": inbox.name,
+        "code": inbox.code,
+        "colour": inbox.colour,
+        "phone_number": inbox.phone_number,
+        "registration": inbox.registration,
+        "unsolicited": inbox.unsolicited,
+    }
+
+
+def message_view(message: Message, sender: User | None) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "inbox_id": message.inbox_id,
+        "direction": message.direction,
+        "body": message.body,
+        "media_urls": json.loads(message.media_urls),
+        "status": message.status,
+        "error_code": message.error_code,
+        "error_message": message.error_message,
+        "segments": message.segments,
+        "provider_sid": message.provider_sid,
+        "automatic": message.automatic,
+        "sender": user_view(sender),
+        "created_at": iso(message.created_at),
+    }
+
+
+def conversation_view(
+    conversation: Conversation,
+    contact: Contact | None,
+    assignee: User | None,
+    unread: bool,
+) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "inbox_id": conversation.inbox_id,
+        "counterparty": conversation.counterparty,
+        "contact": {"id": contact.id, "name": contact.name} if contact else None,
+        "status": conversation.status,
+        "assignee": user_view(assignee),
+        "unread": unread,
+        "last_message_at": iso(conversation.last_message_at),
+        "read_only": conversation.read_only,
+    }
+
+
+async def users_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(User).where(User.id.in_(wanted)))  # type: ignore[union-attr]
+    return {u.id: u for u in rows if u.id is not None}
+
+
+async def contacts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Contact]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Contact).where(Contact.id.in_(wanted)))  # type: ignore[union-attr]
+    return {c.id: c for c in rows if c.id is not None}

@@ -1,0 +1,138 @@
+"""Every frame the server sends on `/ws` (DESIGN.md, "WebSocket"). Tests validate captured
+frames against `ServerFrame`; the server builds event envelopes from the log with `frame()`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+EventType = Literal[
+    "message.created",
+    "message.status",
+    "conversation.updated",
+    "presence.changed",
+    "lock.acquired",
+    "lock.released",
+    "lock.idle_prompt",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Sender(_Strict):
+    id: int
+    name: str
+    kind: Literal["user", "bot"]
+
+
+class MessageData(_Strict):
+    id: int
+    conversation_id: int
+    inbox_id: int
+    direction: Literal["inbound", "outbound"]
+    body: str
+    media_urls: list[str]
+    status: str
+    error_code: str | None
+    error_message: str | None
+    segments: int
+    provider_sid: str | None
+    automatic: bool
+    sender: Sender | None
+    created_at: str
+
+
+class ContactRef(_Strict):
+    id: int
+    name: str
+
+
+class ConversationData(_Strict):
+    id: int
+    inbox_id: int
+    counterparty: str
+    contact: ContactRef | None
+    status: Literal["open", "archived"]
+    assignee: Sender | None
+    unread: bool
+    last_message_at: str | None
+    read_only: bool
+
+
+class MessageCreated(_Strict):
+    id: int
+    type: Literal["message.created"]
+    ts: str
+    data: MessageCreatedData
+
+
+class MessageCreatedData(_Strict):
+    message: MessageData
+    conversation: ConversationData
+
+
+class MessageStatus(_Strict):
+    id: int
+    type: Literal["message.status"]
+    ts: str
+    data: MessageStatusData
+
+
+class MessageStatusData(_Strict):
+    message: MessageData
+
+
+class ConversationUpdated(_Strict):
+    id: int
+    type: Literal["conversation.updated"]
+    ts: str
+    data: ConversationUpdatedData
+
+
+class ConversationUpdatedData(_Strict):
+    conversation: ConversationData
+
+
+class Ack(_Strict):
+    type: Literal["ack"]
+    ref: str | None
+    data: dict[str, Any]
+
+
+class ErrorBody(_Strict):
+    code: str
+    message: str
+    holder: Sender | None = None
+
+
+class ErrorFrame(_Strict):
+    type: Literal["error"]
+    ref: str | None
+    error: ErrorBody
+
+
+class Resync(_Strict):
+    type: Literal["resync"]
+
+
+class Pong(_Strict):
+    type: Literal["pong"]
+    ref: Any = None
+
+
+ServerFrame = Annotated[
+    MessageCreated | MessageStatus | ConversationUpdated | Ack | ErrorFrame | Resync | Pong,
+    Field(discriminator="type"),
+]
+server_frame = TypeAdapter(ServerFrame)
+
+for _model in (MessageCreated, MessageStatus, ConversationUpdated):
+    _model.model_rebuild()
+
+
+def frame(event_id: int, type: str, ts: str, data_json: str) -> str:
+    """The envelope as JSON text, built around the already-encoded data (no re-encoding)."""
+    return f'{{"id":{event_id},"type":"{type}","ts":"{ts}","data":{data_json}}}'

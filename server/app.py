@@ -1,0 +1,163 @@
+"""The ASGI app factory and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inbox.db import Database
+from inbox.providers.base import SmsProvider
+from inbox.providers.sandbox import SandboxProvider
+from inbox.providers.twilio import TwilioProvider
+from realtime.hub import Hub
+from server import api, pages, webhooks
+from server.config import Settings
+from server.demo import seed_demo
+from server.errors import EXCEPTION_HANDLERS
+from server.state import Services, StoreEvents, services
+from server.ws import ws_endpoint
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SESSION_MAX_AGE_SECS = 14 * 24 * 3600  # two weeks, like most help desks
+SHUTDOWN_GRACE_SECS = 5.0
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def make_provider(settings: Settings) -> SmsProvider:
+    if settings.sms_provider == "twilio":
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        return TwilioProvider(
+            settings.twilio_account_sid,
+            str(settings.twilio_auth_token),
+            api_url=settings.twilio_api_url,
+            timeout_secs=settings.twilio_timeout_secs,
+        )
+    return SandboxProvider()
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    problems = []
+    try:
+        async with svc.db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # any store failure means unhealthy
+        problems.append(f"store: {exc.__class__.__name__}")
+    try:
+        await svc.redis.ping()
+    except Exception as exc:
+        problems.append(f"redis: {exc.__class__.__name__}")
+    if problems:
+        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ok", "sms_provider": svc.settings.sms_provider})
+
+
+def create_app(settings: Settings) -> Starlette:
+    if not settings.redis_url:
+        raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        db = Database(settings.database_url)
+        await db.upgrade()
+        if settings.demo:
+            await seed_demo(db)
+        redis = aioredis.Redis.from_url(settings.redis_url or "")
+        hub = Hub(redis, StoreEvents(db))
+        hub.start()
+        provider = make_provider(settings)
+        templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+        svc = Services(settings, db, redis, hub, provider, templates)
+        try:
+            yield {"services": svc}
+        finally:
+            await hub.stop()
+            if svc.tasks:
+                await asyncio.wait(list(svc.tasks), timeout=SHUTDOWN_GRACE_SECS)
+            for task in list(svc.tasks):
+                task.cancel()
+            await provider.close()
+            await redis.aclose()
+            await db.dispose()
+
+    routes = [
+        Route("/", pages.inbox_page),
+        Route("/login", pages.login_page, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/simulator", pages.simulator_page),
+        Route("/simulator/messages", pages.simulator_messages, methods=["GET"]),
+        Route("/simulator/messages", pages.simulator_send, methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
+        Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
+        Mount("/api/v1", routes=api.routes),
+        WebSocketRoute("/ws", ws_endpoint),
+        Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=str(settings.secret_key),
+            session_cookie="switchboard_session",
+            max_age=SESSION_MAX_AGE_SECS,
+            same_site="lax",
+            https_only=bool(settings.public_url and settings.public_url.startswith("https")),
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """For `uvicorn --factory server.app:app_from_env` and `switchboard serve --workers N`."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,181 @@
+"""The `switchboard` command: serve, user create, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from contextlib import ExitStack
+
+import uvicorn
+from sqlalchemy import select
+
+from inbox import accounts
+from inbox.db import Database
+from inbox.errors import InboxError
+from inbox.models import ROLES, Team
+from server.config import Settings
+from server.demo import DEMO_PASSWORD, seed_demo
+from server.embedded_redis import embedded_redis
+
+logger = logging.getLogger("switchboard")
+
+# Frames above this are refused by the protocol layer; the app answers frames between
+# 64 KiB and this with an `error` frame (server/ws.py).
+WS_MAX_FRAME_BYTES = 1024 * 1024
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        data_dir=getattr(args, "data_dir", None),
+        database_url=getattr(args, "database_url", None),
+        redis_url=getattr(args, "redis_url", None),
+        public_url=getattr(args, "public_url", None),
+        demo=True if getattr(args, "demo", False) else None,
+    )
+
+
+async def _prepare(settings: Settings) -> bool:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        return await seed_demo(db) if settings.demo else False
+    finally:
+        await db.dispose()
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with ExitStack() as stack:
+        if not settings.redis_url:
+            url = stack.enter_context(embedded_redis(settings.data_dir))
+            settings = settings.with_(redis_url=url)
+        if asyncio.run(_prepare(settings)):
+            _out(
+                f"Seeded the demo team: alice (admin), carol (supervisor), bob (agent); "
+                f"password {DEMO_PASSWORD!r} (demo only)."
+            )
+        os.environ.update(settings.to_env())  # worker processes rebuild the settings from it
+        _out(
+            f"Switchboard on http://{args.host}:{args.port} "
+            f"(SMS: {settings.sms_provider}, data: {settings.data_dir})"
+        )
+        uvicorn.run(
+            "server.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            ws="websockets-sansio",
+            ws_max_size=WS_MAX_FRAME_BYTES,
+            proxy_headers=bool(settings.public_url),
+            log_level=args.log_level,
+            timeout_graceful_shutdown=10,
+        )
+    return 0
+
+
+async def _user_create(settings: Settings, args: argparse.Namespace, password: str | None) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        async with db.write() as session:
+            team = await session.scalar(select(Team).where(Team.name == args.team))
+            if team is None:
+                team = await accounts.create_team(session, args.team)
+            assert team.id is not None
+            user = await accounts.create_user(
+                session, team.id, args.username, args.name or args.username, args.role, password
+            )
+        _out(f"created {user.role} {user.username} (id {user.id}) in team {team.name}")
+    finally:
+        await db.dispose()
+
+
+async def _token_create(settings: Settings, username: str, label: str) -> str:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        async with db.write() as session:
+            user = await accounts.user_by_username(session, username)
+            assert user.id is not None
+            return await accounts.create_token(session, user.id, label)
+    finally:
+        await db.dispose()
+
+
+def user_create(args: argparse.Namespace) -> int:
+    password = None
+    if args.role != "bot":
+        password = os.environ.get("SWITCHBOARD_PASSWORD") or getpass.getpass("Password: ")
+    asyncio.run(_user_create(_settings(args), args, password))
+    return 0
+
+
+def token_create(args: argparse.Namespace) -> int:
+    token = asyncio.run(_token_create(_settings(args), args.user, args.label))
+    _out(f"Token for {args.user} (shown once; keep it secret):")
+    _out(token)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where the SQLite file, secret key and socket live")
+    common.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    parser = argparse.ArgumentParser(prog="switchboard", description="Self-hosted shared SMS inbox")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the server", parents=[common])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    p.add_argument("--workers", type=int, default=1, help="processes sharing Redis and the store")
+    p.add_argument("--redis-url", help="Redis URL (default: start the embedded redis-server)")
+    p.add_argument("--public-url", help="the URL Twilio reaches this server at")
+    p.add_argument("--demo", action="store_true", help="seed a demo team when the store is empty")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=serve)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    p = user.add_parser(
+        "create",
+        parents=[common],
+        help="create a user (password from SWITCHBOARD_PASSWORD, or asked for)",
+    )
+    p.add_argument("--username", required=True)
+    p.add_argument("--name")
+    p.add_argument("--role", default="agent", choices=ROLES)
+    p.add_argument("--team", default="Default")
+    p.set_defaults(func=user_create)
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    p = token.add_parser("create", parents=[common], help="make an API token (last line printed)")
+    p.add_argument("--user", required=True)
+    p.add_argument("--label", default="")
+    p.set_defaults(func=token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except InboxError as exc:
+        sys.stderr.write(f"switchboard: {exc.message}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

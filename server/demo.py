@@ -1,0 +1,82 @@
+"""The demo team of `switchboard serve --demo` (DESIGN.md, "Configuration")."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from inbox import accounts, messages
+from inbox.db import Database
+from inbox.models import Contact, ContactNumber, Inbox, InboxMember, PhoneNumber, Team
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "switchboard"  # printed at start; demo only
+FRONT_DESK_NUMBER = "+15005550006"
+BILLING_NUMBER = "+15005550007"
+
+_CONTACTS = [
+    ("Dana Whitfield", "+15551230001", FRONT_DESK_NUMBER, "Hi, is the office open on Saturday?"),
+    ("Marcus Lee", "+15551230002", FRONT_DESK_NUMBER, "Running 10 minutes late for my 3pm."),
+    (
+        "Priya Natarajan",
+        "+15551230003",
+        BILLING_NUMBER,
+        "Can I get a copy of last month's invoice?",
+    ),
+]
+
+
+async def seed_demo(db: Database) -> bool:
+    """Seed the demo team when the store has no team yet; return whether it seeded."""
+    async with db.write() as session:
+        if await session.scalar(select(Team.id).limit(1)) is not None:
+            return False
+        team = await accounts.create_team(session, "Demo")
+        assert team.id is not None
+        alice = await accounts.create_user(
+            session, team.id, "alice", "Alice Admin", "admin", DEMO_PASSWORD
+        )
+        carol = await accounts.create_user(
+            session, team.id, "carol", "Carol Supervisor", "supervisor", DEMO_PASSWORD
+        )
+        bob = await accounts.create_user(
+            session, team.id, "bob", "Bob Agent", "agent", DEMO_PASSWORD
+        )
+        inboxes = [
+            ("Front Desk", "front", "#2f6fed", FRONT_DESK_NUMBER, [alice, bob, carol]),
+            ("Billing", "billing", "#b7410e", BILLING_NUMBER, [alice, carol]),
+        ]
+        for name, code, colour, number, members in inboxes:
+            inbox = Inbox(
+                team_id=team.id,
+                name=name,
+                code=code,
+                colour=colour,
+                phone_number=number,
+                registration="registered",
+            )
+            session.add(inbox)
+            await session.flush()
+            assert inbox.id is not None
+            session.add(PhoneNumber(team_id=team.id, number=number, label=name, inbox_id=inbox.id))
+            for member in members:
+                assert member.id is not None
+                session.add(InboxMember(inbox_id=inbox.id, user_id=member.id))
+        for name, number, inbox_number, text in _CONTACTS:
+            contact = Contact(team_id=team.id, name=name)
+            session.add(contact)
+            await session.flush()
+            assert contact.id is not None
+            session.add(ContactNumber(team_id=team.id, contact_id=contact.id, number=number))
+            await session.flush()
+            await messages.receive_inbound(
+                session,
+                to=inbox_number,
+                from_=number,
+                body=text,
+                provider_sid="SM" + uuid.uuid4().hex,
+            )
+    return True

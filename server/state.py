@@ -1,0 +1,87 @@
+"""What the lifespan builds and every route uses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
+
+from inbox import eventlog
+from inbox.db import Database
+from inbox.models import EventRecord, Team
+from inbox.providers.base import SmsProvider
+from inbox.views import iso
+from realtime.events import frame
+from realtime.hub import Hub, LoggedEvent
+from server.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def logged(record: EventRecord) -> LoggedEvent:
+    data_frame = frame(record.id, record.type, iso(record.created_at) or "", record.data)
+    return LoggedEvent(record.team_id, record.id, record.inbox_id, record.user_id, data_frame)
+
+
+class StoreEvents:
+    """The event log, as the bus reads it."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def events_after(self, team_id: int, after_id: int, limit: int) -> list[LoggedEvent]:
+        async with self._db.read() as session:
+            return [
+                logged(r) for r in await eventlog.events_after(session, team_id, after_id, limit)
+            ]
+
+    async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]:
+        from sqlalchemy import select
+
+        async with self._db.read() as session:
+            rows = await session.execute(
+                select(Team.id, Team.last_event_id).where(Team.id.in_(list(team_ids)))  # type: ignore[union-attr]
+            )
+            return {int(team): int(last) for team, last in rows}
+
+    async def oldest_id(self, team_id: int) -> int | None:
+        async with self._db.read() as session:
+            return await eventlog.oldest_event_id(session, team_id)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis
+    hub: Hub
+    provider: SmsProvider
+    templates: Jinja2Templates
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def announce(self, *records: EventRecord | None) -> None:
+        for record in records:
+            if record is not None:
+                await self.hub.announce(logged(record))
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run slow work after the answer; kept referenced so it is not collected mid-flight."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+def services(conn: HTTPConnection) -> Services:
+    svc: Services = conn.state.services
+    return svc

@@ -1,0 +1,182 @@
+"""Test helpers over real parts: a uvicorn server in a thread, agents on real WebSockets,
+and Twilio-signed webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+from starlette.types import ASGIApp
+from twilio.request_validator import RequestValidator
+
+from realtime.events import server_frame
+
+DEMO_PASSWORD = "switchboard"
+FRONT_DESK = "+15005550006"
+BILLING = "+15005550007"
+# Upper bound on waiting for an event that should come: a hang guard, not a performance check.
+EVENT_WAIT_SECS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """A real uvicorn server on a free port, in a thread of the test process."""
+
+    def __init__(self, app: ASGIApp, port: int | None = None) -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            ws="websockets-sansio",
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@dataclass
+class Twilio:
+    """Signs requests as Twilio does, for the webhooks of a server at `base_url`."""
+
+    auth_token: str
+    base_url: str
+
+    def sign(self, path: str, params: dict[str, str]) -> str:
+        return str(
+            RequestValidator(self.auth_token).compute_signature(self.base_url + path, params)
+        )
+
+    async def post(
+        self, path: str, params: dict[str, str], signature: str | None = None
+    ) -> httpx.Response:
+        headers = {
+            "X-Twilio-Signature": signature if signature is not None else self.sign(path, params)
+        }
+        async with httpx.AsyncClient(base_url=self.base_url) as client:
+            return await client.post(path, data=params, headers=headers)
+
+    async def inbound(
+        self, to: str, from_: str, body: str, sid: str | None = None
+    ) -> httpx.Response:
+        import uuid
+
+        params = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": "AC" + "0" * 32,
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        return await self.post("/webhooks/twilio/messages", params)
+
+
+async def login(base_url: str, username: str, password: str = DEMO_PASSWORD) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base_url, headers={"Origin": base_url})
+    response = await client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303, response.text
+    return client
+
+
+class Agent:
+    """One WebSocket connection, as a browser tab or a bot holds it."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self._ref = 0
+
+    @classmethod
+    async def connect(
+        cls,
+        base_url: str,
+        *,
+        cookies: httpx.Cookies | None = None,
+        token: str | None = None,
+        origin: str | None = None,
+        hello: int | None = None,
+    ) -> Agent:
+        headers: dict[str, str] = {}
+        if cookies is not None:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        ws = await websockets.connect(
+            base_url.replace("http", "ws", 1) + "/ws",
+            additional_headers=headers,
+            origin=websockets.Origin(origin or base_url) if cookies is not None else None,
+            max_size=None,
+        )
+        agent = cls(ws)
+        if hello is not None:
+            await agent.send({"type": "hello", "last_event_id": hello})
+        return agent
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def frame(self, timeout: float = EVENT_WAIT_SECS) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        data: dict[str, Any] = json.loads(raw)
+        server_frame.validate_python(data)  # every frame must match realtime/events.py
+        return data
+
+    async def next_event(
+        self,
+        type: str,
+        where: Callable[[dict[str, Any]], bool] = lambda data: True,
+        timeout: float = EVENT_WAIT_SECS,
+    ) -> dict[str, Any]:
+        """The next frame of `type` whose data satisfies `where`, skipping others."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.frame(timeout)
+                if frame.get("type") == type and where(frame["data"]):
+                    return frame
+
+    async def command(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Send a command and wait for its ack or error."""
+        self._ref += 1
+        ref = f"r{self._ref}"
+        await self.send({"type": type, "ref": ref, "data": data})
+        async with asyncio.timeout(EVENT_WAIT_SECS):
+            while True:
+                frame = await self.frame()
+                if frame.get("ref") == ref:
+                    return frame
+
+    async def close(self) -> None:
+        await self.ws.close()

@@ -1,0 +1,158 @@
+"""`switchboard` as an operator runs it: real processes, the embedded redis-server included."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import Agent, free_port, login
+
+START_WAIT_SECS = 60.0
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TWILIO_"))}
+    return env
+
+
+def switchboard(*args: str, data_dir: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+class Serve:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / "serve.log"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--demo",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                "--log-level",
+                "warning",
+            ],
+            env=_env(),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_WAIT_SECS
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("switchboard serve did not start:\n" + self.log.read_text())
+            time.sleep(0.05)
+
+    def redis_pid(self) -> int:
+        match = re.search(r"embedded redis-server \(pid (\d+)\)", self.log.read_text())
+        assert match, self.log.read_text()
+        return int(match.group(1))
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in state  # a zombie has exited
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Serve]:
+    server = Serve(tmp_path / "data")
+    yield server
+    if server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
+
+
+async def test_serve_demo_starts_from_an_empty_data_dir(served: Serve) -> None:
+    output = served.log.read_text()
+    assert "bob (agent)" in output and "'switchboard'" in output
+    bob = await login(served.url, "bob")
+    inboxes = (await bob.get("/api/v1/inboxes")).json()["items"]
+    assert [(i["name"], i["phone_number"]) for i in inboxes] == [("Front Desk", "+15005550006")]
+    carol = await login(served.url, "carol")
+    names = sorted(i["name"] for i in (await carol.get("/api/v1/inboxes")).json()["items"])
+    assert names == ["Billing", "Front Desk"]
+    page = await bob.get("/")
+    assert page.status_code == 200 and "Front Desk" in page.text
+    # The phone simulator plays a customer: its text reaches bob's socket live.
+    bob_ws = await Agent.connect(served.url, cookies=bob.cookies)
+    sent = await bob.post(
+        "/simulator/messages",
+        json={"from": "+15557654321", "to": "+15005550006", "body": "Hello from the simulator"},
+    )
+    assert sent.status_code == 201, sent.text
+    event = await bob_ws.next_event("message.created")
+    assert event["data"]["message"]["body"] == "Hello from the simulator"
+    await bob_ws.close()
+
+
+async def test_token_create_gives_a_working_bearer_token(served: Serve, tmp_path: Path) -> None:
+    result = switchboard("token", "create", "--user", "bob", data_dir=tmp_path / "data")
+    token = result.stdout.strip().splitlines()[-1]
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+        assert me.json()["username"] == "bob"
+        wrong = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}x"})
+        assert wrong.status_code == 401
+    # A bot or script connects to the socket with the token, no cookie, no Origin.
+    ws = await Agent.connect(served.url, token=token)
+    assert (await ws.command("ping", {}))["type"] == "pong"
+    await ws.close()
+    db = (tmp_path / "data" / "switchboard.db").read_bytes()
+    assert token.encode() not in db  # only its hash is kept
+
+
+def test_embedded_redis_stops_with_the_server(served: Serve) -> None:
+    pid = served.redis_pid()
+    assert alive(pid)
+    served.proc.send_signal(signal.SIGINT)
+    assert served.proc.wait(30) == 0
+    assert wait_gone(pid)
+    assert not (served.log.parent / "data" / "redis.sock").exists()
+
+
+def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> None:
+    pid = served.redis_pid()
+    served.proc.kill()
+    served.proc.wait()
+    assert wait_gone(pid)

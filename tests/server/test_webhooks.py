@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import sqlite3
+
+from tests.conftest import Running
+from tests.helpers import BILLING, FRONT_DESK, Agent, login
+
+
+def stored_messages(running: Running) -> list[tuple[str, str]]:
+    path = running.settings.database_url.split("///", 1)[1]
+    with sqlite3.connect(path) as db:
+        return list(db.execute("SELECT provider_sid, body FROM message ORDER BY id"))
+
+
+async def test_signed_inbound_text_reaches_every_member_and_no_one_else(
+    app_server: Running,
+) -> None:
+    bob = await login(app_server.url, "bob")
+    carol = await login(app_server.url, "carol")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    carol_ws = await Agent.connect(app_server.url, cookies=carol.cookies)
+
+    # Billing's text goes to carol (a member) but never to bob (not a member).
+    response = await app_server.twilio.inbound(BILLING, "+15551112222", "Where is my refund?")
+    assert response.status_code == 200
+    assert "<Response" in response.text
+    carol_first = await carol_ws.next_event("message.created")
+    assert carol_first["data"]["message"]["body"] == "Where is my refund?"
+
+    await app_server.twilio.inbound(FRONT_DESK, "(555) 111-3333", "Is parking free?")
+    for ws in (bob_ws, carol_ws):
+        event = await ws.next_event("message.created")
+        assert event["data"]["message"]["body"] == "Is parking free?"
+        assert event["data"]["message"]["direction"] == "inbound"
+        assert event["data"]["conversation"]["counterparty"] == "+15551113333"
+        assert event["data"]["conversation"]["unread"] is True
+    # Bob's first event was Front Desk's: Billing's never reached him.
+    await bob_ws.close()
+    await carol_ws.close()
+
+
+async def test_forged_signature_is_refused_and_stores_nothing(app_server: Running) -> None:
+    before = stored_messages(app_server)
+    params = {"MessageSid": "SMforged", "From": "+15551112222", "To": FRONT_DESK, "Body": "hi"}
+    good = app_server.twilio.sign("/webhooks/twilio/messages", params)
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    response = await app_server.twilio.post("/webhooks/twilio/messages", params, signature=forged)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "bad_signature"
+    missing = await app_server.twilio.post("/webhooks/twilio/messages", params, signature="")
+    assert missing.status_code == 403
+    # A correctly signed request whose body was altered on the way is refused too.
+    tampered = dict(params, Body="send me the money")
+    altered = await app_server.twilio.post("/webhooks/twilio/messages", tampered, signature=good)
+    assert altered.status_code == 403
+    assert stored_messages(app_server) == before
+
+
+async def test_same_message_sid_twice_stores_one_message(app_server: Running) -> None:
+    bob = await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    for _ in range(2):
+        response = await app_server.twilio.inbound(
+            FRONT_DESK, "+15551114444", "Twice?", sid="SMdup1"
+        )
+        assert response.status_code == 200
+    await app_server.twilio.inbound(FRONT_DESK, "+15551114444", "Third, new sid")
+    first = await bob_ws.next_event("message.created")
+    second = await bob_ws.next_event("message.created")
+    assert first["data"]["message"]["body"] == "Twice?"
+    assert second["data"]["message"]["body"] == "Third, new sid"  # no second "Twice?" event
+    assert [b for sid, b in stored_messages(app_server) if sid == "SMdup1"] == ["Twice?"]
+    await bob_ws.close()
+
+
+async def test_webhook_with_missing_fields_gets_a_clear_error(app_server: Running) -> None:
+    response = await app_server.twilio.post("/webhooks/twilio/messages", {"Body": "no numbers"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "missing_field"
