@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inbox.errors import InvalidInputError, NotFoundError
 from inbox.models import ROLES, Inbox, InboxMember, Team, Token, User, utcnow
@@ -51,7 +52,7 @@ async def create_user(
 ) -> User:
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}")
-    if await session.scalar(select(User).where(User.username == username)):
+    if await session.scalar(select(User).where(col(User.username) == username)):
         raise InvalidInputError(f"user {username!r} already exists", "exists")
     user = User(
         team_id=team_id,
@@ -74,28 +75,28 @@ async def create_token(session: AsyncSession, user_id: int, label: str = "") -> 
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User:
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         raise NotFoundError(f"no user {username!r}")
     return user
 
 
 async def authenticate_password(session: AsyncSession, username: str, password: str) -> User | None:
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     if not verify_password(user.password_hash if user else None, password):
         return None
     return user
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> User | None:
-    row = await session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    row = await session.scalar(select(Token).where(col(Token.token_hash) == hash_token(token)))
     if row is None:
         return None
     return await session.get(User, row.user_id)
 
 
 async def touch_token(session: AsyncSession, token: str) -> None:
-    row = await session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    row = await session.scalar(select(Token).where(col(Token.token_hash) == hash_token(token)))
     if row is not None:
         row.last_used_at = utcnow()
 
@@ -103,8 +104,8 @@ async def touch_token(session: AsyncSession, token: str) -> None:
 async def visible_inbox_ids(session: AsyncSession, user: User) -> set[int]:
     """Inboxes the user may see: those they are a member of."""
     rows = await session.scalars(
-        select(InboxMember.inbox_id)
-        .join(Inbox, Inbox.id == InboxMember.inbox_id)
-        .where(InboxMember.user_id == user.id, Inbox.team_id == user.team_id)
+        select(col(InboxMember.inbox_id))
+        .join(Inbox, col(Inbox.id) == col(InboxMember.inbox_id))
+        .where(col(InboxMember.user_id) == user.id, col(Inbox.team_id) == user.team_id)
     )
     return set(rows)

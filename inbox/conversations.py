@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
 from inbox.models import (
@@ -53,15 +54,15 @@ async def get_or_create_conversation(
 ) -> tuple[Conversation, bool]:
     """The conversation with `counterparty` in `inbox`; the unique constraint settles races."""
     query = select(Conversation).where(
-        Conversation.inbox_id == inbox.id, Conversation.counterparty == counterparty
+        col(Conversation.inbox_id) == inbox.id, col(Conversation.counterparty) == counterparty
     )
     found = await session.scalar(query)
     if found is not None:
         return found, False
     assert inbox.id is not None
     contact_id = await session.scalar(
-        select(ContactNumber.contact_id).where(
-            ContactNumber.team_id == inbox.team_id, ContactNumber.number == counterparty
+        select(col(ContactNumber.contact_id)).where(
+            col(ContactNumber.team_id) == inbox.team_id, col(ContactNumber.number) == counterparty
         )
     )
     conversation = Conversation(
@@ -83,13 +84,16 @@ async def get_or_create_conversation(
 
 def _unread_clause(user_id: int) -> Any:
     read_at = (
-        select(ReadMarker.read_at)
-        .where(ReadMarker.conversation_id == Conversation.id, ReadMarker.user_id == user_id)
+        select(col(ReadMarker.read_at))
+        .where(
+            col(ReadMarker.conversation_id) == col(Conversation.id),
+            col(ReadMarker.user_id) == user_id,
+        )
         .scalar_subquery()
     )
     return and_(
-        Conversation.last_inbound_at.is_not(None),  # type: ignore[union-attr]
-        or_(read_at.is_(None), Conversation.last_inbound_at > read_at),  # type: ignore[operator]
+        col(Conversation.last_inbound_at).is_not(None),
+        or_(read_at.is_(None), col(Conversation.last_inbound_at) > read_at),
     )
 
 
@@ -155,18 +159,18 @@ async def list_conversations(
     if folder not in ("inbox", "archived"):
         raise InvalidInputError("folder must be inbox or archived")
     status = "open" if folder == "inbox" else "archived"
-    activity = Conversation.last_message_at
+    activity = col(Conversation.last_message_at)
     query = select(Conversation).where(
-        Conversation.inbox_id == inbox.id, Conversation.status == status
+        col(Conversation.inbox_id) == inbox.id, col(Conversation.status) == status
     )
     if assignee == "me":
-        query = query.where(Conversation.assignee_id == user.id)
+        query = query.where(col(Conversation.assignee_id) == user.id)
     elif assignee == "unassigned":
-        query = query.where(Conversation.assignee_id.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(Conversation.assignee_id).is_(None))
     elif assignee:
         if not assignee.isdigit():
             raise InvalidInputError("assignee must be me, unassigned or a user id")
-        query = query.where(Conversation.assignee_id == int(assignee))
+        query = query.where(col(Conversation.assignee_id) == int(assignee))
     if read == "unread":
         query = query.where(_unread_clause(user.id))
     elif read == "read":
@@ -177,14 +181,14 @@ async def list_conversations(
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
-                Conversation.counterparty.like(like),  # type: ignore[attr-defined]
+                col(Conversation.counterparty).like(like),
                 exists().where(
-                    Contact.id == Conversation.contact_id,
-                    Contact.name.ilike(like),  # type: ignore[attr-defined]
+                    col(Contact.id) == col(Conversation.contact_id),
+                    col(Contact.name).ilike(like),
                 ),
                 exists().where(
-                    Message.conversation_id == Conversation.id,
-                    Message.body.ilike(like),  # type: ignore[attr-defined]
+                    col(Message.conversation_id) == col(Conversation.id),
+                    col(Message.body).ilike(like),
                 ),
             )
         )
@@ -192,11 +196,11 @@ async def list_conversations(
         when, ident = _decode_cursor(cursor)
         query = query.where(
             or_(
-                activity < when,  # type: ignore[operator]
-                and_(activity == when, Conversation.id < ident),
+                activity < when,
+                and_(activity == when, col(Conversation.id) < ident),
             )
         )
-    query = query.order_by(activity.desc(), Conversation.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    query = query.order_by(activity.desc(), col(Conversation.id).desc()).limit(limit + 1)
     rows = list(await session.scalars(query))
     page, more = rows[:limit], len(rows) > limit
     return await describe(session, page, user.id), (_encode_cursor(page[-1]) if more else None)

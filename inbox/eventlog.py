@@ -6,12 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, Result, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inbox.models import EventRecord, Team
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 async def append_event(
@@ -27,9 +33,9 @@ async def append_event(
     # commit, so a team's events commit in id order: a reader never sees 7 before 6.
     event_id = await session.scalar(
         update(Team)
-        .where(Team.id == team_id)  # type: ignore[arg-type]
-        .values(last_event_id=Team.last_event_id + 1)
-        .returning(Team.last_event_id)
+        .where(col(Team.id) == team_id)
+        .values(last_event_id=col(Team.last_event_id) + 1)
+        .returning(col(Team.last_event_id))
     )
     if event_id is None:
         raise RuntimeError(f"Cannot append an event for team {team_id}: no such team.")
@@ -51,24 +57,24 @@ async def events_after(
 ) -> Sequence[EventRecord]:
     rows = await session.scalars(
         select(EventRecord)
-        .where(EventRecord.team_id == team_id, EventRecord.id > after_id)
-        .order_by(EventRecord.id)  # type: ignore[arg-type]
+        .where(col(EventRecord.team_id) == team_id, col(EventRecord.id) > after_id)
+        .order_by(col(EventRecord.id))
         .limit(limit)
     )
     return rows.all()
 
 
 async def last_event_id(session: AsyncSession, team_id: int) -> int:
-    return await session.scalar(select(Team.last_event_id).where(Team.id == team_id)) or 0
+    return await session.scalar(select(col(Team.last_event_id)).where(col(Team.id) == team_id)) or 0
 
 
 async def oldest_event_id(session: AsyncSession, team_id: int) -> int | None:
     """The oldest id the log still keeps for the team, or None when it keeps none."""
     return await session.scalar(
-        select(func.min(EventRecord.id)).where(EventRecord.team_id == team_id)
+        select(func.min(col(EventRecord.id))).where(col(EventRecord.team_id) == team_id)
     )
 
 
 async def prune_events(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(delete(EventRecord).where(EventRecord.created_at < before))  # type: ignore[arg-type]
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    result = await session.execute(delete(EventRecord).where(col(EventRecord.created_at) < before))
+    return rowcount(result)

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inbox.conversations import describe, get_or_create_conversation
 from inbox.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from inbox.eventlog import append_event
+from inbox.eventlog import append_event, rowcount
 from inbox.models import Conversation, EventRecord, Inbox, Message, User, utcnow
 from inbox.phones import to_e164
 from inbox.segments import MAX_BODY_CHARS, segment_count
@@ -69,15 +70,16 @@ async def receive_inbound(
 ) -> Stored:
     """Store an inbound text once per `provider_sid`; route it by the `to` number."""
     to_number, from_number = to_e164(to), to_e164(from_)
-    inbox = await session.scalar(select(Inbox).where(Inbox.phone_number == to_number))
+    inbox = await session.scalar(select(Inbox).where(col(Inbox.phone_number) == to_number))
     if inbox is None:
         raise NotFoundError(f"no inbox has the number {to_number}")
     conversation, _ = await get_or_create_conversation(session, inbox, from_number)
+    conversation_id = _id(conversation)
     now = utcnow()
     message = Message(
         team_id=inbox.team_id,
         inbox_id=conversation.inbox_id,
-        conversation_id=conversation.id,  # type: ignore[arg-type]
+        conversation_id=conversation_id,
         direction="inbound",
         body=body,
         media_urls=json.dumps(list(media_urls)),
@@ -91,7 +93,9 @@ async def receive_inbound(
         async with session.begin_nested():
             session.add(message)
     except IntegrityError:
-        existing = await session.scalar(select(Message).where(Message.provider_sid == provider_sid))
+        existing = await session.scalar(
+            select(Message).where(col(Message.provider_sid) == provider_sid)
+        )
         if existing is None:
             raise
         return Stored(existing, conversation, None)
@@ -104,6 +108,12 @@ async def receive_inbound(
     return Stored(
         message, conversation, await _message_created(session, message, conversation, None)
     )
+
+
+def _id(conversation: Conversation) -> int:
+    if conversation.id is None:
+        raise RuntimeError("Cannot store a message in a conversation that was never flushed.")
+    return conversation.id
 
 
 def validate_body(body: Any) -> str:
@@ -130,6 +140,7 @@ async def queue_outbound(
         raise ConflictError(
             "this conversation is read-only: the contact's number changed", "read_only"
         )
+    conversation_id = _id(conversation)
     inbox = await session.get(Inbox, conversation.inbox_id)
     assert inbox is not None
     if inbox.registration != "registered":
@@ -140,7 +151,7 @@ async def queue_outbound(
     message = Message(
         team_id=conversation.team_id,
         inbox_id=conversation.inbox_id,
-        conversation_id=conversation.id,  # type: ignore[arg-type]
+        conversation_id=conversation_id,
         direction="outbound",
         body=body,
         sender_id=sender.id if sender else None,
@@ -179,18 +190,18 @@ async def update_status(
         values["error_message"] = error_message
     result = await session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.status.in_(lower))  # type: ignore[arg-type, attr-defined]
+        .where(col(Message.id) == message_id, col(Message.status).in_(lower))
         .values(**values)
     )
-    changed = bool(result.rowcount)  # type: ignore[attr-defined]
+    changed = rowcount(result) > 0
     if provider_sid is not None:
         # The provider's id is news too: the text has left us, even if its status is the same.
         result = await session.execute(
             update(Message)
-            .where(Message.id == message_id, Message.provider_sid.is_(None))  # type: ignore[arg-type, union-attr]
+            .where(col(Message.id) == message_id, col(Message.provider_sid).is_(None))
             .values(provider_sid=provider_sid)
         )
-        changed = changed or bool(result.rowcount)  # type: ignore[attr-defined]
+        changed = changed or rowcount(result) > 0
     if not changed:
         return None
     message = await session.get(Message, message_id, populate_existing=True)
@@ -206,7 +217,9 @@ async def update_status(
 
 
 async def message_id_by_sid(session: AsyncSession, provider_sid: str) -> int | None:
-    return await session.scalar(select(Message.id).where(Message.provider_sid == provider_sid))
+    return await session.scalar(
+        select(col(Message.id)).where(col(Message.provider_sid) == provider_sid)
+    )
 
 
 async def list_messages(
@@ -217,10 +230,10 @@ async def list_messages(
     limit: int = 200,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """History oldest first; `next` is the id to pass as `before` for the page before it."""
-    query = select(Message).where(Message.conversation_id == conversation.id)
+    query = select(Message).where(col(Message.conversation_id) == conversation.id)
     if before is not None:
-        query = query.where(Message.id < before)  # type: ignore[operator]
-    rows = list(await session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))  # type: ignore[union-attr]
+        query = query.where(col(Message.id) < before)
+    rows = list(await session.scalars(query.order_by(col(Message.id).desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = list(reversed(rows[:limit]))
     users = await users_by_id(session, (m.sender_id for m in rows))

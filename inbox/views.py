@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from inbox.models import Contact, Conversation, Inbox, Message, User
 
@@ -77,7 +78,7 @@ async def users_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.scalars(select(User).where(User.id.in_(wanted)))  # type: ignore[union-attr]
+    rows = await session.scalars(select(User).where(col(User.id).in_(wanted)))
     return {u.id: u for u in rows if u.id is not None}
 
 
@@ -85,5 +86,5 @@ async def contacts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> di
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.scalars(select(Contact).where(Contact.id.in_(wanted)))  # type: ignore[union-attr]
+    rows = await session.scalars(select(Contact).where(col(Contact.id).in_(wanted)))
     return {c.id: c for c in rows if c.id is not None}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -59,7 +60,7 @@ async def list_inboxes(request: Request) -> JSONResponse:
     user, visible = await caller(request)
     async with services(request).db.read() as session:
         rows = await session.scalars(
-            select(Inbox).where(Inbox.id.in_(visible)).order_by(Inbox.name)  # type: ignore[union-attr]
+            select(Inbox).where(col(Inbox.id).in_(visible)).order_by(col(Inbox.name))
         )
         return JSONResponse({"items": [inbox_view(i) for i in rows], "next": None})
 

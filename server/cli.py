@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import uvicorn
 from sqlalchemy import select
+from sqlmodel import col
 
 from inbox import accounts
 from inbox.db import Database
@@ -88,7 +89,7 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
     try:
         await db.upgrade()
         async with db.write() as session:
-            team = await session.scalar(select(Team).where(Team.name == args.team))
+            team = await session.scalar(select(Team).where(col(Team.name) == args.team))
             if team is None:
                 team = await accounts.create_team(session, args.team)
             assert team.id is not None

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from inbox import accounts, messages
 from inbox.db import Database
@@ -32,7 +33,7 @@ _CONTACTS = [
 async def seed_demo(db: Database) -> bool:
     """Seed the demo team when the store has no team yet; return whether it seeded."""
     async with db.write() as session:
-        if await session.scalar(select(Team.id).limit(1)) is not None:
+        if await session.scalar(select(col(Team.id)).limit(1)) is not None:
             return False
         team = await accounts.create_team(session, "Demo")
         assert team.id is not None

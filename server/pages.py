@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -52,8 +53,8 @@ async def inbox_page(request: Request) -> Response:
     async with services(request).db.read() as session:
         visible = await accounts.visible_inbox_ids(session, user)
         rows = await session.scalars(
-            select(Inbox).where(Inbox.id.in_(visible)).order_by(Inbox.name)
-        )  # type: ignore[union-attr]
+            select(Inbox).where(col(Inbox.id).in_(visible)).order_by(col(Inbox.name))
+        )
         inboxes = [inbox_view(i) for i in rows]
     return _render(request, "inbox.html", {"user": user, "inboxes": inboxes})
 
@@ -76,7 +77,9 @@ async def simulator_page(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     async with services(request).db.read() as session:
         rows = await session.scalars(
-            select(Inbox).where(Inbox.team_id == user.team_id, Inbox.phone_number.is_not(None))  # type: ignore[union-attr]
+            select(Inbox).where(
+                col(Inbox.team_id) == user.team_id, col(Inbox.phone_number).is_not(None)
+            )
         )
         inboxes = [inbox_view(i) for i in rows]
     return _render(request, "simulator.html", {"user": user, "inboxes": inboxes})
@@ -91,7 +94,9 @@ async def simulator_send(request: Request) -> Response:
         raise ApiError(422, "invalid", "to, from and body are required")
     svc = services(request)
     async with svc.db.write() as session:
-        inbox = await session.scalar(select(Inbox).where(Inbox.phone_number == to_e164(str(to))))
+        inbox = await session.scalar(
+            select(Inbox).where(col(Inbox.phone_number) == to_e164(str(to)))
+        )
         if inbox is None or inbox.team_id != user.team_id:
             raise ApiError(404, "not_found", "no inbox of your team has that number")
         stored = await messages.receive_inbound(
@@ -111,11 +116,11 @@ async def simulator_messages(request: Request) -> Response:
     phone = to_e164(request.query_params.get("phone", ""))
     async with services(request).db.read() as session:
         rows = await session.execute(
-            select(Message, Inbox.phone_number)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(Inbox, Inbox.id == Message.inbox_id)
-            .where(Conversation.counterparty == phone, Message.team_id == user.team_id)
-            .order_by(Message.id)  # type: ignore[arg-type]
+            select(Message, col(Inbox.phone_number))
+            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
+            .where(col(Conversation.counterparty) == phone, col(Message.team_id) == user.team_id)
+            .order_by(col(Message.id))
         )
         items = [
             {**message_view(m, None), "sender": None, "inbox_number": number} for m, number in rows

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from sqlmodel import col
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
@@ -46,9 +47,11 @@ class StoreEvents:
 
         async with self._db.read() as session:
             rows = await session.execute(
-                select(Team.id, Team.last_event_id).where(Team.id.in_(list(team_ids)))  # type: ignore[union-attr]
+                select(col(Team.id), col(Team.last_event_id)).where(
+                    col(Team.id).in_(list(team_ids))
+                )
             )
-            return {int(team): int(last) for team, last in rows}
+            return {team: last for team, last in rows if team is not None}
 
     async def oldest_id(self, team_id: int) -> int | None:
         async with self._db.read() as session:

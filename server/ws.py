@@ -13,11 +13,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from inbox import accounts
 from inbox.errors import InboxError
-from inbox.models import User
-from realtime.hub import Connection, ResyncNeededError
+from realtime.hub import Connection
 from server.auth import current_user, origin_allowed
+from server.commands import HANDLERS, Command, error_frame
 from server.errors import ApiError
-from server.sending import send_text
 from server.state import Services, services
 
 logger = logging.getLogger(__name__)
@@ -42,16 +41,6 @@ class _Bucket:
             return False
         self.tokens -= 1
         return True
-
-
-def _error(ref: Any, code: str, message: str, **extra: Any) -> str:
-    return json.dumps(
-        {"type": "error", "ref": ref, "error": {"code": code, "message": message, **extra}}
-    )
-
-
-def _ack(ref: Any, data: dict[str, Any]) -> str:
-    return json.dumps({"type": "ack", "ref": ref, "data": data})
 
 
 async def ws_endpoint(websocket: WebSocket) -> None:
@@ -102,61 +91,43 @@ async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
             return
         text = message.get("text")
         if text is None:
-            conn.send(_error(None, "text_only", "send JSON in text frames"))
+            conn.send(error_frame(None, "text_only", "send JSON in text frames"))
             continue
         if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
-            conn.send(_error(None, "too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes"))
+            conn.send(
+                error_frame(None, "too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+            )
             continue
         if not bucket.take():
-            conn.send(_error(None, "rate_limited", "too many frames; slow down"))
+            conn.send(error_frame(None, "rate_limited", "too many frames; slow down"))
             continue
         try:
             command = json.loads(text)
         except ValueError:
-            conn.send(_error(None, "invalid_json", "the frame is not JSON"))
+            conn.send(error_frame(None, "invalid_json", "the frame is not JSON"))
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            conn.send(_error(None, "invalid_command", 'a command is {"type": ..., "data": ...}'))
+            conn.send(
+                error_frame(None, "invalid_command", 'a command is {"type": ..., "data": ...}')
+            )
             continue
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
             return
         except ApiError as exc:
-            conn.send(_error(command.get("ref"), exc.code, exc.message, **exc.extra))
+            conn.send(error_frame(command.get("ref"), exc.code, exc.message, **exc.extra))
         except InboxError as exc:
-            conn.send(_error(command.get("ref"), exc.code, exc.message))
+            conn.send(error_frame(command.get("ref"), exc.code, exc.message))
 
 
 async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: WebSocket) -> None:
-    kind, ref = command["type"], command.get("ref")
-    data = command.get("data") if isinstance(command.get("data"), dict) else {}
-    if kind == "hello":
-        last = command.get("last_event_id", data.get("last_event_id"))
-        if last is None:
-            return
-        if not isinstance(last, int) or last < 0:
-            raise ApiError(422, "invalid", "last_event_id must be a whole number")
-        try:
-            await svc.hub.replay(conn, last)
-        except ResyncNeededError:
-            conn.send('{"type":"resync"}')
-        return
-    if kind == "ping":
-        conn.send(json.dumps({"type": "pong", "ref": ref}))
-        return
-    if kind == "message.send":
-        conversation_id = data.get("conversation_id")
-        if not isinstance(conversation_id, int):
-            raise ApiError(422, "invalid", "data.conversation_id must be a number")
-        async with svc.db.read() as session:
-            user = await session.get(User, conn.user_id)
-            assert user is not None
-            visible = await accounts.visible_inbox_ids(session, user)
-        base = f"{'https' if ws.url.scheme == 'wss' else 'http'}://{ws.headers.get('host', '')}"
-        view = await send_text(
-            svc, user, conversation_id, visible, data.get("body"), callback_base=base
-        )
-        conn.send(_ack(ref, {"message": view}))
-        return
-    raise ApiError(422, "unknown_command", f"unknown command {kind!r}")
+    kind = command["type"]
+    raw = command.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if kind == "hello" and "last_event_id" in command:
+        data = {**data, "last_event_id": command["last_event_id"]}  # hello carries it on top
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        raise ApiError(422, "unknown_command", f"unknown command {kind!r}")
+    await handler(Command(kind, command.get("ref"), data, conn, svc, ws))
