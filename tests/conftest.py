@@ -79,3 +79,12 @@ async def app_server(
     settings = make_settings(tmp_path / "data", clean_redis, port, fake, fake_url)
     with ServerThread(create_app(settings), port) as server:
         yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
+
+
+@pytest.fixture
+async def sandbox_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[str]:
+    """A server on the sandbox SMS provider (no Twilio), as `make run` starts it."""
+    port = free_port()
+    settings = make_settings(tmp_path / "data", clean_redis, port, None, None)
+    with ServerThread(create_app(settings), port) as server:
+        yield server.url
