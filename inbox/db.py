@@ -3,6 +3,7 @@ concurrent webhooks queue for the write lock instead of failing with "database i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # SQLite has one writer at a time. Queueing this process's writers here is fair and
+        # prompt; leaving them to SQLite's busy handler makes them sleep and poll.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -41,9 +45,17 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and rolls back on error."""
-        async with AsyncSession(self.write_engine, expire_on_commit=False) as session:
+        async with self._turn(), AsyncSession(self.write_engine, expire_on_commit=False) as session:
             async with session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -77,3 +77,23 @@ async def test_webhook_with_missing_fields_gets_a_clear_error(app_server: Runnin
     response = await app_server.twilio.post("/webhooks/twilio/messages", {"Body": "no numbers"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "missing_field"
+
+
+async def test_concurrent_webhooks_all_store_with_increasing_event_ids(app_server: Running) -> None:
+    """A burst of texts at once: none fails with "database is locked", none is lost."""
+    import asyncio
+
+    bob = await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    bodies = [f"burst {i}" for i in range(40)]
+    texts = [
+        app_server.twilio.inbound(FRONT_DESK, f"+1555600{i:04d}", b) for i, b in enumerate(bodies)
+    ]
+    responses = await asyncio.gather(*texts)
+    assert [r.status_code for r in responses] == [200] * len(bodies)
+    events = [await bob_ws.next_event("message.created") for _ in bodies]
+    assert sorted(e["data"]["message"]["body"] for e in events) == sorted(bodies)
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert sum(1 for _, body in stored_messages(app_server) if body.startswith("burst ")) == 40
+    await bob_ws.close()
