@@ -156,3 +156,53 @@ def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> No
     served.proc.kill()
     served.proc.wait()
     assert wait_gone(pid)
+
+
+async def test_user_create_makes_a_user_who_can_log_in(served: Serve, tmp_path: Path) -> None:
+    env = {**_env(), "SWITCHBOARD_PASSWORD": "a long passphrase"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "user",
+            "create",
+            "--username",
+            "dana",
+            "--name",
+            "Dana Night",
+            "--team",
+            "Demo",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "created agent dana" in result.stdout
+    dana = await login(served.url, "dana", "a long passphrase")
+    me = (await dana.get("/api/v1/me")).json()
+    assert (me["name"], me["role"]) == ("Dana Night", "agent")
+    assert (await dana.get("/api/v1/inboxes")).json()["items"] == []  # a member of nothing yet
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "user",
+            "create",
+            "--username",
+            "dana",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
