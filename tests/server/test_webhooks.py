@@ -97,3 +97,25 @@ async def test_concurrent_webhooks_all_store_with_increasing_event_ids(app_serve
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert sum(1 for _, body in stored_messages(app_server) if body.startswith("burst ")) == 40
     await bob_ws.close()
+
+
+async def test_mms_media_urls_are_kept(app_server: Running) -> None:
+    bob = await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    media = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"
+    params = {
+        "MessageSid": "MM" + "1" * 32,
+        "From": "+15551212121",
+        "To": FRONT_DESK,
+        "Body": "",
+        "NumMedia": "1",
+        "MediaUrl0": media,
+        "MediaContentType0": "image/jpeg",
+    }
+    assert (await app_server.twilio.post("/webhooks/twilio/messages", params)).status_code == 200
+    event = await bob_ws.next_event("message.created")
+    assert event["data"]["message"]["media_urls"] == [media]
+    conversation_id = event["data"]["conversation"]["id"]
+    history = (await bob.get(f"/api/v1/conversations/{conversation_id}/messages")).json()["items"]
+    assert history[-1]["media_urls"] == [media]
+    await bob_ws.close()
