@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -239,3 +239,18 @@ async def list_messages(
     users = await users_by_id(session, (m.sender_id for m in rows))
     items = [message_view(m, users.get(m.sender_id) if m.sender_id else None) for m in rows]
     return items, (rows[0].id if more and rows else None)
+
+
+async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, str]:
+    """The newest message body of each conversation, for list previews."""
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(func.max(col(Message.id)))
+        .where(col(Message.conversation_id).in_(conversation_ids))
+        .group_by(col(Message.conversation_id))
+    )
+    rows = await session.execute(
+        select(col(Message.conversation_id), col(Message.body)).where(col(Message.id).in_(newest))
+    )
+    return {int(row[0]): str(row[1]) for row in rows}

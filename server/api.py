@@ -80,6 +80,10 @@ async def list_conversations(request: Request) -> JSONResponse:
             q=q.get("q"),
             cursor=q.get("cursor"),
         )
+        # Additive field for the browser list: the newest message's text.
+        previews = await messages.last_bodies(session, [item["id"] for item in items])
+    for item in items:
+        item["preview"] = previews.get(item["id"])
     return JSONResponse({"items": items, "next": cursor})
 
 

@@ -126,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         Route("/", pages.inbox_page),
+        Route("/board", pages.board_page),
         Route("/login", pages.login_page, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),

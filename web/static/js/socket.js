@@ -55,6 +55,10 @@ export class Socket {
     }
   }
 
+  isOpen() {
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
+  }
+
   command(type, data) {
     const ref = String(this.nextRef++);
     return new Promise((resolve, reject) => {
