@@ -19,6 +19,7 @@ from inbox.conversations import describe, get_or_create_conversation
 from inbox.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import append_event, rowcount
 from inbox.models import Conversation, EventRecord, Inbox, Message, User, utcnow
+from inbox.optout import is_opted_out
 from inbox.phones import to_e164
 from inbox.segments import MAX_BODY_CHARS, segment_count
 from inbox.views import message_view, users_by_id
@@ -133,8 +134,10 @@ async def queue_outbound(
     body: str,
     *,
     automatic: bool = False,
+    help_answer: bool = False,
 ) -> Stored:
-    """Store an outbound text as `queued`; the caller hands it to the SMS provider after commit."""
+    """Store an outbound text as `queued`; the caller hands it to the SMS provider after commit.
+    A `help_answer` may reach an opted-out number (carriers require HELP to be answered)."""
     body = validate_body(body)
     if conversation.read_only:
         raise ConflictError(
@@ -147,6 +150,10 @@ async def queue_outbound(
         raise ForbiddenError(
             "this inbox is not registered with carriers yet and cannot send", "not_registered"
         )
+    if inbox.phone_number is None:
+        raise ConflictError("this inbox has no number to send from; move it first", "no_number")
+    if not help_answer and await is_opted_out(session, inbox.id or 0, conversation.counterparty):
+        raise ConflictError(f"{conversation.counterparty} has opted out (STOP)", "opted_out")
     now = utcnow()
     message = Message(
         team_id=conversation.team_id,

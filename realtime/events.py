@@ -60,6 +60,8 @@ class ConversationData(_Strict):
     unread: bool
     last_message_at: str | None
     read_only: bool
+    opted_out: bool
+    handed_off: bool
 
 
 class MessageCreated(_Strict):

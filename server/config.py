@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import Secret
 
+from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
 
 
@@ -44,6 +46,8 @@ class Settings:
     send_backoff_secs: float = 0.5
     twilio_timeout_secs: float = 15.0
     send_queue_frames: int = 1024  # per socket; a client this far behind is closed (4008)
+    # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
+    clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

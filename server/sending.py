@@ -6,15 +6,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from inbox import conversations, messages
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox import conversations, messages, optout
 from inbox.delivery import send_with_retry
 from inbox.errors import SmsError
-from inbox.models import Conversation, Inbox, Message, User
+from inbox.eventlog import append_event
+from inbox.models import Conversation, EventRecord, Inbox, Message, User
 from inbox.providers.base import OutboundText
 from inbox.views import message_view
 from server.state import Services
 
 logger = logging.getLogger(__name__)
+
+# Twilio's "Attempt to send to unsubscribed recipient": the number texted STOP to Twilio itself.
+TWILIO_UNSUBSCRIBED = "21610"
 
 
 async def send_text(
@@ -70,10 +76,29 @@ async def deliver(svc: Services, message_id: int, callback_base: str) -> None:
                 error_code=exc.provider_code or "provider_unreachable",
                 error_message=exc.message,
             )
-        await svc.announce(event)
+            opted = None
+            if exc.provider_code == TWILIO_UNSUBSCRIBED and inbox.id is not None:
+                opted = await _mark_opted_out(session, inbox.id, conversation)
+        await svc.announce(event, opted)
         return
     async with svc.db.write() as session:
         event = await messages.update_status(
             session, message_id, result.status, provider_sid=result.sid
         )
     await svc.announce(event)
+
+
+async def _mark_opted_out(
+    session: AsyncSession, inbox_id: int, conversation: Conversation
+) -> EventRecord | None:
+    """Record the carrier's opt-out as ours, and show it (`conversation.updated`)."""
+    if not await optout.opt_out(session, inbox_id, conversation.counterparty):
+        return None
+    (view,) = await conversations.describe(session, [conversation], None)
+    return await append_event(
+        session,
+        conversation.team_id,
+        "conversation.updated",
+        {"conversation": view},
+        inbox_id=inbox_id,
+    )
