@@ -83,7 +83,7 @@ async def get_or_create_conversation(
     return conversation, True
 
 
-def _unread_clause(user_id: int) -> Any:
+def unread_clause(user_id: int) -> Any:
     read_at = (
         select(col(ReadMarker.read_at))
         .where(
@@ -189,9 +189,9 @@ async def list_conversations(
             raise InvalidInputError("assignee must be me, unassigned or a user id")
         query = query.where(col(Conversation.assignee_id) == int(assignee))
     if read == "unread":
-        query = query.where(_unread_clause(user.id))
+        query = query.where(unread_clause(user.id))
     elif read == "read":
-        query = query.where(~_unread_clause(user.id))
+        query = query.where(~unread_clause(user.id))
     elif read:
         raise InvalidInputError("read must be read or unread")
     if q:

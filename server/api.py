@@ -20,6 +20,8 @@ from server.errors import ApiError
 from server.sending import send_text
 from server.state import services
 
+MAX_PAGE_SIZE = 200  # a page a browser renders at once without stalling
+
 
 async def json_body(request: Request) -> dict[str, Any]:
     try:
@@ -35,6 +37,14 @@ def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
     if not str(raw).isdigit():
         raise ApiError(404, "not_found", f"{name} must be a number")
+    return int(raw)
+
+
+def page_limit(raw: str | None) -> int:
+    if raw is None:
+        return conversations.PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ApiError(422, "invalid", f"limit must be 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
 
@@ -79,6 +89,7 @@ async def list_conversations(request: Request) -> JSONResponse:
             read=q.get("read"),
             q=q.get("q"),
             cursor=q.get("cursor"),
+            limit=page_limit(q.get("limit")),
         )
         # Additive field for the browser list: the newest message's text.
         previews = await messages.last_bodies(session, [item["id"] for item in items])

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, conversations, messages, optout
+from inbox import away, messages, optout
 from inbox.errors import InboxError
-from inbox.eventlog import append_event
 from inbox.models import Conversation, EventRecord, Inbox
+from inbox.triage import conversation_updated
 from server.sending import deliver
 from server.state import Services
 
@@ -30,21 +30,6 @@ class AutoReply:
 class FollowUp:
     events: list[EventRecord] = field(default_factory=list)
     replies: list[AutoReply] = field(default_factory=list)
-
-
-async def conversation_updated(
-    session: AsyncSession, conversation: Conversation, user_id: int | None = None
-) -> EventRecord:
-    """Append `conversation.updated`; with `user_id`, only that user's view (their read state)."""
-    (view,) = await conversations.describe(session, [conversation], user_id)
-    return await append_event(
-        session,
-        conversation.team_id,
-        "conversation.updated",
-        {"conversation": view},
-        inbox_id=conversation.inbox_id,
-        user_id=user_id,
-    )
 
 
 async def on_inbound(svc: Services, session: AsyncSession, stored: messages.Stored) -> FollowUp:

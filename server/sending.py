@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import conversations, messages, optout
+from inbox import conversations, messages, optout, triage
 from inbox.delivery import send_with_retry
 from inbox.errors import SmsError
-from inbox.eventlog import append_event
 from inbox.models import Conversation, EventRecord, Inbox, Message, User
 from inbox.providers.base import OutboundText
 from inbox.views import message_view
@@ -94,11 +93,4 @@ async def _mark_opted_out(
     """Record the carrier's opt-out as ours, and show it (`conversation.updated`)."""
     if not await optout.opt_out(session, inbox_id, conversation.counterparty):
         return None
-    (view,) = await conversations.describe(session, [conversation], None)
-    return await append_event(
-        session,
-        conversation.team_id,
-        "conversation.updated",
-        {"conversation": view},
-        inbox_id=inbox_id,
-    )
+    return await triage.conversation_updated(session, conversation)
