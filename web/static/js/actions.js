@@ -49,6 +49,31 @@ function wireBulk() {
   });
 }
 
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function fillOutOfOffice(settings) {
+  $("ooo-enabled").checked = Boolean(settings.enabled);
+  $("ooo-message").value = settings.message || "";
+  $("ooo-timezone").value = settings.timezone || "UTC";
+  const schedule = settings.schedule;
+  document.querySelector(`input[name=ooo-mode][value=${schedule ? "schedule" : "switch"}]`).checked = true;
+  if (schedule) {
+    for (const box of document.querySelectorAll("input[name=ooo-day]")) box.checked = Boolean(schedule[box.value]?.length);
+    const first = DAYS.map((d) => schedule[d]?.[0]).find(Boolean);
+    if (first) [$("ooo-start").value, $("ooo-end").value] = first;
+  }
+  $("ooo-result").textContent = settings.away_now ? "Away now: texts get the away message." : "Not away now.";
+}
+
+async function loadOutOfOffice() {
+  try {
+    fillOutOfOffice(await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`));
+  } catch (error) {
+    $("ooo-result").textContent = error.status === 404 || error.status === 405
+      ? "Out-of-office is not available on this server yet." : error.message;
+  }
+}
+
 function wireOutOfOffice() {
   if (!$("ooo-dialog")) return;
   const box = dialog("ooo-dialog");
@@ -56,11 +81,18 @@ function wireOutOfOffice() {
     $("ooo-result").textContent = "";
     if (state.inboxId !== null) $("ooo-inbox").value = String(state.inboxId);
     box.showModal();
+    loadOutOfOffice();
   });
+  $("ooo-inbox").addEventListener("change", loadOutOfOffice);
   $("ooo-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const days = [...document.querySelectorAll("input[name=ooo-day]:checked")].map((i) => i.value);
-    const schedule = days.map((day) => ({ day, start: $("ooo-start").value, end: $("ooo-end").value }));
+    let schedule = null; // away until switched off
+    if (document.querySelector("input[name=ooo-mode]:checked").value === "schedule") {
+      schedule = {};
+      for (const box of document.querySelectorAll("input[name=ooo-day]:checked")) {
+        schedule[box.value] = [[$("ooo-start").value, $("ooo-end").value]];
+      }
+    }
     const body = {
       enabled: $("ooo-enabled").checked,
       message: $("ooo-message").value,
@@ -68,8 +100,9 @@ function wireOutOfOffice() {
       timezone: $("ooo-timezone").value.trim() || "UTC",
     };
     try {
-      await api("PUT", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`, body);
-      $("ooo-result").textContent = "Saved.";
+      const saved = await api("PUT", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`, body);
+      fillOutOfOffice(saved);
+      $("ooo-result").textContent = `Saved. ${$("ooo-result").textContent}`;
     } catch (error) {
       $("ooo-result").textContent = error.status === 404 || error.status === 405
         ? "Out-of-office is not available on this server yet."

@@ -124,11 +124,19 @@ const countTimers = new Map();
 export async function refreshCount(inboxId) {
   const button = document.querySelector(`.inbox-link[data-inbox-id="${inboxId}"]`);
   if (!button) return;
-  const page = await api("GET", `/api/v1/inboxes/${inboxId}/conversations?folder=inbox&read=unread`);
-  const n = page.items.length;
+  let text;
+  try {
+    const counts = await api("GET", `/api/v1/inboxes/${inboxId}/counts`);
+    text = counts.inbox.unread ? String(counts.inbox.unread) : "";
+  } catch {
+    // Servers without the counts call: count one page of the unread filter.
+    const page = await api("GET", `/api/v1/inboxes/${inboxId}/conversations?folder=inbox&read=unread`);
+    const n = page.items.length;
+    text = n ? (page.next ? `${COUNT_CAP}+` : String(n)) : "";
+  }
   const count = button.querySelector(".count");
-  count.dataset.count = String(n);
-  count.textContent = n ? (page.next ? `${COUNT_CAP}+` : String(n)) : "";
+  count.textContent = text;
+  count.dataset.count = text || "0";
 }
 
 export function refreshCountSoon(inboxId) {
