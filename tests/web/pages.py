@@ -25,7 +25,8 @@ async def agent_page(
     browser: Browser, base_url: str, username: str, **context_options: object
 ) -> tuple[BrowserContext, Page, list[str]]:
     """A fresh browser context logged in as `username`, and the script errors it logs."""
-    context = await browser.new_context(viewport=DESKTOP, **context_options)  # type: ignore[arg-type]
+    options: dict[str, object] = {"viewport": DESKTOP, **context_options}
+    context = await browser.new_context(**options)  # type: ignore[arg-type]
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -40,6 +41,7 @@ async def agent_page(
         ),
     )
     await log_in(page, base_url, username)
+    await page.locator("#app[data-ready=true]").wait_for(state="attached")  # the scripts ran
     return context, page, errors
 
 

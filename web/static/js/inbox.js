@@ -95,6 +95,8 @@ function onEvent(event) {
 }
 
 function wireFilters() {
+  // Start from what the form holds (the browser may restore it, or the user typed early).
+  Object.assign(state.filters, { assignee: $("filter-assignee").value, read: $("filter-read").value, q: $("filter-q").value });
   for (const b of document.querySelectorAll(".folder")) {
     b.addEventListener("click", () => {
       state.filters.folder = b.dataset.folder;
@@ -140,7 +142,8 @@ function start() {
     onResync: refreshAll,
   });
   const first = inboxButtons()[0];
-  if (first) openInbox(Number(first.dataset.inboxId));
+  const ready = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
+  ready.finally(() => { document.getElementById("app").dataset.ready = "true"; });
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
 }
 
