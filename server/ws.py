@@ -14,12 +14,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from inbox import accounts
 from inbox.errors import InboxError
 from realtime.hub import Connection
+from server import online
 from server.auth import current_user, origin_allowed
 from server.commands import HANDLERS, Command, error_frame
 from server.errors import ApiError
+from server.lock_commands import LOCK_HANDLERS
 from server.state import Services, services
 
 logger = logging.getLogger(__name__)
+HANDLERS.update(LOCK_HANDLERS)
 
 MAX_FRAME_BYTES = 64 * 1024
 # A person types and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
@@ -58,6 +61,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     conn = Connection(user_id=user.id, team_id=user.team_id, inbox_ids=visible)
     await svc.hub.register(conn)
+    await online.connected(svc, conn, user)
     tasks = [
         asyncio.create_task(_write(websocket, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),
@@ -70,6 +74,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         svc.hub.unregister(conn)
+        await online.disconnected(svc, conn)
     if conn.closed.is_set():
         try:
             await websocket.close(conn.close_code, conn.close_reason)
@@ -111,6 +116,7 @@ async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
                 error_frame(None, "invalid_command", 'a command is {"type": ..., "data": ...}')
             )
             continue
+        await online.acted(svc, conn, command["type"])
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
