@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -111,6 +111,10 @@ class Conversation(SQLModel, table=True):
     away_period: str | None = None  # the away period whose away message it already got
     last_message_at: datetime | None = Field(default=None, index=True)
     last_inbound_at: datetime | None = None
+    # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
+    lock_fence: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -98,6 +98,57 @@ class ConversationUpdatedData(_Strict):
     conversation: ConversationData
 
 
+class PresenceChangedData(_Strict):
+    user: Sender
+    status: Literal["online", "away", "offline"]
+    viewing: int | None  # conversation id
+
+
+class PresenceChanged(_Strict):
+    id: int
+    type: Literal["presence.changed"]
+    ts: str
+    data: PresenceChangedData
+
+
+class LockAcquiredData(_Strict):
+    conversation_id: int
+    holder: Sender
+    expires_at: str
+
+
+class LockAcquired(_Strict):
+    id: int
+    type: Literal["lock.acquired"]
+    ts: str
+    data: LockAcquiredData
+
+
+class LockReleasedData(_Strict):
+    conversation_id: int
+    holder: Sender
+    reason: Literal["released", "expired", "idle", "forced", "disconnected"]
+
+
+class LockReleased(_Strict):
+    id: int
+    type: Literal["lock.released"]
+    ts: str
+    data: LockReleasedData
+
+
+class LockIdlePromptData(_Strict):
+    conversation_id: int
+    release_at: str
+
+
+class LockIdlePrompt(_Strict):
+    id: int
+    type: Literal["lock.idle_prompt"]
+    ts: str
+    data: LockIdlePromptData
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -126,7 +177,17 @@ class Pong(_Strict):
 
 
 ServerFrame = Annotated[
-    MessageCreated | MessageStatus | ConversationUpdated | Ack | ErrorFrame | Resync | Pong,
+    MessageCreated
+    | MessageStatus
+    | ConversationUpdated
+    | PresenceChanged
+    | LockAcquired
+    | LockReleased
+    | LockIdlePrompt
+    | Ack
+    | ErrorFrame
+    | Resync
+    | Pong,
     Field(discriminator="type"),
 ]
 server_frame = TypeAdapter(ServerFrame)

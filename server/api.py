@@ -130,15 +130,17 @@ async def list_messages(request: Request) -> JSONResponse:
 async def send_message(request: Request) -> JSONResponse:
     user, visible = await caller(request)
     body = await json_body(request)
-    view = await send_text(
+    seen = body.get("seen_message_id")
+    sent = await send_text(
         services(request),
         user,
         path_id(request, "conversation_id"),
         visible,
         body.get("body"),
         callback_base=str(request.base_url),
+        seen_message_id=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
     )
-    return JSONResponse(view, status_code=201)
+    return JSONResponse({**sent.message, "unseen_messages": sent.unseen_messages}, status_code=201)
 
 
 routes = [

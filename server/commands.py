@@ -74,10 +74,17 @@ async def ping(cmd: Command) -> None:
 async def message_send(cmd: Command) -> None:
     conversation_id = cmd.conversation_id()
     user, visible = await cmd.user()
-    view = await send_text(
-        cmd.svc, user, conversation_id, visible, cmd.data.get("body"), callback_base=cmd.base_url()
+    seen = cmd.data.get("seen_message_id")
+    sent = await send_text(
+        cmd.svc,
+        user,
+        conversation_id,
+        visible,
+        cmd.data.get("body"),
+        callback_base=cmd.base_url(),
+        seen_message_id=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
     )
-    cmd.ack({"message": view})
+    cmd.ack({"message": sent.message, "unseen_messages": sent.unseen_messages})
 
 
 HANDLERS: dict[str, Handler] = {

@@ -40,6 +40,7 @@ class Settings:
     lock_idle_after: float = 60.0
     lock_grace: float = 30.0
     presence_ttl: float = 30.0
+    presence_away_after: float = 300.0  # no input on any connection for this long: "away"
     event_retention_days: float = 7.0
     demo: bool = False
     # Backoff before the first resend of a text the provider failed to take (doubles each time).
@@ -81,6 +82,7 @@ class Settings:
             "lock_idle_after": _float(env, "SWITCHBOARD_LOCK_IDLE_AFTER", 60.0),
             "lock_grace": _float(env, "SWITCHBOARD_LOCK_GRACE", 30.0),
             "presence_ttl": _float(env, "SWITCHBOARD_PRESENCE_TTL", 30.0),
+            "presence_away_after": _float(env, "SWITCHBOARD_PRESENCE_AWAY_AFTER", 300.0),
             "event_retention_days": _float(env, "SWITCHBOARD_EVENT_RETENTION_DAYS", 7.0),
             "twilio_timeout_secs": _float(env, "SWITCHBOARD_TWILIO_TIMEOUT", 15.0),
             "send_queue_frames": int(_float(env, "SWITCHBOARD_SEND_QUEUE_FRAMES", 1024)),
@@ -100,6 +102,7 @@ class Settings:
             "SWITCHBOARD_LOCK_IDLE_AFTER": str(self.lock_idle_after),
             "SWITCHBOARD_LOCK_GRACE": str(self.lock_grace),
             "SWITCHBOARD_PRESENCE_TTL": str(self.presence_ttl),
+            "SWITCHBOARD_PRESENCE_AWAY_AFTER": str(self.presence_away_after),
             "SWITCHBOARD_EVENT_RETENTION_DAYS": str(self.event_retention_days),
             "SWITCHBOARD_TWILIO_TIMEOUT": str(self.twilio_timeout_secs),
             "SWITCHBOARD_SEND_QUEUE_FRAMES": str(self.send_queue_frames),

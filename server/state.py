@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,6 +20,8 @@ from inbox.db import Database
 from inbox.models import EventRecord, Team
 from inbox.providers.base import SmsProvider
 from inbox.views import iso
+from presence.locks import LockStore, LockTimings
+from presence.status import PresenceStore
 from realtime.connections import ACCESS_CHANGED
 from realtime.events import frame
 from realtime.hub import Hub, LoggedEvent
@@ -74,6 +77,16 @@ class Services:
     provider: SmsProvider
     templates: Jinja2Templates
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @cached_property
+    def locks(self) -> LockStore:
+        s = self.settings
+        return LockStore(self.redis, LockTimings(s.lock_ttl, s.lock_idle_after, s.lock_grace))
+
+    @cached_property
+    def presence(self) -> PresenceStore:
+        s = self.settings
+        return PresenceStore(self.redis, s.presence_ttl, s.presence_away_after)
 
     async def announce(self, *records: EventRecord | None) -> None:
         for record in records:

@@ -15,12 +15,15 @@ from inbox import accounts
 from inbox.errors import InboxError
 from realtime.connections import HELLO_WAIT_SECS
 from realtime.hub import Connection
+from server import online
 from server.auth import current_user, origin_allowed
 from server.commands import HANDLERS, Command, error_frame
 from server.errors import ApiError
+from server.lock_commands import LOCK_HANDLERS
 from server.state import Services, services
 
 logger = logging.getLogger(__name__)
+HANDLERS.update(LOCK_HANDLERS)
 
 MAX_FRAME_BYTES = 64 * 1024
 # A person types and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
@@ -59,6 +62,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
+    await online.connected(svc, conn, user)
     tasks = [
         asyncio.create_task(_write(websocket, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),
@@ -71,6 +75,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         svc.hub.unregister(conn)
+        await online.disconnected(svc, conn)
     if conn.closed.is_set():
         try:
             await websocket.close(conn.close_code, conn.close_reason)
@@ -123,6 +128,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
             _refuse(conn, "invalid_command", 'a command is {"type": ..., "data": ...}')
             continue
+        await online.acted(svc, conn, command["type"])
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:

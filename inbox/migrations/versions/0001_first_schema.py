@@ -118,6 +118,7 @@ def upgrade() -> None:
     sa.Column('away_period', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('last_message_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_inbound_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('lock_fence', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], ),
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], ),
