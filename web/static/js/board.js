@@ -1,13 +1,15 @@
 // The supervisor board: who is online, what they view and hold, and every lock, live from
 // presence.changed and lock.* events, with force release (DELETE /api/v1/locks/{id}).
 import { api } from "./api.js";
-import { $, duration, el, time, viewingId } from "./dom.js";
+import { $, duration, el, viewingId } from "./dom.js";
 import { Socket } from "./socket.js";
 
 const REFRESH_LOCKS_MS = 5000; // idle prompts go to the holder only; re-read their state this often
 const presence = new Map(); // user id -> {user, status, viewing}
 const locks = new Map(); // conversation id -> {conversation_id, holder, expires_at, since, idle_prompt_pending}
 const names = new Map(); // conversation id -> label
+
+const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function conversationName(id) {
   if (id === null || id === undefined) return "—";
@@ -53,7 +55,7 @@ function lockRow(lock) {
     el("th", { scope: "row" }, conversationName(lock.conversation_id)),
     el("td", {}, lock.holder.name),
     el("td", { className: "age", dataset: { since: sinceOf(lock) } }, duration(Date.now() - sinceOf(lock))),
-    el("td", {}, lock.expires_at ? time(lock.expires_at) : "—"),
+    el("td", {}, lock.expires_at ? clock(lock.expires_at) : "—"),
     el("td", {}, lock.idle_prompt_pending ? "pending" : "—"),
     el("td", {}, button),
   );
@@ -114,9 +116,11 @@ function onEvent(event) {
   const data = event.data;
   if (event.type === "presence.changed") {
     presence.set(data.user.id, data);
+    const viewing = viewingId(data.viewing);
+    if (viewing !== null && !names.has(viewing)) loadNamesSoon();
   } else if (event.type === "lock.acquired") {
     locks.set(data.conversation_id, keep(data, locks.get(data.conversation_id)));
-    if (!names.has(data.conversation_id)) loadNames().then(render).catch(() => {});
+    if (!names.has(data.conversation_id)) loadNamesSoon();
   } else if (event.type === "lock.released") {
     locks.delete(data.conversation_id);
   } else if (event.type === "message.created") {
@@ -129,18 +133,32 @@ function onEvent(event) {
   render();
 }
 
+let namesTimer = null;
+function loadNamesSoon() {
+  clearTimeout(namesTimer);
+  namesTimer = setTimeout(() => loadNames().then(render).catch(() => {}), 200);
+}
+
 async function start() {
   render();
+  // Socket first, then the REST state: nothing falls between the two.
+  const opened = new Promise((resolve) => {
+    new Socket({
+      onEvent,
+      onState: (s) => {
+        $("connection").hidden = s === "open";
+        if (s === "open") {
+          resolve();
+          loadAll();
+        }
+      },
+      onResync: loadAll,
+    });
+  });
+  await opened;
   await loadNames().catch(() => {});
   await loadAll();
-  new Socket({
-    onEvent,
-    onState: (s) => {
-      $("connection").hidden = s === "open";
-      if (s === "open") loadAll();
-    },
-    onResync: loadAll,
-  });
+  document.getElementById("board").dataset.ready = "true";
   setInterval(tick, 1000);
   setInterval(() => {
     if (!document.hidden) loadAll();

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { $, firstName } from "./dom.js";
 import { segmentCount } from "./segments.js";
 import { current, heldByOther, lockOf, on, state } from "./state.js";
+import { newestShownId } from "./thread.js";
 
 const ACTIVITY_EVERY_MS = 5000; // lock.activity at most this often while typing
 const REASONS = {
@@ -98,7 +99,10 @@ async function send(event) {
   try {
     let result;
     if (state.socket?.isOpen()) {
-      result = await state.socket.command("message.send", { conversation_id: c.id, body });
+      const data = { conversation_id: c.id, body };
+      const seen = newestShownId();
+      if (seen !== null) data.seen_message_id = seen;
+      result = await state.socket.command("message.send", data);
     } else {
       result = { message: await api("POST", `/api/v1/conversations/${c.id}/messages`, { body }) };
     }
@@ -139,9 +143,15 @@ function idlePrompt(data) {
   $("idle-yes").focus();
 }
 
+let restoringFocus = false;
+
 function closeIdle() {
   clearInterval(idleTimer);
-  if ($("idle-dialog").open) $("idle-dialog").close();
+  if (!$("idle-dialog").open) return;
+  // Closing a modal hands focus back to the composer; that is not the agent claiming it again.
+  restoringFocus = true;
+  $("idle-dialog").close();
+  setTimeout(() => { restoringFocus = false; }, 0);
 }
 
 export function onLockEvent(event) {
@@ -168,7 +178,9 @@ export function onLockEvent(event) {
 export function wireComposer() {
   const form = $("composer");
   form.addEventListener("submit", send);
-  reply().addEventListener("focus", acquire);
+  reply().addEventListener("focus", () => {
+    if (!restoringFocus) acquire();
+  });
   reply().addEventListener("input", () => {
     updateCounter();
     if (state.conversationId !== null) drafts.set(state.conversationId, reply().value);
@@ -202,5 +214,6 @@ export function wireComposer() {
     renderComposer();
   });
   on("opened", renderComposer);
+  on("locks", renderComposer);
   updateCounter();
 }

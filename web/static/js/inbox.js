@@ -7,7 +7,9 @@ import { label, loadList, loadListSoon, refreshCount, refreshCountSoon, renderLi
 import { notifyInbound, wireNotifications } from "./notify.js";
 import { Socket } from "./socket.js";
 import { emit, on, state } from "./state.js";
-import { appendMessage, markRead, openConversation, renderHeader, updateStatus, wireThread } from "./thread.js";
+import {
+  appendMessage, markRead, openConversation, renderHeader, updateStatus, viewConversation, wireThread,
+} from "./thread.js";
 
 const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
 
@@ -15,6 +17,7 @@ async function openInbox(inboxId) {
   state.inboxId = inboxId;
   if (state.conversationId !== null) emit("leaving", state.conversationId);
   state.conversationId = null;
+  viewConversation(null);
   for (const b of inboxButtons()) b.setAttribute("aria-current", String(Number(b.dataset.inboxId) === inboxId));
   $("list-title").textContent = inboxButtons().find((b) => Number(b.dataset.inboxId) === inboxId)
     ?.querySelector(".inbox-name").textContent || "Conversations";
@@ -123,28 +126,33 @@ function start() {
   wireNotifications();
   on("open", (id) => openConversation(id));
   on("counts", (inboxId) => refreshCountSoon(inboxId));
+  on("locks", renderList);
   on("start", async (c) => {
     if (c.inbox_id !== state.inboxId) await openInbox(c.inbox_id);
     upsert(c);
     await openConversation(c.id);
     $("reply").focus();
   });
+  let connectedOnce = null;
+  const connected = new Promise((resolve) => { connectedOnce = resolve; });
   state.socket = new Socket({
     onEvent,
     onState: (s) => {
       $("connection").hidden = s === "open";
       if (s !== "open") return;
-      if (state.conversationId !== null) {
-        state.socket.command("conversation.view", { conversation_id: state.conversationId }).catch(() => {});
-      }
+      connectedOnce();
+      if (state.conversationId !== null) viewConversation(state.conversationId);
       loadLive();
     },
     onResync: refreshAll,
   });
   const first = inboxButtons()[0];
-  const ready = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
-  ready.finally(() => { document.getElementById("app").dataset.ready = "true"; });
+  const listed = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
+  // Texts that came between the first list and the socket's first event are in a second look.
+  Promise.all([listed, connected])
+    .then(() => loadList())
+    .finally(() => { document.getElementById("app").dataset.ready = "true"; });
 }
 
 start();

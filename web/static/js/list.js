@@ -34,10 +34,10 @@ function row(c) {
   const markers = el("span", { className: "markers" });
   if (lock) {
     const who = lock.holder.id === state.me.id ? "You are" : `${firstName(lock.holder.name)} is`;
-    markers.append(el("span", { className: "marker lock" }, `🔒 ${who} replying`));
+    markers.append(el("span", { className: "marker lock" }, `${who} replying`));
   } else if (viewers.length) {
     const names = viewers.map((v) => firstName(v.user.name)).join(", ");
-    markers.append(el("span", { className: "marker viewing" }, `👁 ${names} viewing`));
+    markers.append(el("span", { className: "marker viewing" }, `${names} viewing`));
   }
   const button = el(
     "button",

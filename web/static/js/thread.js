@@ -74,6 +74,24 @@ export function renderHeader() {
   $("thread-presence").textContent = viewers.length ? `Also here: ${viewers.join(", ")}` : "";
 }
 
+// Tell the server what this tab shows (presence); its answer says who holds the lock.
+export async function viewConversation(conversationId) {
+  if (!state.socket?.isOpen()) return;
+  try {
+    const ack = await state.socket.command("conversation.view", { conversation_id: conversationId });
+    if (conversationId === null || ack.conversation_id !== state.conversationId) return;
+    if (ack.lock) state.locks.set(conversationId, ack.lock);
+    else if (state.locks.get(conversationId)?.holder?.id !== state.me.id) state.locks.delete(conversationId);
+    emit("locks");
+  } catch { /* an older server without presence */ }
+}
+
+// The newest message this tab shows: sends say so, and hear about texts that came after it.
+export function newestShownId() {
+  const last = $("messages").lastElementChild;
+  return last ? Number(last.dataset.messageId) : null;
+}
+
 export async function openConversation(conversationId) {
   const seq = ++openSeq;
   const previous = state.conversationId;
@@ -85,7 +103,7 @@ export async function openConversation(conversationId) {
   renderHeader();
   renderList();
   $("composer").hidden = false;
-  state.socket?.command("conversation.view", { conversation_id: conversationId }).catch(() => {});
+  viewConversation(conversationId);
   const page = await api("GET", `/api/v1/conversations/${conversationId}/messages`);
   if (seq !== openSeq) return;
   $("messages").replaceChildren(...page.items.map(messageItem));
