@@ -111,6 +111,8 @@ async def test_page_resyncs_after_its_socket_drops_with_no_gap_or_duplicate(
 
     await context.route_web_socket("**/ws", relay)
     await bob.reload()
+    await bob.locator("#app[data-ready=true]").wait_for(state="attached")
+    assert sockets, "the page's socket goes through the test's relay"
     await app_server.twilio.inbound(FRONT_DESK, "+15554441111", "first")
     row = bob.get_by_role("button", name="+15554441111")
     await row.click()
@@ -133,4 +135,25 @@ async def test_page_resyncs_after_its_socket_drops_with_no_gap_or_duplicate(
     )
     await asyncio.sleep(0)  # let any stray duplicate land before the final count
     await expect(bob.locator("#messages .message")).to_have_count(4)
+    assert errors == []
+
+
+HIDE = """hidden => {
+  Object.defineProperty(document, "hidden", { get: () => hidden, configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+async def test_hidden_tab_counts_new_texts_in_its_title(
+    app_server: Running, browser: Browser
+) -> None:
+    context, bob, errors = await agent_page(browser, app_server.url, "bob")
+    await context.grant_permissions(["notifications"], origin=app_server.url)
+    await expect(bob).to_have_title("Switchboard")
+    await bob.evaluate(HIDE, True)  # as when the agent switches to another tab
+    await app_server.twilio.inbound(FRONT_DESK, "+15554445555", "Hello?")
+    await app_server.twilio.inbound(FRONT_DESK, "+15554445555", "Anyone there?")
+    await expect(bob).to_have_title("(2) Switchboard")
+    await bob.evaluate(HIDE, False)
+    await expect(bob).to_have_title("Switchboard")
     assert errors == []

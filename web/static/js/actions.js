@@ -37,10 +37,13 @@ function wireBulk() {
     const to = $("bulk-to").value.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
     $("bulk-result").textContent = "Sending…";
     try {
-      const result = await api("POST", `/api/v1/inboxes/${$("bulk-inbox").value}/bulk`, { to, body: $("bulk-body").value });
-      const sent = result.items ? result.items.length : to.length;
-      $("bulk-result").textContent = `Queued ${sent} individual text${sent === 1 ? "" : "s"}.`;
-      $("bulk-body").value = "";
+      const result = await api("POST", `/api/v1/inboxes/${$("bulk-inbox").value}/bulk`, { numbers: to, body: $("bulk-body").value });
+      const queued = result.queued ?? to.length;
+      const skipped = (result.items || []).filter((r) => r.status === "skipped");
+      const why = skipped.map((r) => `${r.to || "?"}: ${r.error?.message || r.error?.code || "skipped"}`);
+      $("bulk-result").textContent = `Queued ${queued} individual text${queued === 1 ? "" : "s"}.` +
+        (skipped.length ? ` Skipped ${skipped.length} (${why.join("; ")}).` : "");
+      if (queued) $("bulk-body").value = "";
     } catch (error) {
       $("bulk-result").textContent = error.status === 404 || error.status === 405
         ? "Bulk send is not available on this server yet."
@@ -65,9 +68,18 @@ function fillOutOfOffice(settings) {
   $("ooo-result").textContent = settings.away_now ? "Away now: texts get the away message." : "Not away now.";
 }
 
+// The fields wait for the inbox's current settings, so nothing typed early is overwritten.
+function lockFields(locked) {
+  for (const field of $("ooo-form").elements) {
+    if (field.id !== "ooo-inbox" && !field.hasAttribute("data-close")) field.disabled = locked;
+  }
+}
+
 async function loadOutOfOffice() {
+  lockFields(true);
   try {
     fillOutOfOffice(await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`));
+    lockFields(false);
   } catch (error) {
     $("ooo-result").textContent = error.status === 404 || error.status === 405
       ? "Out-of-office is not available on this server yet." : error.message;

@@ -143,15 +143,13 @@ function idlePrompt(data) {
   $("idle-yes").focus();
 }
 
-let restoringFocus = false;
+// After losing a lock, only the agent's own typing or click claims it again: focus alone
+// comes back when the idle dialog closes, and that is not the agent asking for it.
+let claimNeedsInput = false;
 
 function closeIdle() {
   clearInterval(idleTimer);
-  if (!$("idle-dialog").open) return;
-  // Closing a modal hands focus back to the composer; that is not the agent claiming it again.
-  restoringFocus = true;
-  $("idle-dialog").close();
-  setTimeout(() => { restoringFocus = false; }, 0);
+  if ($("idle-dialog").open) $("idle-dialog").close();
 }
 
 export function onLockEvent(event) {
@@ -164,6 +162,7 @@ export function onLockEvent(event) {
     state.locks.delete(id);
     if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
     if (wasMine && data.reason !== "released") {
+      claimNeedsInput = true;
       const c = state.conversations.get(id);
       const where = c && id !== state.conversationId ? ` (${c.contact ? c.contact.name : c.counterparty})` : "";
       if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
@@ -179,11 +178,16 @@ export function wireComposer() {
   const form = $("composer");
   form.addEventListener("submit", send);
   reply().addEventListener("focus", () => {
-    if (!restoringFocus) acquire();
+    if (!claimNeedsInput) acquire();
+  });
+  reply().addEventListener("pointerdown", () => {
+    claimNeedsInput = false;
+    acquire();
   });
   reply().addEventListener("input", () => {
     updateCounter();
     if (state.conversationId !== null) drafts.set(state.conversationId, reply().value);
+    claimNeedsInput = false;
     if (!iHold(state.conversationId)) acquire();
     else activity();
   });
@@ -201,6 +205,7 @@ export function wireComposer() {
   });
   $("idle-no").addEventListener("click", () => {
     const id = Number($("idle-dialog").dataset.conversationId);
+    claimNeedsInput = true;
     closeIdle();
     release(id);
     renderComposer();
@@ -208,6 +213,7 @@ export function wireComposer() {
   $("idle-dialog").addEventListener("cancel", (e) => e.preventDefault()); // answer, don't dismiss
   on("leaving", (previous) => {
     release(previous);
+    claimNeedsInput = false;
     say("");
     reply().value = drafts.get(state.conversationId) || "";
     updateCounter();
