@@ -15,6 +15,7 @@ EventType = Literal[
     "lock.acquired",
     "lock.released",
     "lock.idle_prompt",
+    "access.changed",
 ]
 
 
@@ -96,6 +97,19 @@ class ConversationUpdatedData(_Strict):
     conversation: ConversationData
 
 
+class AccessChanged(_Strict):
+    """To one user: the inboxes they may see from this event on (an admin changed members)."""
+
+    id: int
+    type: Literal["access.changed"]
+    ts: str
+    data: AccessChangedData
+
+
+class AccessChangedData(_Strict):
+    inbox_ids: list[int]
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -124,12 +138,19 @@ class Pong(_Strict):
 
 
 ServerFrame = Annotated[
-    MessageCreated | MessageStatus | ConversationUpdated | Ack | ErrorFrame | Resync | Pong,
+    MessageCreated
+    | MessageStatus
+    | ConversationUpdated
+    | AccessChanged
+    | Ack
+    | ErrorFrame
+    | Resync
+    | Pong,
     Field(discriminator="type"),
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated):
+for _model in (MessageCreated, MessageStatus, ConversationUpdated, AccessChanged):
     _model.model_rebuild()
 
 

@@ -26,10 +26,11 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, pages, webhooks
+from server import admin, api, pages, webhooks
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
+from server.retention import prune_forever
 from server.state import Services, StoreEvents, services
 from server.ws import ws_endpoint
 
@@ -112,9 +113,11 @@ def create_app(settings: Settings) -> Starlette:
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
         svc = Services(settings, db, redis, hub, provider, templates)
+        pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
         try:
             yield {"services": svc}
         finally:
+            pruning.cancel()
             await hub.stop()
             if svc.tasks:
                 await asyncio.wait(list(svc.tasks), timeout=SHUTDOWN_GRACE_SECS)
@@ -135,7 +138,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount("/api/v1", routes=api.routes),
+        Mount("/api/v1", routes=api.routes + admin.routes),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
