@@ -31,6 +31,7 @@ from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
 from server.retention import prune_forever
+from server.shutdown import on_stop_signal
 from server.state import Services, StoreEvents, services
 from server.ws import ws_endpoint
 
@@ -115,7 +116,8 @@ def create_app(settings: Settings) -> Starlette:
         svc = Services(settings, db, redis, hub, provider, templates)
         pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
         try:
-            yield {"services": svc}
+            with on_stop_signal(hub.going_away):
+                yield {"services": svc}
         finally:
             pruning.cancel()
             await hub.stop()
