@@ -15,6 +15,7 @@ EventType = Literal[
     "lock.acquired",
     "lock.released",
     "lock.idle_prompt",
+    "access.changed",
 ]
 
 
@@ -149,6 +150,19 @@ class LockIdlePrompt(_Strict):
     data: LockIdlePromptData
 
 
+class AccessChanged(_Strict):
+    """To one user: the inboxes they may see from this event on (an admin changed members)."""
+
+    id: int
+    type: Literal["access.changed"]
+    ts: str
+    data: AccessChangedData
+
+
+class AccessChangedData(_Strict):
+    inbox_ids: list[int]
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -184,6 +198,7 @@ ServerFrame = Annotated[
     | LockAcquired
     | LockReleased
     | LockIdlePrompt
+    | AccessChanged
     | Ack
     | ErrorFrame
     | Resync
@@ -192,7 +207,7 @@ ServerFrame = Annotated[
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated):
+for _model in (MessageCreated, MessageStatus, ConversationUpdated, AccessChanged):
     _model.model_rebuild()
 
 

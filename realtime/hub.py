@@ -68,10 +68,14 @@ class Hub:
             asyncio.create_task(self._check_log(), name="bus-check-log"),
         ]
 
-    async def stop(self) -> None:
+    def going_away(self) -> None:
+        """Close every socket with 1001, so clients reconnect (to another process)."""
         for conns in self._teams.values():
             for conn in conns:
                 conn.close(CLOSE_GOING_AWAY, "server shutting down")
+
+    async def stop(self) -> None:
+        self.going_away()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

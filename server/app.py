@@ -26,10 +26,12 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, board, pages, sweepers, webhooks, workflows
+from server import admin, api, board, pages, sweepers, webhooks, workflows
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
+from server.retention import prune_forever
+from server.shutdown import on_stop_signal
 from server.state import Services, StoreEvents, services
 from server.ws import ws_endpoint
 
@@ -113,9 +115,12 @@ def create_app(settings: Settings) -> Starlette:
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
         svc = Services(settings, db, redis, hub, provider, templates)
         background = sweepers.start(svc)
+        pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
         try:
-            yield {"services": svc}
+            with on_stop_signal(hub.going_away):
+                yield {"services": svc}
         finally:
+            pruning.cancel()
             await sweepers.stop(background)
             await hub.stop()
             if svc.tasks:
@@ -138,7 +143,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount("/api/v1", routes=api.routes + workflows.routes + board.routes),
+        Mount("/api/v1", routes=api.routes + workflows.routes + board.routes + admin.routes),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
