@@ -48,6 +48,16 @@ async def numbers_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[
     return found
 
 
+async def teams_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, int]:
+    """Each contact's team, so callers can refuse another team's contacts."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Contact.id), col(Contact.team_id)).where(col(Contact.id).in_(contact_ids))
+    )
+    return {contact_id: team_id for contact_id, team_id in rows if contact_id is not None}
+
+
 async def get_contact(session: AsyncSession, team_id: int, contact_id: int) -> Contact:
     contact = await session.get(Contact, contact_id)
     if contact is None or contact.team_id != team_id:

@@ -26,7 +26,7 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, contact_routes, pages, webhooks, workflows
+from server import api, bulk, contact_routes, pages, webhooks, workflows
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
@@ -135,7 +135,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount("/api/v1", routes=api.routes + workflows.routes + contact_routes.routes),
+        Mount(
+            "/api/v1", routes=api.routes + workflows.routes + contact_routes.routes + bulk.routes
+        ),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
