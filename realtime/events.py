@@ -11,6 +11,7 @@ EventType = Literal[
     "message.created",
     "message.status",
     "conversation.updated",
+    "conversation.deleted",
     "presence.changed",
     "lock.acquired",
     "lock.released",
@@ -98,6 +99,20 @@ class ConversationUpdatedData(_Strict):
     conversation: ConversationData
 
 
+class ConversationDeleted(_Strict):
+    """The conversation left this inbox: deleted, or moved to another inbox."""
+
+    id: int
+    type: Literal["conversation.deleted"]
+    ts: str
+    data: ConversationDeletedData
+
+
+class ConversationDeletedData(_Strict):
+    conversation_id: int
+    inbox_id: int
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -126,12 +141,19 @@ class Pong(_Strict):
 
 
 ServerFrame = Annotated[
-    MessageCreated | MessageStatus | ConversationUpdated | Ack | ErrorFrame | Resync | Pong,
+    MessageCreated
+    | MessageStatus
+    | ConversationUpdated
+    | ConversationDeleted
+    | Ack
+    | ErrorFrame
+    | Resync
+    | Pong,
     Field(discriminator="type"),
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated):
+for _model in (MessageCreated, MessageStatus, ConversationUpdated, ConversationDeleted):
     _model.model_rebuild()
 
 

@@ -26,7 +26,7 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, bulk, contact_routes, pages, webhooks, workflows
+from server import api, bulk, contact_routes, housekeeping, pages, webhooks, workflows
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
@@ -96,6 +96,11 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "sms_provider": svc.settings.sms_provider})
 
 
+API_ROUTES = (
+    api.routes + workflows.routes + contact_routes.routes + bulk.routes + housekeeping.routes
+)
+
+
 def create_app(settings: Settings) -> Starlette:
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
@@ -135,9 +140,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount(
-            "/api/v1", routes=api.routes + workflows.routes + contact_routes.routes + bulk.routes
-        ),
+        Mount("/api/v1", routes=API_ROUTES),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
