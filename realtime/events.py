@@ -16,6 +16,7 @@ EventType = Literal[
     "lock.acquired",
     "lock.released",
     "lock.idle_prompt",
+    "access.changed",
 ]
 
 
@@ -113,6 +114,19 @@ class ConversationDeletedData(_Strict):
     inbox_id: int
 
 
+class AccessChanged(_Strict):
+    """To one user: the inboxes they may see from this event on (an admin changed members)."""
+
+    id: int
+    type: Literal["access.changed"]
+    ts: str
+    data: AccessChangedData
+
+
+class AccessChangedData(_Strict):
+    inbox_ids: list[int]
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -145,6 +159,7 @@ ServerFrame = Annotated[
     | MessageStatus
     | ConversationUpdated
     | ConversationDeleted
+    | AccessChanged
     | Ack
     | ErrorFrame
     | Resync
@@ -153,7 +168,13 @@ ServerFrame = Annotated[
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated, ConversationDeleted):
+for _model in (
+    MessageCreated,
+    MessageStatus,
+    ConversationUpdated,
+    ConversationDeleted,
+    AccessChanged,
+):
     _model.model_rebuild()
 
 

@@ -26,10 +26,12 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, bulk, contact_routes, housekeeping, pages, webhooks, workflows
+from server import admin, api, bulk, contact_routes, housekeeping, pages, webhooks, workflows
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
+from server.retention import prune_forever
+from server.shutdown import on_stop_signal
 from server.state import Services, StoreEvents, services
 from server.ws import ws_endpoint
 
@@ -97,7 +99,12 @@ async def healthz(request: Request) -> Response:
 
 
 API_ROUTES = (
-    api.routes + workflows.routes + contact_routes.routes + bulk.routes + housekeeping.routes
+    api.routes
+    + admin.routes
+    + workflows.routes
+    + contact_routes.routes
+    + bulk.routes
+    + housekeeping.routes
 )
 
 
@@ -117,9 +124,12 @@ def create_app(settings: Settings) -> Starlette:
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
         svc = Services(settings, db, redis, hub, provider, templates)
+        pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
         try:
-            yield {"services": svc}
+            with on_stop_signal(hub.going_away):
+                yield {"services": svc}
         finally:
+            pruning.cancel()
             await hub.stop()
             if svc.tasks:
                 await asyncio.wait(list(svc.tasks), timeout=SHUTDOWN_GRACE_SECS)

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from contextlib import ExitStack
 
@@ -53,8 +54,15 @@ async def _prepare(settings: Settings) -> bool:
         await db.dispose()
 
 
+def _stop(signum: int, frame: object) -> None:
+    # uvicorn re-raises the stop signal once it has shut down; exiting (not dying of it) lets
+    # the embedded redis-server be stopped and its socket removed.
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    signal.signal(signal.SIGTERM, _stop)
     with ExitStack() as stack:
         if not settings.redis_url:
             url = stack.enter_context(embedded_redis(settings.data_dir))
@@ -80,6 +88,10 @@ def serve(args: argparse.Namespace) -> int:
             proxy_headers=bool(settings.public_url),
             log_level=args.log_level,
             timeout_graceful_shutdown=10,
+            # A dead peer is noticed within the presence TTL: pinged every half of it, and
+            # dropped when no pong comes within the other half.
+            ws_ping_interval=settings.presence_ttl / 2,
+            ws_ping_timeout=settings.presence_ttl / 2,
         )
     return 0
 

@@ -47,6 +47,7 @@ class Settings:
     twilio_timeout_secs: float = 15.0
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
+    send_queue_frames: int = 1024  # per socket; a client this far behind is closed (4008)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,6 +83,7 @@ class Settings:
             "presence_ttl": _float(env, "SWITCHBOARD_PRESENCE_TTL", 30.0),
             "event_retention_days": _float(env, "SWITCHBOARD_EVENT_RETENTION_DAYS", 7.0),
             "twilio_timeout_secs": _float(env, "SWITCHBOARD_TWILIO_TIMEOUT", 15.0),
+            "send_queue_frames": int(_float(env, "SWITCHBOARD_SEND_QUEUE_FRAMES", 1024)),
             "demo": env.get("SWITCHBOARD_DEMO", "") in ("1", "true", "yes"),
         }
         values.update(overrides)
@@ -100,6 +102,7 @@ class Settings:
             "SWITCHBOARD_PRESENCE_TTL": str(self.presence_ttl),
             "SWITCHBOARD_EVENT_RETENTION_DAYS": str(self.event_retention_days),
             "SWITCHBOARD_TWILIO_TIMEOUT": str(self.twilio_timeout_secs),
+            "SWITCHBOARD_SEND_QUEUE_FRAMES": str(self.send_queue_frames),
             "SWITCHBOARD_DEMO": "1" if self.demo else "",
         }
         if self.redis_url:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from inbox.db import Database
 from inbox.models import EventRecord, Team
 from inbox.providers.base import SmsProvider
 from inbox.views import iso
+from realtime.connections import ACCESS_CHANGED
 from realtime.events import frame
 from realtime.hub import Hub, LoggedEvent
 from server.config import Settings
@@ -27,7 +29,12 @@ logger = logging.getLogger(__name__)
 
 def logged(record: EventRecord) -> LoggedEvent:
     data_frame = frame(record.id, record.type, iso(record.created_at) or "", record.data)
-    return LoggedEvent(record.team_id, record.id, record.inbox_id, record.user_id, data_frame)
+    access = None
+    if record.type == ACCESS_CHANGED:  # the bus applies it before any later event
+        access = frozenset(json.loads(record.data)["inbox_ids"])
+    return LoggedEvent(
+        record.team_id, record.id, record.inbox_id, record.user_id, data_frame, access
+    )
 
 
 class StoreEvents:
