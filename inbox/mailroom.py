@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
+from inbox.eventlog import append_event
+from inbox.memberships import ACCESS_CHANGED, inbox_ids_of
 from inbox.models import (
     Conversation,
     Inbox,
@@ -62,8 +64,17 @@ async def get_or_create_mailroom(session: AsyncSession, team_id: int) -> Inbox:
     members = await session.scalars(
         select(col(User.id)).where(col(User.team_id) == team_id, col(User.role).in_(MAILROOM_ROLES))
     )
-    session.add_all([InboxMember(inbox_id=inbox.id, user_id=u) for u in members if u is not None])
+    user_ids = [u for u in members if u is not None]
+    session.add_all([InboxMember(inbox_id=inbox.id, user_id=u) for u in user_ids])
     await session.flush()
+    for user_id in user_ids:  # the bus applies their new access before the text that made it
+        await append_event(
+            session,
+            team_id,
+            ACCESS_CHANGED,
+            {"inbox_ids": await inbox_ids_of(session, user_id, team_id)},
+            user_id=user_id,
+        )
     return inbox
 
 

@@ -38,12 +38,18 @@ async def test_text_to_an_unassigned_number_lands_in_the_mailroom_and_moves(
     add_spare_number(app_server)
     alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
     bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    alice_ws = await Agent.connect(app_server.url, cookies=alice.cookies)
     assert (
         await app_server.twilio.inbound(SPARE, "+15557771000", "wrong number?")
     ).status_code == 200
     await app_server.twilio.inbound(FRONT_DESK, "+15557771001", "front desk text")
     await bob_ws.next_event("message.created", lambda d: d["message"]["body"] == "front desk text")
 
+    # Alice was connected before the Mailroom existed: she gets access to it, then the text.
+    access = await alice_ws.next_event("access.changed")
+    created = await alice_ws.next_event("message.created")
+    assert created["data"]["message"]["inbox_id"] in access["data"]["inbox_ids"]
+    await alice_ws.close()
     inboxes = (await alice.get("/api/v1/inboxes")).json()["items"]
     (room,) = [i for i in inboxes if i["mailroom"]]
     assert room["name"] == "Mailroom"
