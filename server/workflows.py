@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from inbox import away, conversations, triage
 from inbox.models import UNSOLICITED_MODES, Conversation, User
+from inbox.segments import MAX_BODY_CHARS
 from inbox.views import inbox_view
 from server.api import caller, json_body, path_id
 from server.errors import ApiError
@@ -118,8 +119,10 @@ async def patch_inbox(request: Request) -> JSONResponse:
     mode, help_text = body.get("unsolicited"), body.get("help_text")
     if mode is not None and mode not in UNSOLICITED_MODES:
         raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
-    if help_text is not None and (not isinstance(help_text, str) or len(help_text) > 1600):
-        raise ApiError(422, "invalid", "help_text is a text of at most 1600 characters")
+    if help_text is not None and (
+        not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS
+    ):
+        raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
     async with services(request).db.write() as session:
         inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
         inbox.unsolicited = mode if mode is not None else inbox.unsolicited
