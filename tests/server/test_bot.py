@@ -5,8 +5,18 @@ import json
 import sys
 from pathlib import Path
 
-from tests.conftest import Running
-from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, login
+from server.app import create_app
+from tests.conftest import Running, make_settings
+from tests.fake_twilio import FakeTwilio
+from tests.helpers import (
+    EVENT_WAIT_SECS,
+    FRONT_DESK,
+    Agent,
+    ServerThread,
+    Twilio,
+    free_port,
+    login,
+)
 from tests.realtime.bots import make_bot
 
 RULES = {
@@ -86,3 +96,35 @@ async def test_example_bot_answers_and_hands_off_as_its_own_process(
         proc.terminate()
         await proc.wait()
     await bob_ws.close()
+
+
+async def test_example_bot_reconnects_after_a_server_restart(
+    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, fake_url = fake_twilio
+    port = free_port()
+    settings = make_settings(tmp_path / "data", clean_redis, port, fake, fake_url)
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(RULES))
+    proc = None
+    try:
+        with ServerThread(create_app(settings), port) as server:
+            token = await make_bot(settings, "helper", [1])
+            alice = await login(server.url, "alice")
+            await alice.patch("/api/v1/inboxes/1", json={"unsolicited": "bot"})
+            proc = await asyncio.create_subprocess_exec(
+                *[sys.executable, "-m", "server.cli", "bot", "--url", server.url],
+                *["--token", token, "--rules", str(rules)],
+                stderr=asyncio.subprocess.PIPE,
+            )
+            await wait_line(proc, "connected to")
+        await wait_line(proc, "reconnecting")  # the server went away under it
+        with ServerThread(create_app(settings), port) as server:
+            twilio = Twilio(fake.auth_token, server.url)
+            await twilio.inbound(FRONT_DESK, "+15558880003", "hours?")
+            (sent,) = await asyncio.to_thread(fake.wait_for_messages, 1)
+            assert sent["body"] == RULES["replies"][0]["reply"]  # type: ignore[index]
+    finally:
+        if proc is not None:
+            proc.terminate()
+            await proc.wait()
