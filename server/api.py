@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import accounts, contacts, conversations, messages, triage
+from inbox import accounts, contacts, conversations, eventlog, messages, triage
 from inbox.models import Inbox, User
 from inbox.phones import to_e164
 from inbox.views import inbox_view, user_view
@@ -57,12 +57,15 @@ async def caller(request: Request) -> tuple[User, set[int]]:
 
 async def me(request: Request) -> JSONResponse:
     user = await require_user(request)
+    async with services(request).db.read() as session:
+        last = await eventlog.last_event_id(session, user.team_id)
     return JSONResponse(
         {
             **(user_view(user) or {}),
             "username": user.username,
             "role": user.role,
             "team_id": user.team_id,
+            "last_event_id": last,  # where a new socket client starts (hello replays after it)
         }
     )
 

@@ -74,14 +74,18 @@ class Bot:
             timeout=HTTP_TIMEOUT_SECS,
         )
 
-    async def refresh(self) -> None:
-        """Which inboxes hand their unsolicited texts to bots (again after a resync)."""
+    async def refresh(self) -> int:
+        """Which inboxes hand their unsolicited texts to bots (again after a resync), and the
+        team's newest event id: the bot answers what comes after it, even across reconnects."""
         async with self.http() as client:
+            me = await client.get("/api/v1/me")
+            me.raise_for_status()
             response = await client.get("/api/v1/inboxes")
             response.raise_for_status()
             items = response.json()["items"]
         self.inboxes = {i["id"] for i in items if i.get("unsolicited") == "bot"}
         logger.info("serving inboxes %s", sorted(self.inboxes))
+        return int(me.json()["last_event_id"])
 
     def wants(self, data: dict[str, Any]) -> bool:
         message, conversation = data["message"], data["conversation"]
@@ -122,8 +126,8 @@ class Bot:
             logger.info("message %s: %s", message["id"], "answered" if text else "no rule")
 
     async def run(self) -> None:
-        await self.refresh()
-        async with BusClient(self.url, token=self.token) as bus:
+        start = await self.refresh()
+        async with BusClient(self.url, token=self.token, last_event_id=start) as bus:
             logger.info("connected to %s", self.url)
             async for event in bus.events():
                 if event["type"] == "resync":
