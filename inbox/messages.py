@@ -18,6 +18,7 @@ from sqlmodel import col
 from inbox.conversations import describe, get_or_create_conversation
 from inbox.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import append_event, rowcount
+from inbox.mailroom import mailroom_for_number
 from inbox.models import Conversation, EventRecord, Inbox, Message, User, utcnow
 from inbox.optout import is_opted_out
 from inbox.phones import to_e164
@@ -72,6 +73,8 @@ async def receive_inbound(
     """Store an inbound text once per `provider_sid`; route it by the `to` number."""
     to_number, from_number = to_e164(to), to_e164(from_)
     inbox = await session.scalar(select(Inbox).where(col(Inbox.phone_number) == to_number))
+    if inbox is None:  # a team number no inbox has: the team's Mailroom takes it
+        inbox = await mailroom_for_number(session, to_number)
     if inbox is None:
         raise NotFoundError(f"no inbox has the number {to_number}")
     conversation, _ = await get_or_create_conversation(session, inbox, from_number)

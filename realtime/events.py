@@ -11,6 +11,7 @@ EventType = Literal[
     "message.created",
     "message.status",
     "conversation.updated",
+    "conversation.deleted",
     "presence.changed",
     "lock.acquired",
     "lock.released",
@@ -150,6 +151,20 @@ class LockIdlePrompt(_Strict):
     data: LockIdlePromptData
 
 
+class ConversationDeleted(_Strict):
+    """The conversation left this inbox: deleted, or moved to another inbox."""
+
+    id: int
+    type: Literal["conversation.deleted"]
+    ts: str
+    data: ConversationDeletedData
+
+
+class ConversationDeletedData(_Strict):
+    conversation_id: int
+    inbox_id: int
+
+
 class AccessChanged(_Strict):
     """To one user: the inboxes they may see from this event on (an admin changed members)."""
 
@@ -198,6 +213,7 @@ ServerFrame = Annotated[
     | LockAcquired
     | LockReleased
     | LockIdlePrompt
+    | ConversationDeleted
     | AccessChanged
     | Ack
     | ErrorFrame
@@ -207,7 +223,13 @@ ServerFrame = Annotated[
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated, AccessChanged):
+for _model in (
+    MessageCreated,
+    MessageStatus,
+    ConversationUpdated,
+    ConversationDeleted,
+    AccessChanged,
+):
     _model.model_rebuild()
 
 

@@ -26,7 +26,18 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import admin, api, board, pages, sweepers, webhooks, workflows
+from server import (
+    admin,
+    api,
+    board,
+    bulk,
+    contact_routes,
+    housekeeping,
+    pages,
+    sweepers,
+    webhooks,
+    workflows,
+)
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
@@ -98,6 +109,17 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "sms_provider": svc.settings.sms_provider})
 
 
+API_ROUTES = (
+    api.routes
+    + admin.routes
+    + workflows.routes
+    + contact_routes.routes
+    + bulk.routes
+    + housekeeping.routes
+    + board.routes
+)
+
+
 def create_app(settings: Settings) -> Starlette:
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
@@ -143,7 +165,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount("/api/v1", routes=api.routes + workflows.routes + board.routes + admin.routes),
+        Mount("/api/v1", routes=API_ROUTES),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

@@ -140,6 +140,21 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def bot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.bot import Bot, Rules
+
+    token = args.token or os.environ.get("SWITCHBOARD_BOT_TOKEN")
+    if not token:
+        raise SystemExit("switchboard bot needs --token or SWITCHBOARD_BOT_TOKEN")
+    try:
+        asyncio.run(Bot(args.url.rstrip("/"), token, Rules.load(Path(args.rules))).run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where the SQLite file, secret key and socket live")
@@ -176,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--label", default="")
     p.set_defaults(func=token_create)
+
+    p = sub.add_parser("bot", help="run the example rules bot on the socket bus")
+    p.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    p.add_argument("--token", help="the bot user's API token (or SWITCHBOARD_BOT_TOKEN)")
+    p.add_argument("--rules", required=True, help="JSON rules file (see server/bot.py)")
+    p.set_defaults(func=bot)
     return parser
 
 

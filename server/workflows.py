@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import away, conversations, triage
-from inbox.models import Conversation, User
+from inbox.models import UNSOLICITED_MODES, Conversation, User
+from inbox.segments import MAX_BODY_CHARS
+from inbox.views import inbox_view
 from server.api import caller, json_body, path_id
 from server.errors import ApiError
 from server.state import services
@@ -109,7 +111,28 @@ async def put_out_of_office(request: Request) -> JSONResponse:
     return JSONResponse(away.settings_view(inbox, now))
 
 
+async def patch_inbox(request: Request) -> JSONResponse:
+    """Admins: `{unsolicited?: "agent"|"bot", help_text?}` (the HELP answer)."""
+    user, visible = await caller(request)
+    require_admin(user)
+    body = await json_body(request)
+    mode, help_text = body.get("unsolicited"), body.get("help_text")
+    if mode is not None and mode not in UNSOLICITED_MODES:
+        raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
+    if help_text is not None and (
+        not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS
+    ):
+        raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
+    async with services(request).db.write() as session:
+        inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
+        inbox.unsolicited = mode if mode is not None else inbox.unsolicited
+        inbox.help_text = help_text if help_text is not None else inbox.help_text
+        session.add(inbox)
+    return JSONResponse({**inbox_view(inbox), "help_text": inbox.help_text})
+
+
 routes = [
+    Route("/inboxes/{inbox_id}", patch_inbox, methods=["PATCH"]),
     _route("assign", _assign),
     _route("handoff", _handoff),
     _route("archive", _archive),
