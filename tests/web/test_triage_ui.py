@@ -141,3 +141,23 @@ async def test_inbox_works_at_360_px(app_server: Running, browser: Browser) -> N
     await bob.get_by_role("button", name="Back").click()
     await expect(bob.locator(".list")).to_be_visible()
     assert errors == []
+
+
+async def test_bulk_send_texts_each_recipient_and_reports_skips(
+    app_server: Running, browser: Browser
+) -> None:
+    await needs_flows(app_server.url)
+    _, bob, errors = await agent_page(browser, app_server.url, "bob")
+    await bob.get_by_role("button", name="Bulk send").click()
+    dialog = bob.get_by_role("dialog", name="Bulk send")
+    await dialog.get_by_label("Recipients (one number a line)").fill(
+        "+15556660001\n+15556660002\n+15556660001"
+    )
+    await dialog.get_by_label("Message").fill("We're closed Monday for the holiday.")
+    await dialog.get_by_role("button", name="Send to all").click()
+    await expect(dialog.locator("#bulk-result")).to_contain_text("Queued 2 individual texts.")
+    await expect(dialog.locator("#bulk-result")).to_contain_text("Skipped 1")
+    await dialog.get_by_role("button", name="Close").click()
+    for number in ("+15556660001", "+15556660002"):  # one conversation each, live in the list
+        await expect(row(bob, number)).to_contain_text("We're closed Monday for the holiday.")
+    assert errors == []

@@ -81,6 +81,30 @@ function onEvent(event) {
       refreshCountSoon(c.inbox_id);
       break;
     }
+    case "conversation.deleted": {
+      state.conversations.delete(data.conversation_id);
+      state.locks.delete(data.conversation_id);
+      if (data.conversation_id === state.conversationId) {
+        state.conversationId = null;
+        $("composer").hidden = true;
+        $("messages").replaceChildren();
+        $("thread-title").textContent = "This conversation was moved or deleted";
+        renderHeader();
+      }
+      renderList();
+      refreshCountSoon(data.inbox_id);
+      break;
+    }
+    case "access.changed": {
+      // The sidebar is drawn by the server; say so rather than reload under the agent's draft.
+      const shown = inboxButtons().map((b) => Number(b.dataset.inboxId)).sort().join();
+      if ([...data.inbox_ids].sort().join() !== shown) $("access-banner").hidden = false;
+      if (state.inboxId !== null && !data.inbox_ids.includes(state.inboxId)) {
+        state.conversations.clear();
+        renderList();
+      }
+      break;
+    }
     case "presence.changed":
       state.presence.set(data.user.id, data);
       renderList();
