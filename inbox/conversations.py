@@ -19,6 +19,7 @@ from inbox.models import (
     Conversation,
     Inbox,
     Message,
+    OptOut,
     ReadMarker,
     User,
     utcnow,
@@ -82,7 +83,7 @@ async def get_or_create_conversation(
     return conversation, True
 
 
-def _unread_clause(user_id: int) -> Any:
+def unread_clause(user_id: int) -> Any:
     read_at = (
         select(col(ReadMarker.read_at))
         .where(
@@ -111,6 +112,7 @@ async def describe(
     newest message is inbound (the shared view sent in events)."""
     contacts = await contacts_by_id(session, (c.contact_id for c in conversations))
     users = await users_by_id(session, (c.assignee_id for c in conversations))
+    opted_out = await _opted_out(session, conversations)
     views = []
     for c in conversations:
         if user_id is None:
@@ -123,9 +125,24 @@ async def describe(
                 contacts.get(c.contact_id) if c.contact_id else None,
                 users.get(c.assignee_id) if c.assignee_id else None,
                 unread,
+                (c.inbox_id, c.counterparty) in opted_out,
             )
         )
     return views
+
+
+async def _opted_out(
+    session: AsyncSession, conversations: list[Conversation]
+) -> set[tuple[int, str]]:
+    if not conversations:
+        return set()
+    rows = await session.execute(
+        select(col(OptOut.inbox_id), col(OptOut.number)).where(
+            col(OptOut.inbox_id).in_({c.inbox_id for c in conversations}),
+            col(OptOut.number).in_({c.counterparty for c in conversations}),
+        )
+    )
+    return {(inbox_id, number) for inbox_id, number in rows}
 
 
 def _encode_cursor(conversation: Conversation) -> str:
@@ -172,9 +189,9 @@ async def list_conversations(
             raise InvalidInputError("assignee must be me, unassigned or a user id")
         query = query.where(col(Conversation.assignee_id) == int(assignee))
     if read == "unread":
-        query = query.where(_unread_clause(user.id))
+        query = query.where(unread_clause(user.id))
     elif read == "read":
-        query = query.where(~_unread_clause(user.id))
+        query = query.where(~unread_clause(user.id))
     elif read:
         raise InvalidInputError("read must be read or unread")
     if q:

@@ -78,3 +78,33 @@ async def oldest_event_id(session: AsyncSession, team_id: int) -> int | None:
 async def prune_events(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(delete(EventRecord).where(col(EventRecord.created_at) < before))
     return rowcount(result)
+
+
+async def append_events(
+    session: AsyncSession, team_id: int, events: Sequence[tuple[str, dict[str, Any], int | None]]
+) -> list[EventRecord]:
+    """Append many `(type, data, inbox_id)` events with one bump of the team's counter."""
+    if not events:
+        return []
+    last = await session.scalar(
+        update(Team)
+        .where(col(Team.id) == team_id)
+        .values(last_event_id=col(Team.last_event_id) + len(events))
+        .returning(col(Team.last_event_id))
+    )
+    if last is None:
+        raise RuntimeError(f"Cannot append events for team {team_id}: no such team.")
+    first = last - len(events) + 1
+    records = [
+        EventRecord(
+            team_id=team_id,
+            id=first + i,
+            type=type,
+            inbox_id=inbox_id,
+            data=json.dumps(data, separators=(",", ":")),
+        )
+        for i, (type, data, inbox_id) in enumerate(events)
+    ]
+    session.add_all(records)
+    await session.flush()
+    return records

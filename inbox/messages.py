@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,7 +18,9 @@ from sqlmodel import col
 from inbox.conversations import describe, get_or_create_conversation
 from inbox.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import append_event, rowcount
+from inbox.mailroom import mailroom_for_number
 from inbox.models import Conversation, EventRecord, Inbox, Message, User, utcnow
+from inbox.optout import is_opted_out
 from inbox.phones import to_e164
 from inbox.segments import MAX_BODY_CHARS, segment_count
 from inbox.views import message_view, users_by_id
@@ -71,6 +73,8 @@ async def receive_inbound(
     """Store an inbound text once per `provider_sid`; route it by the `to` number."""
     to_number, from_number = to_e164(to), to_e164(from_)
     inbox = await session.scalar(select(Inbox).where(col(Inbox.phone_number) == to_number))
+    if inbox is None:  # a team number no inbox has: the team's Mailroom takes it
+        inbox = await mailroom_for_number(session, to_number)
     if inbox is None:
         raise NotFoundError(f"no inbox has the number {to_number}")
     conversation, _ = await get_or_create_conversation(session, inbox, from_number)
@@ -133,8 +137,10 @@ async def queue_outbound(
     body: str,
     *,
     automatic: bool = False,
+    help_answer: bool = False,
 ) -> Stored:
-    """Store an outbound text as `queued`; the caller hands it to the SMS provider after commit."""
+    """Store an outbound text as `queued`; the caller hands it to the SMS provider after commit.
+    A `help_answer` may reach an opted-out number (carriers require HELP to be answered)."""
     body = validate_body(body)
     if conversation.read_only:
         raise ConflictError(
@@ -147,6 +153,10 @@ async def queue_outbound(
         raise ForbiddenError(
             "this inbox is not registered with carriers yet and cannot send", "not_registered"
         )
+    if inbox.phone_number is None:
+        raise ConflictError("this inbox has no number to send from; move it first", "no_number")
+    if not help_answer and await is_opted_out(session, inbox.id or 0, conversation.counterparty):
+        raise ConflictError(f"{conversation.counterparty} has opted out (STOP)", "opted_out")
     now = utcnow()
     message = Message(
         team_id=conversation.team_id,
@@ -239,3 +249,18 @@ async def list_messages(
     users = await users_by_id(session, (m.sender_id for m in rows))
     items = [message_view(m, users.get(m.sender_id) if m.sender_id else None) for m in rows]
     return items, (rows[0].id if more and rows else None)
+
+
+async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, str]:
+    """The newest message body of each conversation, for list previews."""
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(func.max(col(Message.id)))
+        .where(col(Message.conversation_id).in_(conversation_ids))
+        .group_by(col(Message.conversation_id))
+    )
+    rows = await session.execute(
+        select(col(Message.conversation_id), col(Message.body)).where(col(Message.id).in_(newest))
+    )
+    return {int(row[0]): str(row[1]) for row in rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -55,6 +55,13 @@ class Inbox(SQLModel, table=True):
     forwarding_number: str | None = None
     registration: str = "unregistered"  # one of REGISTRATION_STATES
     unsolicited: str = "agent"  # one of UNSOLICITED_MODES
+    mailroom: bool = False  # the team's catch-all for texts to numbers no inbox has
+    help_text: str = ""  # the automatic answer to HELP / INFO
+    away_enabled: bool = False
+    away_message: str = ""
+    away_schedule: str | None = None  # JSON {"mon": [["09:00", "17:00"]], ...}: open hours
+    away_timezone: str = "UTC"  # IANA name the schedule is read in
+    away_since: datetime | None = None  # when the switch was turned on (names the away period)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -100,8 +107,22 @@ class Conversation(SQLModel, table=True):
     status: str = "open"  # open | archived
     assignee_id: int | None = Field(default=None, foreign_key="user.id")
     read_only: bool = False
+    handed_off: bool = False  # a bot handed it to the agents: the bot no longer answers it
+    away_period: str | None = None  # the away period whose away message it already got
     last_message_at: datetime | None = Field(default=None, index=True)
     last_inbound_at: datetime | None = None
+    # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
+    lock_fence: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OptOut(SQLModel, table=True):
+    """A number that texted STOP to an inbox: sends to it are refused until it texts START."""
+
+    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
+    number: str = Field(primary_key=True)  # E.164
     created_at: datetime = Field(default_factory=utcnow)
 
 

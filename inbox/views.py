@@ -33,6 +33,7 @@ def inbox_view(inbox: Inbox) -> dict[str, Any]:
         "phone_number": inbox.phone_number,
         "registration": inbox.registration,
         "unsolicited": inbox.unsolicited,
+        "mailroom": inbox.mailroom,
     }
 
 
@@ -60,6 +61,7 @@ def conversation_view(
     contact: Contact | None,
     assignee: User | None,
     unread: bool,
+    opted_out: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": conversation.id,
@@ -71,6 +73,8 @@ def conversation_view(
         "unread": unread,
         "last_message_at": iso(conversation.last_message_at),
         "read_only": conversation.read_only,
+        "opted_out": opted_out,
+        "handed_off": conversation.handed_off,
     }
 
 

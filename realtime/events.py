@@ -11,10 +11,12 @@ EventType = Literal[
     "message.created",
     "message.status",
     "conversation.updated",
+    "conversation.deleted",
     "presence.changed",
     "lock.acquired",
     "lock.released",
     "lock.idle_prompt",
+    "access.changed",
 ]
 
 
@@ -60,6 +62,8 @@ class ConversationData(_Strict):
     unread: bool
     last_message_at: str | None
     read_only: bool
+    opted_out: bool
+    handed_off: bool
 
 
 class MessageCreated(_Strict):
@@ -96,6 +100,84 @@ class ConversationUpdatedData(_Strict):
     conversation: ConversationData
 
 
+class PresenceChangedData(_Strict):
+    user: Sender
+    status: Literal["online", "away", "offline"]
+    viewing: int | None  # conversation id
+
+
+class PresenceChanged(_Strict):
+    id: int
+    type: Literal["presence.changed"]
+    ts: str
+    data: PresenceChangedData
+
+
+class LockAcquiredData(_Strict):
+    conversation_id: int
+    holder: Sender
+    expires_at: str
+
+
+class LockAcquired(_Strict):
+    id: int
+    type: Literal["lock.acquired"]
+    ts: str
+    data: LockAcquiredData
+
+
+class LockReleasedData(_Strict):
+    conversation_id: int
+    holder: Sender
+    reason: Literal["released", "expired", "idle", "forced", "disconnected"]
+
+
+class LockReleased(_Strict):
+    id: int
+    type: Literal["lock.released"]
+    ts: str
+    data: LockReleasedData
+
+
+class LockIdlePromptData(_Strict):
+    conversation_id: int
+    release_at: str
+
+
+class LockIdlePrompt(_Strict):
+    id: int
+    type: Literal["lock.idle_prompt"]
+    ts: str
+    data: LockIdlePromptData
+
+
+class ConversationDeleted(_Strict):
+    """The conversation left this inbox: deleted, or moved to another inbox."""
+
+    id: int
+    type: Literal["conversation.deleted"]
+    ts: str
+    data: ConversationDeletedData
+
+
+class ConversationDeletedData(_Strict):
+    conversation_id: int
+    inbox_id: int
+
+
+class AccessChanged(_Strict):
+    """To one user: the inboxes they may see from this event on (an admin changed members)."""
+
+    id: int
+    type: Literal["access.changed"]
+    ts: str
+    data: AccessChangedData
+
+
+class AccessChangedData(_Strict):
+    inbox_ids: list[int]
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -124,12 +206,30 @@ class Pong(_Strict):
 
 
 ServerFrame = Annotated[
-    MessageCreated | MessageStatus | ConversationUpdated | Ack | ErrorFrame | Resync | Pong,
+    MessageCreated
+    | MessageStatus
+    | ConversationUpdated
+    | PresenceChanged
+    | LockAcquired
+    | LockReleased
+    | LockIdlePrompt
+    | ConversationDeleted
+    | AccessChanged
+    | Ack
+    | ErrorFrame
+    | Resync
+    | Pong,
     Field(discriminator="type"),
 ]
 server_frame = TypeAdapter(ServerFrame)
 
-for _model in (MessageCreated, MessageStatus, ConversationUpdated):
+for _model in (
+    MessageCreated,
+    MessageStatus,
+    ConversationUpdated,
+    ConversationDeleted,
+    AccessChanged,
+):
     _model.model_rebuild()
 
 

@@ -11,36 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from realtime.connections import (
+    CLOSE_GOING_AWAY,
+    SEND_QUEUE_FRAMES,
+    Connection,
+    LoggedEvent,
+)
+
 logger = logging.getLogger(__name__)
 
 CHANNEL = "switchboard:events"
-# One browser tab rarely has more than a few events in flight; 1024 queued frames is minutes of
-# a busy team's traffic, so a full queue means the client stopped reading.
-SEND_QUEUE_FRAMES = 1024
-CLOSE_SLOW_CONSUMER = 4008  # private-use close code: "your send queue overflowed"
-CLOSE_GOING_AWAY = 1001
 # How often the log's newest ids are compared with what was delivered, in case a doorbell was lost.
 LOG_CHECK_SECS = 2.0
-REPLAY_PAGE = 500
+REPLAY_PAGE = 500  # events read from the log per query: bounded memory, few round trips
 MAX_BACKOFF_SECS = 60.0
+RESYNC_FRAME = '{"type":"resync"}'
 
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An event as the log holds it, with its frame already encoded."""
-
-    team_id: int
-    id: int
-    inbox_id: int | None
-    user_id: int | None
-    frame: str
+__all__ = ["Connection", "Hub", "LoggedEvent", "ResyncNeededError", "SEND_QUEUE_FRAMES"]
 
 
 class EventSource(Protocol):
@@ -54,49 +47,7 @@ class EventSource(Protocol):
 
 
 class ResyncNeededError(Exception):
-    """The client's last event id is older than the log keeps: it must refetch its state."""
-
-
-@dataclass(eq=False)
-class Connection:
-    user_id: int
-    team_id: int
-    inbox_ids: set[int]
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(SEND_QUEUE_FRAMES))
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    close_code: int = 1000
-    close_reason: str = ""
-    last_id: int = 0  # newest event id offered to this connection
-    _buffer: list[LoggedEvent] | None = None  # events arriving during a replay
-
-    def may_see(self, event: LoggedEvent) -> bool:
-        if event.user_id is not None:
-            return event.user_id == self.user_id
-        return event.inbox_id is None or event.inbox_id in self.inbox_ids
-
-    def offer(self, event: LoggedEvent) -> None:
-        if self._buffer is not None:
-            self._buffer.append(event)
-            return
-        if event.id <= self.last_id:
-            return
-        self.last_id = event.id
-        if self.may_see(event):
-            self.send(event.frame)
-
-    def send(self, text: str) -> None:
-        """Queue a frame; a connection whose queue is full is closed as a slow consumer."""
-        if self.closed.is_set():
-            return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
-
-    def close(self, code: int, reason: str) -> None:
-        if not self.closed.is_set():
-            self.close_code, self.close_reason = code, reason
-            self.closed.set()
+    """The client's last event id is not in the log (too old, or from another store)."""
 
 
 class Hub:
@@ -117,10 +68,14 @@ class Hub:
             asyncio.create_task(self._check_log(), name="bus-check-log"),
         ]
 
-    async def stop(self) -> None:
+    def going_away(self) -> None:
+        """Close every socket with 1001, so clients reconnect (to another process)."""
         for conns in self._teams.values():
             for conn in conns:
                 conn.close(CLOSE_GOING_AWAY, "server shutting down")
+
+    async def stop(self) -> None:
+        self.going_away()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -136,7 +91,10 @@ class Hub:
 
     async def announce(self, event: LoggedEvent) -> None:
         """Ring the doorbell for a committed event. A lost announcement delays, never loses."""
-        header = f"{event.team_id} {event.id} {event.inbox_id or '-'} {event.user_id or '-'}"
+        access = "-" if event.access is None else "a" + ",".join(map(str, sorted(event.access)))
+        header = (
+            f"{event.team_id} {event.id} {event.inbox_id or '-'} {event.user_id or '-'} {access}"
+        )
         try:
             await self._redis.publish(CHANNEL, header + "\n" + event.frame)
         except RedisError:
@@ -149,12 +107,13 @@ class Hub:
     # -- connections ----------------------------------------------------------------------
 
     async def register(self, conn: Connection) -> None:
-        """Add a live connection: it receives every event committed after this call."""
+        """Add a held connection: it is offered every event committed after this call, buffered
+        until `replay()` or `conn.release()`."""
         team = conn.team_id
         async with self._lock(team):
-            if team not in self._delivered:
+            if not self._teams.get(team):  # nobody here was following this team's events
                 self._delivered[team] = (await self._source.last_ids([team])).get(team, 0)
-            conn.last_id = self._delivered[team]
+            conn.hold(self._delivered[team])
             self._teams.setdefault(team, set()).add(conn)
 
     def unregister(self, conn: Connection) -> None:
@@ -162,29 +121,62 @@ class Hub:
         if conns is not None:
             conns.discard(conn)
 
-    async def replay(self, conn: Connection, after_id: int) -> None:
-        """Send `conn` every event after `after_id` it may see, then resume live delivery,
-        with no gap and no duplicate (live events arriving meanwhile are buffered)."""
-        conn._buffer = []
+    async def replay(self, conn: Connection, after_id: int) -> bool:
+        """Send `conn` every event after `after_id` it may see, then live ones, with no gap and
+        no duplicate. When the log cannot do that, send `{"type": "resync"}` and return False."""
         try:
-            if after_id < conn.last_id:
-                oldest = await self._source.oldest_id(conn.team_id)
-                if oldest is None or oldest > after_id + 1:
-                    raise ResyncNeededError
-            cursor = after_id
-            while True:
-                page = await self._source.events_after(conn.team_id, cursor, REPLAY_PAGE)
-                for event in page:
-                    if conn.may_see(event):
-                        conn.send(event.frame)
-                    cursor = event.id
-                if len(page) < REPLAY_PAGE:
-                    break
-            conn.last_id = max(cursor, after_id)
+            if conn.started:  # a late hello: live events went out already; add what came before
+                await self._check_replayable(conn.team_id, after_id)
+                await self._read_log(conn, after_id, conn.live_from, conn.admit)
+                return True
+            await self._replay_held(conn, after_id)
+            return True
+        except ResyncNeededError:
+            conn.send(RESYNC_FRAME)
+            return False
         finally:
-            buffered, conn._buffer = conn._buffer, None
-            for event in buffered:
-                conn.offer(event)
+            if not conn.started:
+                conn.release()
+
+    async def _replay_held(self, conn: Connection, after_id: int) -> None:
+        await self._check_replayable(conn.team_id, after_id)
+
+        def replayed(event: LoggedEvent) -> None:
+            if event.id > after_id:
+                conn.admit(event)
+            else:  # the client saw it on another process; only its access applies here
+                conn.apply_access(event)
+
+        cursor = await self._read_log(conn, min(after_id, conn.last_id), None, replayed)
+        conn.last_id = max(cursor, after_id, conn.last_id)
+
+    async def _check_replayable(self, team: int, after_id: int) -> None:
+        newest = (await self._source.last_ids([team])).get(team, 0)
+        if after_id > newest:
+            raise ResyncNeededError  # an id this store never handed out
+        if after_id < newest:
+            oldest = await self._source.oldest_id(team)
+            if oldest is None or oldest > after_id + 1:
+                raise ResyncNeededError  # pruned past it
+
+    async def _read_log(
+        self,
+        conn: Connection,
+        after_id: int,
+        up_to: int | None,
+        each: Callable[[LoggedEvent], None],
+    ) -> int:
+        cursor = after_id
+        while up_to is None or cursor < up_to:
+            page = await self._source.events_after(conn.team_id, cursor, REPLAY_PAGE)
+            for event in page:
+                if up_to is not None and event.id > up_to:
+                    return cursor
+                each(event)
+                cursor = event.id
+            if len(page) < REPLAY_PAGE:
+                break
+        return cursor
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -264,11 +256,12 @@ class Hub:
 def _parse(data: bytes | str) -> LoggedEvent:
     text = data.decode() if isinstance(data, bytes) else data
     header, frame = text.split("\n", 1)
-    team, ident, inbox, user = header.split(" ")
+    team, ident, inbox, user, access = header.split(" ")
     return LoggedEvent(
         team_id=int(team),
         id=int(ident),
         inbox_id=None if inbox == "-" else int(inbox),
         user_id=None if user == "-" else int(user),
         frame=frame,
+        access=None if access == "-" else frozenset(int(i) for i in access[1:].split(",") if i),
     )

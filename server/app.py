@@ -26,10 +26,23 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import api, pages, webhooks
+from server import (
+    admin,
+    api,
+    board,
+    bulk,
+    contact_routes,
+    housekeeping,
+    pages,
+    sweepers,
+    webhooks,
+    workflows,
+)
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
+from server.retention import prune_forever
+from server.shutdown import on_stop_signal
 from server.state import Services, StoreEvents, services
 from server.ws import ws_endpoint
 
@@ -96,6 +109,17 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "sms_provider": svc.settings.sms_provider})
 
 
+API_ROUTES = (
+    api.routes
+    + admin.routes
+    + workflows.routes
+    + contact_routes.routes
+    + bulk.routes
+    + housekeeping.routes
+    + board.routes
+)
+
+
 def create_app(settings: Settings) -> Starlette:
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
@@ -112,9 +136,14 @@ def create_app(settings: Settings) -> Starlette:
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
         svc = Services(settings, db, redis, hub, provider, templates)
+        background = sweepers.start(svc)
+        pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
         try:
-            yield {"services": svc}
+            with on_stop_signal(hub.going_away):
+                yield {"services": svc}
         finally:
+            pruning.cancel()
+            await sweepers.stop(background)
             await hub.stop()
             if svc.tasks:
                 await asyncio.wait(list(svc.tasks), timeout=SHUTDOWN_GRACE_SECS)
@@ -126,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         Route("/", pages.inbox_page),
+        Route("/board", pages.board_page),
         Route("/login", pages.login_page, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
@@ -135,7 +165,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
-        Mount("/api/v1", routes=api.routes),
+        Mount("/api/v1", routes=API_ROUTES),
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

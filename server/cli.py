@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from contextlib import ExitStack
 
@@ -53,8 +54,15 @@ async def _prepare(settings: Settings) -> bool:
         await db.dispose()
 
 
+def _stop(signum: int, frame: object) -> None:
+    # uvicorn re-raises the stop signal once it has shut down; exiting (not dying of it) lets
+    # the embedded redis-server be stopped and its socket removed.
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    signal.signal(signal.SIGTERM, _stop)
     with ExitStack() as stack:
         if not settings.redis_url:
             url = stack.enter_context(embedded_redis(settings.data_dir))
@@ -80,6 +88,10 @@ def serve(args: argparse.Namespace) -> int:
             proxy_headers=bool(settings.public_url),
             log_level=args.log_level,
             timeout_graceful_shutdown=10,
+            # A dead peer is noticed within the presence TTL: pinged every half of it, and
+            # dropped when no pong comes within the other half.
+            ws_ping_interval=settings.presence_ttl / 2,
+            ws_ping_timeout=settings.presence_ttl / 2,
         )
     return 0
 
@@ -128,6 +140,21 @@ def token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def bot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.bot import Bot, Rules
+
+    token = args.token or os.environ.get("SWITCHBOARD_BOT_TOKEN")
+    if not token:
+        raise SystemExit("switchboard bot needs --token or SWITCHBOARD_BOT_TOKEN")
+    try:
+        asyncio.run(Bot(args.url.rstrip("/"), token, Rules.load(Path(args.rules))).run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where the SQLite file, secret key and socket live")
@@ -164,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--label", default="")
     p.set_defaults(func=token_create)
+
+    p = sub.add_parser("bot", help="run the example rules bot on the socket bus")
+    p.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    p.add_argument("--token", help="the bot user's API token (or SWITCHBOARD_BOT_TOKEN)")
+    p.add_argument("--rules", required=True, help="JSON rules file (see server/bot.py)")
+    p.set_defaults(func=bot)
     return parser
 
 

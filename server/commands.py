@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 
 from inbox import accounts
 from inbox.models import User
-from realtime.hub import Connection, ResyncNeededError
+from realtime.hub import Connection
 from server.errors import ApiError
 from server.sending import send_text
 from server.state import Services
@@ -64,10 +64,7 @@ async def hello(cmd: Command) -> None:
         return
     if not isinstance(last, int) or isinstance(last, bool) or last < 0:
         raise ApiError(422, "invalid", "last_event_id must be a whole number")
-    try:
-        await cmd.svc.hub.replay(cmd.conn, last)
-    except ResyncNeededError:
-        cmd.conn.send('{"type":"resync"}')
+    await cmd.svc.hub.replay(cmd.conn, last)  # or {"type": "resync"} when the log cannot
 
 
 async def ping(cmd: Command) -> None:
@@ -77,10 +74,17 @@ async def ping(cmd: Command) -> None:
 async def message_send(cmd: Command) -> None:
     conversation_id = cmd.conversation_id()
     user, visible = await cmd.user()
-    view = await send_text(
-        cmd.svc, user, conversation_id, visible, cmd.data.get("body"), callback_base=cmd.base_url()
+    seen = cmd.data.get("seen_message_id")
+    sent = await send_text(
+        cmd.svc,
+        user,
+        conversation_id,
+        visible,
+        cmd.data.get("body"),
+        callback_base=cmd.base_url(),
+        seen_message_id=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
     )
-    cmd.ack({"message": view})
+    cmd.ack({"message": sent.message, "unseen_messages": sent.unseen_messages})
 
 
 HANDLERS: dict[str, Handler] = {

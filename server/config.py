@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import Secret
 
+from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
 
 
@@ -38,11 +40,15 @@ class Settings:
     lock_idle_after: float = 60.0
     lock_grace: float = 30.0
     presence_ttl: float = 30.0
+    presence_away_after: float = 300.0  # no input on any connection for this long: "away"
     event_retention_days: float = 7.0
     demo: bool = False
     # Backoff before the first resend of a text the provider failed to take (doubles each time).
     send_backoff_secs: float = 0.5
     twilio_timeout_secs: float = 15.0
+    send_queue_frames: int = 1024  # per socket; a client this far behind is closed (4008)
+    # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
+    clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,8 +82,10 @@ class Settings:
             "lock_idle_after": _float(env, "SWITCHBOARD_LOCK_IDLE_AFTER", 60.0),
             "lock_grace": _float(env, "SWITCHBOARD_LOCK_GRACE", 30.0),
             "presence_ttl": _float(env, "SWITCHBOARD_PRESENCE_TTL", 30.0),
+            "presence_away_after": _float(env, "SWITCHBOARD_PRESENCE_AWAY_AFTER", 300.0),
             "event_retention_days": _float(env, "SWITCHBOARD_EVENT_RETENTION_DAYS", 7.0),
             "twilio_timeout_secs": _float(env, "SWITCHBOARD_TWILIO_TIMEOUT", 15.0),
+            "send_queue_frames": int(_float(env, "SWITCHBOARD_SEND_QUEUE_FRAMES", 1024)),
             "demo": env.get("SWITCHBOARD_DEMO", "") in ("1", "true", "yes"),
         }
         values.update(overrides)
@@ -94,8 +102,10 @@ class Settings:
             "SWITCHBOARD_LOCK_IDLE_AFTER": str(self.lock_idle_after),
             "SWITCHBOARD_LOCK_GRACE": str(self.lock_grace),
             "SWITCHBOARD_PRESENCE_TTL": str(self.presence_ttl),
+            "SWITCHBOARD_PRESENCE_AWAY_AFTER": str(self.presence_away_after),
             "SWITCHBOARD_EVENT_RETENTION_DAYS": str(self.event_retention_days),
             "SWITCHBOARD_TWILIO_TIMEOUT": str(self.twilio_timeout_secs),
+            "SWITCHBOARD_SEND_QUEUE_FRAMES": str(self.send_queue_frames),
             "SWITCHBOARD_DEMO": "1" if self.demo else "",
         }
         if self.redis_url:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -56,7 +57,32 @@ async def inbox_page(request: Request) -> Response:
             select(Inbox).where(col(Inbox.id).in_(visible)).order_by(col(Inbox.name))
         )
         inboxes = [inbox_view(i) for i in rows]
-    return _render(request, "inbox.html", {"user": user, "inboxes": inboxes})
+        teammates = await _teammates(session, user)
+    context = {"user": user, "inboxes": inboxes, "teammates": teammates}
+    return _render(request, "inbox.html", context)
+
+
+BOARD_ROLES = ("supervisor", "admin")
+
+
+async def _teammates(session: AsyncSession, user: User) -> list[User]:
+    """People of the caller's team a conversation can be assigned to (bots excluded)."""
+    rows = await session.scalars(
+        select(User)
+        .where(col(User.team_id) == user.team_id, col(User.role) != "bot")
+        .order_by(col(User.name))
+    )
+    return list(rows)
+
+
+async def board_page(request: Request) -> Response:
+    """The supervisor board: live presence and locks, with force release."""
+    user, _ = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    if user.role not in BOARD_ROLES:
+        return _render(request, "forbidden.html", {"user": user}, status=403)
+    return _render(request, "board.html", {"user": user})
 
 
 async def _simulator_user(request: Request) -> User:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,6 +20,9 @@ from inbox.db import Database
 from inbox.models import EventRecord, Team
 from inbox.providers.base import SmsProvider
 from inbox.views import iso
+from presence.locks import LockStore, LockTimings
+from presence.status import PresenceStore
+from realtime.connections import ACCESS_CHANGED
 from realtime.events import frame
 from realtime.hub import Hub, LoggedEvent
 from server.config import Settings
@@ -27,7 +32,12 @@ logger = logging.getLogger(__name__)
 
 def logged(record: EventRecord) -> LoggedEvent:
     data_frame = frame(record.id, record.type, iso(record.created_at) or "", record.data)
-    return LoggedEvent(record.team_id, record.id, record.inbox_id, record.user_id, data_frame)
+    access = None
+    if record.type == ACCESS_CHANGED:  # the bus applies it before any later event
+        access = frozenset(json.loads(record.data)["inbox_ids"])
+    return LoggedEvent(
+        record.team_id, record.id, record.inbox_id, record.user_id, data_frame, access
+    )
 
 
 class StoreEvents:
@@ -67,6 +77,16 @@ class Services:
     provider: SmsProvider
     templates: Jinja2Templates
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @cached_property
+    def locks(self) -> LockStore:
+        s = self.settings
+        return LockStore(self.redis, LockTimings(s.lock_ttl, s.lock_idle_after, s.lock_grace))
+
+    @cached_property
+    def presence(self) -> PresenceStore:
+        s = self.settings
+        return PresenceStore(self.redis, s.presence_ttl, s.presence_away_after)
 
     async def announce(self, *records: EventRecord | None) -> None:
         for record in records:

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from inbox import messages
 from inbox.errors import InvalidInputError
+from server import automatic
 from server.errors import ApiError
 from server.state import services
 
@@ -62,7 +63,11 @@ async def inbound_message(request: Request) -> Response:
             provider_sid=sid,
             media_urls=media,
         )
-    await svc.announce(stored.event)
+        follow = automatic.FollowUp()
+        if stored.event is not None:  # a repeated MessageSid sets nothing off again
+            follow = await automatic.on_inbound(svc, session, stored)
+    await svc.announce(stored.event, *follow.events)
+    automatic.dispatch(svc, follow, str(request.base_url))
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

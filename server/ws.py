@@ -13,13 +13,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from inbox import accounts
 from inbox.errors import InboxError
+from realtime.connections import HELLO_WAIT_SECS
 from realtime.hub import Connection
+from server import online
 from server.auth import current_user, origin_allowed
 from server.commands import HANDLERS, Command, error_frame
 from server.errors import ApiError
+from server.lock_commands import LOCK_HANDLERS
 from server.state import Services, services
 
 logger = logging.getLogger(__name__)
+HANDLERS.update(LOCK_HANDLERS)
 
 MAX_FRAME_BYTES = 64 * 1024
 # A person types and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
@@ -52,12 +56,13 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     if how == "cookie" and not origin_allowed(websocket):
         await websocket.close(CLOSE_FORBIDDEN)
         return
-    async with svc.db.read() as session:
-        visible = await accounts.visible_inbox_ids(session, user)
     assert user.id is not None
     await websocket.accept()
-    conn = Connection(user_id=user.id, team_id=user.team_id, inbox_ids=visible)
-    await svc.hub.register(conn)
+    conn = Connection(user.id, user.team_id, set(), svc.settings.send_queue_frames)
+    await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
+    async with svc.db.read() as session:  # read after registering: later changes arrive as events
+        conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
+    await online.connected(svc, conn, user)
     tasks = [
         asyncio.create_task(_write(websocket, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),
@@ -70,6 +75,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         svc.hub.unregister(conn)
+        await online.disconnected(svc, conn)
     if conn.closed.is_set():
         try:
             await websocket.close(conn.close_code, conn.close_reason)
@@ -84,33 +90,45 @@ async def _write(websocket: WebSocket, conn: Connection) -> None:
 
 
 async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
+    timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
+    try:
+        await _read_frames(websocket, conn, svc)
+    finally:
+        timer.cancel()
+
+
+def _resumes(text: str | None) -> bool:
+    """Whether a first frame may be a hello with last_event_id (which ends the hold itself)."""
+    return text is not None and "hello" in text and "last_event_id" in text
+
+
+async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) -> None:
     bucket = _Bucket()
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
+        if not conn.started and not _resumes(text):
+            conn.release()
         if text is None:
-            conn.send(error_frame(None, "text_only", "send JSON in text frames"))
+            _refuse(conn, "text_only", "send JSON in text frames")
             continue
         if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
-            conn.send(
-                error_frame(None, "too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
-            )
+            _refuse(conn, "too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
             continue
         if not bucket.take():
-            conn.send(error_frame(None, "rate_limited", "too many frames; slow down"))
+            _refuse(conn, "rate_limited", "too many frames; slow down")
             continue
         try:
             command = json.loads(text)
         except ValueError:
-            conn.send(error_frame(None, "invalid_json", "the frame is not JSON"))
+            _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            conn.send(
-                error_frame(None, "invalid_command", 'a command is {"type": ..., "data": ...}')
-            )
+            _refuse(conn, "invalid_command", 'a command is {"type": ..., "data": ...}')
             continue
+        await online.acted(svc, conn, command["type"])
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
@@ -119,6 +137,13 @@ async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
             conn.send(error_frame(command.get("ref"), exc.code, exc.message, **exc.extra))
         except InboxError as exc:
             conn.send(error_frame(command.get("ref"), exc.code, exc.message))
+        finally:
+            conn.release()  # a no-op once live; ends the hold if a hello was refused
+
+
+def _refuse(conn: Connection, code: str, message: str) -> None:
+    conn.release()  # a refused first frame ends the hold like any other
+    conn.send(error_frame(None, code, message))
 
 
 async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: WebSocket) -> None:

@@ -118,6 +118,7 @@ class Agent:
     def __init__(self, ws: websockets.ClientConnection) -> None:
         self.ws = ws
         self._ref = 0
+        self.received: list[dict[str, Any]] = []  # every frame read, in order
 
     @classmethod
     async def connect(
@@ -152,6 +153,7 @@ class Agent:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         data: dict[str, Any] = json.loads(raw)
         server_frame.validate_python(data)  # every frame must match realtime/events.py
+        self.received.append(data)
         return data
 
     async def next_event(

@@ -9,6 +9,7 @@ from tests.helpers import BILLING, FRONT_DESK, Agent, login
 async def test_bad_frames_get_error_frames_and_the_socket_stays_usable(app_server: Running) -> None:
     bob = await login(app_server.url, "bob")
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    await ws.next_event("presence.changed")  # bob's own "online" comes first
     await ws.ws.send("not json")
     assert (await ws.frame())["error"]["code"] == "invalid_json"
     await ws.ws.send("x" * (64 * 1024 + 1))

@@ -5,29 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import Running
 from tests.helpers import FRONT_DESK
-
-
-async def log_in(page: Page, base_url: str, username: str) -> None:
-    await page.goto(base_url + "/login")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill("switchboard")
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("heading", name="Inboxes")).to_be_visible()
+from tests.web.pages import agent_page, log_in
 
 
 async def test_agent_sees_an_inbound_text_live_and_replies(
     app_server: Running, browser: Browser, tmp_path: Path
 ) -> None:
-    context = await browser.new_context()
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    await log_in(page, app_server.url, "bob")
+    context, page, errors = await agent_page(browser, app_server.url, "bob")
     await expect(page.get_by_role("button", name="Front Desk")).to_be_visible()
     await expect(page.get_by_role("button", name="Billing")).to_have_count(0)
     await expect(page.locator("#conversations li")).to_have_count(2)  # the demo's Front Desk texts
@@ -39,12 +27,12 @@ async def test_agent_sees_an_inbound_text_live_and_replies(
     await row.click()
     await expect(page.locator("#messages")).to_contain_text("Do you take walk-ins?")
 
-    await page.get_by_label("Reply").fill("Yes, until 4pm.")
-    await page.get_by_label("Reply").press("Enter")
+    await page.get_by_label("Reply", exact=True).fill("Yes, until 4pm.")
+    await page.get_by_label("Reply", exact=True).press("Enter")
     reply = page.locator(".message.outbound").last
     await expect(reply).to_contain_text("Yes, until 4pm.")
     await expect(reply).to_contain_text("Bob Agent")
-    await expect(page.get_by_label("Reply")).to_have_value("")
+    await expect(page.get_by_label("Reply", exact=True)).to_have_value("")
     assert errors == []
     await context.close()
 
@@ -66,8 +54,8 @@ async def test_simulator_plays_the_customer_on_the_sandbox(
     )
 
     await agent.get_by_role("button", name="+15557654321").click()
-    await agent.get_by_label("Reply").fill("Ready for pickup.")
-    await agent.get_by_role("button", name="Send").click()
+    await agent.get_by_label("Reply", exact=True).fill("Ready for pickup.")
+    await agent.get_by_role("button", name="Send", exact=True).click()
     await expect(agent.locator(".message.outbound").last).to_contain_text("delivered")
     await expect(phone.locator("#sim-messages .to-phone")).to_have_text(["Ready for pickup."])
 

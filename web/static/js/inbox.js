@@ -1,132 +1,182 @@
-// The agent's inbox page: inboxes, conversations, thread and composer, kept live by /ws.
+// The agent's inbox page: wires the modules together and keeps them live from /ws.
 import { api } from "./api.js";
+import { wireActions } from "./actions.js";
+import { onLockEvent, renderComposer, wireComposer } from "./composer.js";
+import { $ } from "./dom.js";
+import { label, loadList, loadListSoon, refreshCount, refreshCountSoon, renderList, upsert } from "./list.js";
+import { notifyInbound, wireNotifications } from "./notify.js";
 import { Socket } from "./socket.js";
-import { segmentCount } from "./segments.js";
+import { emit, on, state } from "./state.js";
+import {
+  appendMessage, markRead, openConversation, renderHeader, updateStatus, viewConversation, wireThread,
+} from "./thread.js";
 
-const $ = (id) => document.getElementById(id);
-const state = { inboxId: null, conversationId: null, conversations: new Map() };
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key === "className") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
-}
-
-function conversationLabel(c) {
-  return c.contact ? `${c.contact.name} (${c.counterparty})` : c.counterparty;
-}
-
-function renderList() {
-  const list = $("conversations");
-  const items = [...state.conversations.values()].sort((a, b) =>
-    (b.last_message_at || "").localeCompare(a.last_message_at || ""));
-  list.replaceChildren(...items.map((c) => {
-    const button = el("button", { className: "conversation" + (c.unread ? " unread" : ""),
-      dataset: { conversationId: c.id }, "aria-current": String(c.id === state.conversationId) },
-      el("span", { className: "name" }, conversationLabel(c)),
-      el("time", {}, time(c.last_message_at)),
-      el("span", { className: "preview" }, c.preview || ""));
-    button.addEventListener("click", () => openConversation(c.id));
-    return el("li", {}, button);
-  }));
-}
+const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
 
 async function openInbox(inboxId) {
   state.inboxId = inboxId;
+  if (state.conversationId !== null) emit("leaving", state.conversationId);
   state.conversationId = null;
-  for (const b of document.querySelectorAll(".inbox-link")) {
-    b.setAttribute("aria-current", String(Number(b.dataset.inboxId) === inboxId));
-  }
-  const page = await api("GET", `/api/v1/inboxes/${inboxId}/conversations`);
-  state.conversations = new Map(page.items.map((c) => [c.id, c]));
-  renderList();
+  viewConversation(null);
+  for (const b of inboxButtons()) b.setAttribute("aria-current", String(Number(b.dataset.inboxId) === inboxId));
+  $("list-title").textContent = inboxButtons().find((b) => Number(b.dataset.inboxId) === inboxId)
+    ?.querySelector(".inbox-name").textContent || "Conversations";
+  $("composer").hidden = true;
+  $("thread-title").textContent = "Pick a conversation";
+  $("messages").replaceChildren();
+  renderHeader();
+  state.conversations.clear();
+  await loadList();
 }
 
-function messageItem(m) {
-  const who = m.direction === "inbound" ? "Customer" : (m.automatic ? "auto-reply" : (m.sender ? m.sender.name : "Team"));
-  const status = m.status === "failed" ? `failed: ${m.error_message || m.error_code || "unknown"}` : m.status;
-  return el("li", { className: `message ${m.direction}`, dataset: { messageId: m.id } },
-    el("div", { className: "meta" }, el("span", { className: "sender" }, who), " · ", el("time", {}, time(m.created_at)),
-      m.direction === "outbound" ? el("span", { className: "status" }, ` · ${status}`) : ""),
-    el("p", { className: "body" }, m.body));
+function refreshAll() {
+  loadList().catch(() => {});
+  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
+  loadLive();
 }
 
-async function openConversation(conversationId) {
-  state.conversationId = conversationId;
-  const c = state.conversations.get(conversationId);
-  $("thread-title").textContent = c ? conversationLabel(c) : "Conversation";
-  const page = await api("GET", `/api/v1/conversations/${conversationId}/messages`);
-  $("messages").replaceChildren(...page.items.map(messageItem));
-  $("composer").hidden = false;
+// Who is online and who holds what, where this caller may read it (older servers: skip).
+async function loadLive() {
+  try {
+    const presence = await api("GET", "/api/v1/presence");
+    state.presence = new Map(presence.items.map((p) => [p.user.id, p]));
+  } catch { /* not available to this role or server */ }
+  try {
+    const locks = await api("GET", "/api/v1/locks");
+    state.locks = new Map(locks.items.map((l) => [l.conversation_id, l]));
+  } catch { /* not available to this role or server */ }
   renderList();
-  $("messages").lastElementChild?.scrollIntoView({ block: "end" });
+  renderHeader();
+  renderComposer();
 }
 
 function onEvent(event) {
   const data = event.data;
-  if (event.type === "message.created") {
-    const c = data.conversation;
-    if (c.inbox_id === state.inboxId) {
-      state.conversations.set(c.id, { ...c, preview: data.message.body });
+  switch (event.type) {
+    case "message.created": {
+      const { message, conversation } = data;
+      const open = conversation.id === state.conversationId;
+      const mine = message.direction === "outbound" && message.sender?.id === state.me.id;
+      upsert({ ...conversation, unread: open && !document.hidden ? false : conversation.unread && !mine }, message.body);
+      appendMessage(message);
+      if (message.direction === "inbound") {
+        notifyInbound(message, label(conversation));
+        if (open && !document.hidden) markRead(conversation.id);
+        else refreshCountSoon(conversation.inbox_id);
+      }
+      break;
+    }
+    case "message.status":
+      updateStatus(data.message);
+      break;
+    case "conversation.updated": {
+      const c = data.conversation;
+      const known = state.conversations.get(c.id);
+      // `unread` in events is the shared view; keep our own once we have it.
+      upsert(known ? { ...c, unread: c.unread && known.unread } : c);
+      if (c.id === state.conversationId) {
+        renderHeader();
+        renderComposer();
+      }
+      refreshCountSoon(c.inbox_id);
+      break;
+    }
+    case "conversation.deleted": {
+      state.conversations.delete(data.conversation_id);
+      state.locks.delete(data.conversation_id);
+      if (data.conversation_id === state.conversationId) {
+        state.conversationId = null;
+        $("composer").hidden = true;
+        $("messages").replaceChildren();
+        $("thread-title").textContent = "This conversation was moved or deleted";
+        renderHeader();
+      }
       renderList();
+      refreshCountSoon(data.inbox_id);
+      break;
     }
-    if (c.id === state.conversationId && !document.querySelector(`[data-message-id="${data.message.id}"]`)) {
-      $("messages").append(messageItem(data.message));
-      $("messages").lastElementChild.scrollIntoView({ block: "end" });
+    case "access.changed": {
+      // The sidebar is drawn by the server; say so rather than reload under the agent's draft.
+      const shown = inboxButtons().map((b) => Number(b.dataset.inboxId)).sort().join();
+      if ([...data.inbox_ids].sort().join() !== shown) $("access-banner").hidden = false;
+      if (state.inboxId !== null && !data.inbox_ids.includes(state.inboxId)) {
+        state.conversations.clear();
+        renderList();
+      }
+      break;
     }
-  } else if (event.type === "message.status") {
-    const node = document.querySelector(`[data-message-id="${data.message.id}"]`);
-    if (node) node.replaceWith(messageItem(data.message));
+    case "presence.changed":
+      state.presence.set(data.user.id, data);
+      renderList();
+      renderHeader();
+      break;
+    case "lock.acquired":
+    case "lock.released":
+    case "lock.idle_prompt":
+      onLockEvent(event);
+      renderList();
+      break;
+    default:
+      break;
   }
 }
 
-function updateCounter() {
-  const body = $("reply").value;
-  const { segments, encoding } = segmentCount(body);
-  $("counter").textContent = `${body.length}/1600 · ${segments} SMS (${encoding})`;
-}
-
-async function send(event) {
-  event.preventDefault();
-  const body = $("reply").value;
-  if (!body.trim() || state.conversationId === null) return;
-  $("composer-error").textContent = "";
-  try {
-    await api("POST", `/api/v1/conversations/${state.conversationId}/messages`, { body });
-    $("reply").value = "";
-    updateCounter();
-  } catch (error) {
-    $("composer-error").textContent = error.message; // the draft stays
+function wireFilters() {
+  // Start from what the form holds (the browser may restore it, or the user typed early).
+  Object.assign(state.filters, { assignee: $("filter-assignee").value, read: $("filter-read").value, q: $("filter-q").value });
+  for (const b of document.querySelectorAll(".folder")) {
+    b.addEventListener("click", () => {
+      state.filters.folder = b.dataset.folder;
+      for (const other of document.querySelectorAll(".folder")) other.setAttribute("aria-pressed", String(other === b));
+      loadList();
+    });
   }
+  $("filter-assignee").addEventListener("change", (e) => { state.filters.assignee = e.target.value; loadList(); });
+  $("filter-read").addEventListener("change", (e) => { state.filters.read = e.target.value; loadList(); });
+  $("filter-q").addEventListener("input", (e) => { state.filters.q = e.target.value; loadListSoon(); });
+  $("filters").addEventListener("submit", (e) => { e.preventDefault(); loadList(); });
 }
 
 function start() {
-  for (const b of document.querySelectorAll(".inbox-link")) {
+  for (const b of inboxButtons()) {
+    b.querySelector(".swatch").style.setProperty("background", b.dataset.colour);
     b.style.setProperty("--inbox-colour", b.dataset.colour);
     b.addEventListener("click", () => openInbox(Number(b.dataset.inboxId)));
   }
-  $("composer").addEventListener("submit", send);
-  $("reply").addEventListener("input", updateCounter);
-  $("reply").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); }
+  wireFilters();
+  wireThread();
+  wireComposer();
+  wireActions();
+  wireNotifications();
+  on("open", (id) => openConversation(id));
+  on("counts", (inboxId) => refreshCountSoon(inboxId));
+  on("locks", renderList);
+  on("start", async (c) => {
+    if (c.inbox_id !== state.inboxId) await openInbox(c.inbox_id);
+    upsert(c);
+    await openConversation(c.id);
+    $("reply").focus();
   });
-  updateCounter();
-  new Socket({
+  let connectedOnce = null;
+  const connected = new Promise((resolve) => { connectedOnce = resolve; });
+  state.socket = new Socket({
     onEvent,
-    onState: (s) => { $("connection").hidden = s === "open"; },
-    onResync: () => state.inboxId && openInbox(state.inboxId),
+    onState: (s) => {
+      $("connection").hidden = s === "open";
+      if (s !== "open") return;
+      connectedOnce();
+      if (state.conversationId !== null) viewConversation(state.conversationId);
+      loadLive();
+    },
+    onResync: refreshAll,
   });
-  const first = document.querySelector(".inbox-link");
-  if (first) openInbox(Number(first.dataset.inboxId));
+  const first = inboxButtons()[0];
+  const listed = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
+  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
+  // Texts that came between the first list and the socket's first event are in a second look.
+  Promise.all([listed, connected])
+    .then(() => loadList())
+    .finally(() => { document.getElementById("app").dataset.ready = "true"; });
 }
 
 start();

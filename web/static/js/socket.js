@@ -19,7 +19,11 @@ export class Socket {
     this.ws = ws;
     ws.addEventListener("open", () => {
       this.backoff = 500;
-      if (this.lastEventId !== null) ws.send(JSON.stringify({ type: "hello", last_event_id: this.lastEventId }));
+      // Always say hello first: the server holds live events until a socket's first frame, so a
+      // resume replays strictly before them; a fresh page has nothing to resume from.
+      const hello = { type: "hello" };
+      if (this.lastEventId !== null) hello.last_event_id = this.lastEventId;
+      ws.send(JSON.stringify(hello));
       this.onState("open");
     });
     ws.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
@@ -53,6 +57,10 @@ export class Socket {
       this.lastEventId = frame.id;
       this.onEvent(frame);
     }
+  }
+
+  isOpen() {
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
   }
 
   command(type, data) {

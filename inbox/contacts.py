@@ -1,0 +1,163 @@
+"""Contacts: a name and one or more numbers, unique in the team. A conversation with one of
+those numbers shows the contact. Replacing a number makes the conversations with the old one
+read-only (they stay readable; sends are refused); texts with the new number start new ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from inbox.errors import ConflictError, InvalidInputError, NotFoundError
+from inbox.models import Contact, ContactNumber, Conversation
+from inbox.phones import to_e164
+
+MAX_NAME_CHARS = 200  # longer than any real name, short enough for a list row
+
+
+def contact_view(contact: Contact, numbers: Sequence[str]) -> dict[str, Any]:
+    return {"id": contact.id, "name": contact.name, "numbers": list(numbers)}
+
+
+def parse_name(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInputError("name is required")
+    if len(raw) > MAX_NAME_CHARS:
+        raise InvalidInputError(f"name is over {MAX_NAME_CHARS} characters", "too_long")
+    return raw.strip()
+
+
+def parse_numbers(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(n, str) for n in raw):
+        raise InvalidInputError("numbers is a list of at least one phone number")
+    return list(dict.fromkeys(to_e164(n) for n in raw))  # normalised, duplicates dropped
+
+
+async def numbers_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(col(ContactNumber.contact_id), col(ContactNumber.number))
+        .where(col(ContactNumber.contact_id).in_(contact_ids))
+        .order_by(col(ContactNumber.id))
+    )
+    found: dict[int, list[str]] = {i: [] for i in contact_ids}
+    for contact_id, number in rows:
+        found[contact_id].append(number)
+    return found
+
+
+async def teams_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, int]:
+    """Each contact's team, so callers can refuse another team's contacts."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Contact.id), col(Contact.team_id)).where(col(Contact.id).in_(contact_ids))
+    )
+    return {contact_id: team_id for contact_id, team_id in rows if contact_id is not None}
+
+
+async def get_contact(session: AsyncSession, team_id: int, contact_id: int) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.team_id != team_id:
+        raise NotFoundError(f"no contact {contact_id}")
+    return contact
+
+
+async def _check_free(
+    session: AsyncSession, team_id: int, numbers: Sequence[str], contact_id: int | None
+) -> None:
+    taken = await session.scalar(
+        select(col(ContactNumber.number)).where(
+            col(ContactNumber.team_id) == team_id,
+            col(ContactNumber.number).in_(numbers),
+            col(ContactNumber.contact_id) != (contact_id or 0),
+        )
+    )
+    if taken is not None:
+        raise ConflictError(f"{taken} already belongs to another contact", "number_taken")
+
+
+async def _conversations_with(
+    session: AsyncSession, team_id: int, numbers: Sequence[str]
+) -> list[Conversation]:
+    if not numbers:
+        return []
+    rows = await session.scalars(
+        select(Conversation).where(
+            col(Conversation.team_id) == team_id, col(Conversation.counterparty).in_(numbers)
+        )
+    )
+    return list(rows)
+
+
+async def create_contact(
+    session: AsyncSession, team_id: int, name: Any, numbers: Any
+) -> tuple[Contact, list[str], list[Conversation]]:
+    """Store the contact; return it, its numbers, and the conversations that now show it."""
+    clean_name, clean_numbers = parse_name(name), parse_numbers(numbers)
+    await _check_free(session, team_id, clean_numbers, None)
+    contact = Contact(team_id=team_id, name=clean_name)
+    session.add(contact)
+    await session.flush()
+    assert contact.id is not None
+    for number in clean_numbers:
+        session.add(ContactNumber(team_id=team_id, contact_id=contact.id, number=number))
+    changed = await _conversations_with(session, team_id, clean_numbers)
+    for conversation in changed:
+        conversation.contact_id = contact.id
+    await session.flush()
+    return contact, clean_numbers, changed
+
+
+async def update_contact(
+    session: AsyncSession, contact: Contact, name: Any = None, numbers: Any = None
+) -> tuple[list[str], list[Conversation]]:
+    """Rename and/or replace the numbers; return the numbers and the conversations changed."""
+    assert contact.id is not None
+    old = (await numbers_of(session, [contact.id]))[contact.id]
+    new = old if numbers is None else parse_numbers(numbers)
+    if name is not None:
+        contact.name = parse_name(name)
+    await _check_free(session, contact.team_id, new, contact.id)
+    gone, added = [n for n in old if n not in new], [n for n in new if n not in old]
+    if gone or added:
+        await session.execute(
+            delete(ContactNumber).where(col(ContactNumber.contact_id) == contact.id)
+        )
+        for number in new:
+            session.add(
+                ContactNumber(team_id=contact.team_id, contact_id=contact.id, number=number)
+            )
+    changed = await _conversations_with(session, contact.team_id, old if name is not None else gone)
+    for conversation in changed:
+        if conversation.counterparty in gone and conversation.contact_id == contact.id:
+            conversation.read_only = True  # the contact no longer answers at this number
+    for conversation in await _conversations_with(session, contact.team_id, added):
+        conversation.contact_id, conversation.read_only = contact.id, False
+        changed.append(conversation)
+    session.add(contact)
+    await session.flush()
+    return new, changed
+
+
+async def list_contacts(
+    session: AsyncSession, team_id: int, q: str | None, after: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    query = select(Contact).where(col(Contact.team_id) == team_id)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(
+            col(Contact.name).ilike(like)
+            | col(Contact.id).in_(
+                select(col(ContactNumber.contact_id)).where(col(ContactNumber.number).like(like))
+            )
+        )
+    if after is not None:
+        query = query.where(col(Contact.id) > after)
+    rows = list(await session.scalars(query.order_by(col(Contact.id)).limit(limit + 1)))
+    page = rows[:limit]
+    numbers = await numbers_of(session, [c.id for c in page if c.id is not None])
+    items = [contact_view(c, numbers[c.id or 0]) for c in page]
+    return items, (page[-1].id if len(rows) > limit else None)

@@ -1,0 +1,75 @@
+"""Who belongs to which inbox. Every change appends an `access.changed` event for each user
+it touches, carrying their inboxes from then on, so the socket bus applies the new access
+before any later event of the team (access is decided at delivery time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from inbox.errors import InvalidInputError, NotFoundError
+from inbox.eventlog import append_event
+from inbox.models import EventRecord, Inbox, InboxMember, User
+
+ACCESS_CHANGED = "access.changed"
+
+
+async def team_inbox(session: AsyncSession, team_id: int, inbox_id: int) -> Inbox:
+    inbox = await session.get(Inbox, inbox_id)
+    if inbox is None or inbox.team_id != team_id:
+        raise NotFoundError(f"no inbox {inbox_id}")
+    return inbox
+
+
+async def member_ids(session: AsyncSession, inbox_id: int) -> set[int]:
+    rows = await session.scalars(
+        select(col(InboxMember.user_id)).where(col(InboxMember.inbox_id) == inbox_id)
+    )
+    return set(rows)
+
+
+async def inbox_ids_of(session: AsyncSession, user_id: int, team_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(col(InboxMember.inbox_id))
+        .join(Inbox, col(Inbox.id) == col(InboxMember.inbox_id))
+        .where(col(InboxMember.user_id) == user_id, col(Inbox.team_id) == team_id)
+    )
+    return sorted(rows)
+
+
+async def set_members(
+    session: AsyncSession, team_id: int, inbox_id: int, user_ids: Iterable[int]
+) -> tuple[list[int], list[EventRecord]]:
+    """Make exactly `user_ids` the inbox's members; return them and the access events."""
+    await team_inbox(session, team_id, inbox_id)
+    wanted = set(user_ids)
+    found = set(
+        await session.scalars(
+            select(col(User.id)).where(col(User.id).in_(wanted), col(User.team_id) == team_id)
+        )
+    )
+    if found != wanted:
+        unknown = ", ".join(str(u) for u in sorted(wanted - found))
+        raise InvalidInputError(f"no user(s) {unknown} in this team", "unknown_user")
+    current = await member_ids(session, inbox_id)
+    removed, added = current - wanted, wanted - current
+    if removed:
+        await session.execute(
+            delete(InboxMember).where(
+                col(InboxMember.inbox_id) == inbox_id, col(InboxMember.user_id).in_(removed)
+            )
+        )
+    session.add_all(InboxMember(inbox_id=inbox_id, user_id=u) for u in sorted(added))
+    await session.flush()
+    events = []
+    for user_id in sorted(removed | added):
+        inbox_ids = await inbox_ids_of(session, user_id, team_id)
+        events.append(
+            await append_event(
+                session, team_id, ACCESS_CHANGED, {"inbox_ids": inbox_ids}, user_id=user_id
+            )
+        )
+    return sorted(wanted), events

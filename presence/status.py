@@ -1,0 +1,196 @@
+"""Who is online, away or offline, and what they are viewing (README.md, "Presence").
+
+A user's status folds all their connections, on every process: online while any live
+connection had input lately, away when all have been quiet for `away_after`, offline when the
+last one closes or none was refreshed for `ttl` (a process that died stops refreshing, so it
+leaves no ghosts). Each process refreshes its own connections (`heartbeat`) and sweeps a shared
+sorted set of users whose status may change with time; the script reports each change once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from presence import _presence_scripts as lua
+from presence.errors import Holder, redis_errors
+from presence.keys import (
+    connections_key,
+    presence_due_key,
+    presence_key,
+    seen_key,
+    team_users_key,
+)
+
+# Offline users stay on the supervisor board (and their record in Redis) for a day.
+PRESENCE_RECORD_TTL_MS = 24 * 3600 * 1000
+# The traffic cop remembers what a user was shown in a conversation for as long as a shift.
+SEEN_TTL_MS = 12 * 3600 * 1000
+SWEEP_BATCH = 200  # users re-evaluated per sweep
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    user: Holder
+    team_id: int
+    status: str  # online | away | offline
+    viewing: int | None
+    live_connections: int
+
+
+@dataclass(frozen=True)
+class _Local:
+    user: Holder
+    team_id: int
+
+
+def _s(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class PresenceStore:
+    def __init__(self, redis: aioredis.Redis, ttl_secs: float, away_after_secs: float) -> None:
+        self._redis = redis
+        self._ttl_ms = int(ttl_secs * 1000)
+        self._away_ms = int(away_after_secs * 1000)
+        self._update = redis.register_script(lua.UPDATE)
+        self._process = uuid.uuid4().hex[:12]
+        self._serial = 0
+        self._local: dict[str, _Local] = {}  # this process's connections
+
+    def new_connection_id(self) -> str:
+        self._serial += 1
+        return f"{self._process}-{self._serial}"
+
+    async def _run(
+        self, op: str, conn: str, user_id: int, local: _Local | None, viewing: str = "-"
+    ) -> tuple[PresenceState | None, bool]:
+        """Run one step; the state, and whether it changed from the last one published."""
+        team = str(local.team_id) if local else ""
+        name, kind = (local.user.name, local.user.kind) if local else ("", "")
+        keys = [
+            connections_key(user_id),
+            presence_key(user_id),
+            team_users_key(local.team_id if local else 0),
+            presence_due_key(),
+        ]
+        args: list[str | int] = [
+            op,
+            conn,
+            viewing,
+            team,
+            name,
+            kind,
+            self._ttl_ms,
+            self._away_ms,
+            user_id,
+        ]
+        with redis_errors():
+            result = await self._update(keys=keys, args=[*args, PRESENCE_RECORD_TTL_MS])
+        if not result:
+            return None, False
+        changed, live, status, view, team_id, name_, kind_ = result
+        state = PresenceState(
+            user=Holder(user_id, _s(name_), _s(kind_)),
+            team_id=int(_s(team_id)),
+            status=_s(status),
+            viewing=None if _s(view) == "-" else int(_s(view)),
+            live_connections=int(live),
+        )
+        return state, changed == 1
+
+    async def connect(self, conn: str, team_id: int, user: Holder) -> PresenceState | None:
+        """Record a new connection; the user's new state when it changed, else None."""
+        local = self._local[conn] = _Local(user, team_id)
+        state, changed = await self._run("connect", conn, user.id, local)
+        return state if changed else None
+
+    async def disconnect(self, conn: str) -> tuple[PresenceState | None, bool]:
+        """Forget a closed connection; the user's state afterwards (always, so the caller can
+        see `live_connections` reach 0 and release the user's locks), and whether it changed."""
+        local = self._local.pop(conn, None)
+        if local is None:
+            return None, False
+        return await self._run("disconnect", conn, local.user.id, local)
+
+    async def input(self, conn: str) -> PresenceState | None:
+        """The user did something on this connection (any command but ping)."""
+        local = self._local.get(conn)
+        if local is None:
+            return None
+        state, changed = await self._run("input", conn, local.user.id, local)
+        return state if changed else None
+
+    async def view(self, conn: str, conversation_id: int | None) -> PresenceState | None:
+        local = self._local.get(conn)
+        if local is None:
+            return None
+        viewing = "-" if conversation_id is None else str(conversation_id)
+        state, changed = await self._run("view", conn, local.user.id, local, viewing)
+        return state if changed else None
+
+    async def heartbeat(self) -> list[PresenceState]:
+        """Refresh this process's live connections; states that changed (rarely any)."""
+        changes = []
+        for conn, local in list(self._local.items()):
+            state, changed = await self._run("alive", conn, local.user.id, local)
+            if changed and state is not None:
+                changes.append(state)
+        return changes
+
+    async def sweep(self) -> list[PresenceState]:
+        """Re-evaluate users whose status may have changed with time (away, gone)."""
+        with redis_errors():
+            t = await self._redis.time()
+            now = int(t[0]) * 1000 + int(t[1]) // 1000
+            due = await self._redis.zrangebyscore(presence_due_key(), "-inf", now, 0, SWEEP_BATCH)
+        changes = []
+        for member in due:
+            state, changed = await self._run("sweep", "", int(_s(member)), None)
+            if changed and state is not None:
+                changes.append(state)
+        return changes
+
+    async def team(self, team_id: int) -> list[PresenceState]:
+        """Everyone of the team with a presence record, as last published."""
+        with redis_errors():
+            members = await self._redis.smembers(team_users_key(team_id))
+        return [s for s in await self.records(sorted(int(_s(m)) for m in members))]
+
+    async def current(self, user_id: int) -> PresenceState | None:
+        """The user's state as last published."""
+        found = await self.records([user_id])
+        return found[0] if found else None
+
+    async def records(self, users: list[int]) -> list[PresenceState]:
+        with redis_errors():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in users:
+                    pipe.hgetall(presence_key(user_id))
+                rows = await pipe.execute()
+        states = []
+        for user_id, row in zip(users, rows, strict=True):
+            f = {_s(k): _s(v) for k, v in row.items()}
+            if not f:
+                continue
+            states.append(
+                PresenceState(
+                    user=Holder(user_id, f["name"], f["kind"]),
+                    team_id=int(f["team"]),
+                    status=f["status"],
+                    viewing=None if f["viewing"] == "-" else int(f["viewing"]),
+                    live_connections=0 if f["status"] == "offline" else 1,
+                )
+            )
+        return states
+
+    async def mark_seen(self, user_id: int, conversation_id: int, message_id: int) -> None:
+        """The user has been shown the conversation up to `message_id` (the traffic cop)."""
+        with redis_errors():
+            await self._redis.set(seen_key(user_id, conversation_id), message_id, px=SEEN_TTL_MS)
+
+    async def seen(self, user_id: int, conversation_id: int) -> int | None:
+        with redis_errors():
+            value = await self._redis.get(seen_key(user_id, conversation_id))
+        return None if value is None else int(_s(value))

@@ -1,0 +1,107 @@
+"""One socket's side of the bus (README.md, "The bus"): what it may see, the events it was
+offered, and its bounded send queue.
+
+A connection starts *held*: live events are buffered until the client's first frame (a
+`hello` replays the log before them) or until `HELLO_WAIT_SECS`, so a reconnecting client
+gets missed events strictly before live ones. Access is decided at delivery time: an
+`access.changed` event for the connection's user replaces its inbox set from that id on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+# One browser tab rarely has more than a few events in flight; 1024 queued frames is minutes of
+# a busy team's traffic, so a full queue means the client stopped reading.
+SEND_QUEUE_FRAMES = 1024
+CLOSE_SLOW_CONSUMER = 4008  # private-use close code: "your send queue overflowed"
+CLOSE_GOING_AWAY = 1001
+# A client that says hello does so in its first frame, one round trip after the upgrade; a
+# silent one starts receiving after this wait, with nothing lost (the events were buffered).
+HELLO_WAIT_SECS = 0.5
+ACCESS_CHANGED = "access.changed"
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event as the log holds it, with its frame already encoded."""
+
+    team_id: int
+    id: int
+    inbox_id: int | None
+    user_id: int | None
+    frame: str
+    access: frozenset[int] | None = None  # for access.changed: the user's inboxes from now on
+
+
+@dataclass(eq=False)
+class Connection:
+    user_id: int
+    team_id: int
+    inbox_ids: set[int]
+    queue_frames: int = SEND_QUEUE_FRAMES
+    queue: asyncio.Queue[str] = field(init=False)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = 1000
+    close_reason: str = ""
+    last_id: int = 0  # newest event id offered to this connection
+    live_from: int = 0  # the team's newest delivered id when the connection registered
+    access_id: int = 0  # id of the newest access change applied to inbox_ids
+    started: bool = False  # live delivery has begun (the hold is over)
+    _buffer: list[LoggedEvent] | None = None  # live events arriving while held or replaying
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_frames)
+
+    def hold(self, live_from: int) -> None:
+        self.last_id = self.live_from = self.access_id = live_from
+        self._buffer = []
+
+    def release(self) -> None:
+        """End the hold (or a replay): deliver what was buffered, then live events directly."""
+        if self.started:
+            return
+        buffered, self._buffer = self._buffer or [], None
+        self.started = True
+        for event in buffered:
+            self.offer(event)
+
+    def may_see(self, event: LoggedEvent) -> bool:
+        if event.user_id is not None:
+            return event.user_id == self.user_id
+        return event.inbox_id is None or event.inbox_id in self.inbox_ids
+
+    def offer(self, event: LoggedEvent) -> None:
+        if self._buffer is not None:
+            self._buffer.append(event)
+            return
+        if event.id <= self.last_id:
+            return
+        self.last_id = event.id
+        self.admit(event)
+
+    def admit(self, event: LoggedEvent) -> None:
+        """Apply an access change for this user, then send the event if they may see it."""
+        self.apply_access(event)
+        if self.may_see(event):
+            self.send(event.frame)
+
+    def apply_access(self, event: LoggedEvent) -> None:
+        if event.access is not None and event.user_id == self.user_id:
+            if event.id > self.access_id:  # older changes are already in the set read at connect
+                self.inbox_ids, self.access_id = set(event.access), event.id
+
+    def send(self, text: str) -> None:
+        """Queue a frame; a connection whose queue is full is closed as a slow consumer."""
+        if self.closed.is_set():
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closed.set()

@@ -1,0 +1,67 @@
+"""The supervisor board over REST (DESIGN.md, "REST"): `GET /api/v1/presence`,
+`GET /api/v1/locks`, and `DELETE /api/v1/locks/{conversation_id}` (force-release)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from inbox import conversations
+from server import locking
+from server.api import caller, path_id
+from server.errors import ApiError
+from server.locking import lock_view, presence_errors, presence_view
+from server.state import services
+
+FORCE_RELEASE_ROLES = frozenset({"supervisor", "admin"})
+
+
+async def list_presence(request: Request) -> JSONResponse:
+    """Everyone of the caller's team with a presence record (offline ones for a day)."""
+    user, _ = await caller(request)
+    with presence_errors():
+        states = await services(request).presence.team(user.team_id)
+    return JSONResponse({"items": [presence_view(s) for s in states], "next": None})
+
+
+async def list_locks(request: Request) -> JSONResponse:
+    """Live locks in the inboxes the caller may see."""
+    user, visible = await caller(request)
+    with presence_errors():
+        locks = await services(request).locks.all_locks()
+    items = [
+        lock_view(lock, board=True)
+        for lock in sorted(locks, key=lambda lock: lock.conversation_id)
+        if lock.team_id == user.team_id and lock.inbox_id in visible
+    ]
+    return JSONResponse({"items": items, "next": None})
+
+
+async def force_release(request: Request) -> JSONResponse:
+    user, visible = await caller(request)
+    if user.role not in FORCE_RELEASE_ROLES:
+        raise ApiError(403, "forbidden", "only supervisors and admins can force-release a lock")
+    svc = services(request)
+    async with svc.db.read() as session:
+        conversation = await conversations.get_conversation(
+            session, path_id(request, "conversation_id"), visible
+        )
+    assert conversation.id is not None
+    released = await locking.release(svc, conversation.team_id, conversation.id, None, "forced")
+    if released is None:
+        raise ApiError(404, "not_locked", "nobody holds this conversation")
+    return JSONResponse(
+        {
+            "conversation_id": conversation.id,
+            "holder": released.holder.view(),
+            "reason": released.reason,
+        }
+    )
+
+
+routes = [
+    Route("/presence", list_presence),
+    Route("/locks", list_locks),
+    Route("/locks/{conversation_id}", force_release, methods=["DELETE"]),
+]

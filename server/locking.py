@@ -1,0 +1,180 @@
+"""Lock and presence events: each decision made in Redis (`presence/`) is appended to the event
+log and announced on the bus, like every other change (README.md, "Locks").
+
+Ordering: a lock decision is taken inside a write transaction that first locks the team row
+(the row `append_event` bumps; SQLite's BEGIN IMMEDIATE already serialises writers), so the
+team's lock events get ids in the order Redis made the decisions: a client never sees the new
+holder's `lock.acquired` before the old holder's `lock.released`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from inbox.eventlog import append_event
+from inbox.models import Conversation, EventRecord, Team, User
+from presence.errors import (
+    ConversationLockedError,
+    Holder,
+    LockNotHeldError,
+    PresenceError,
+)
+from presence.locks import Claim, IdlePrompt, Lock, Released
+from presence.status import PresenceState
+from server.errors import ApiError
+from server.state import Services
+
+logger = logging.getLogger(__name__)
+
+
+def holder_of(user: User) -> Holder:
+    assert user.id is not None
+    return Holder(user.id, user.name, "bot" if user.role == "bot" else "user")
+
+
+def iso_ms(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def lock_view(lock: Lock, *, board: bool = False) -> dict[str, Any]:
+    """`lock.acquired` data; the supervisor board adds `since` and `idle_prompt_pending`."""
+    view: dict[str, Any] = {
+        "conversation_id": lock.conversation_id,
+        "holder": lock.holder.view(),
+        "expires_at": iso_ms(lock.expires_at_ms),
+    }
+    if board:
+        view["since"] = iso_ms(lock.since_ms)
+        view["idle_prompt_pending"] = lock.prompt_release_at_ms > 0
+    return view
+
+
+def presence_view(state: PresenceState) -> dict[str, Any]:
+    return {"user": state.user.view(), "status": state.status, "viewing": state.viewing}
+
+
+@contextmanager
+def presence_errors() -> Iterator[None]:
+    """PresenceError -> ApiError, which REST and the socket both know how to answer."""
+    try:
+        yield
+    except ConversationLockedError as exc:
+        holder = exc.holder.view() if exc.holder else None
+        who = exc.holder.name if exc.holder else "someone else"
+        raise ApiError(
+            409, "locked", f"{who} is replying to this conversation", holder=holder
+        ) from exc
+    except LockNotHeldError as exc:
+        raise ApiError(409, "not_holder", str(exc)) from exc
+    except PresenceError as exc:
+        raise ApiError(503, "unavailable", str(exc)) from exc
+
+
+async def lock_team(session: AsyncSession, team_id: int) -> None:
+    """Take the team row's lock before a lock decision (a no-op clause on SQLite)."""
+    await session.execute(select(col(Team.id)).where(col(Team.id) == team_id).with_for_update())
+
+
+async def released_event(session: AsyncSession, released: Released) -> EventRecord:
+    data = {
+        "conversation_id": released.conversation_id,
+        "holder": released.holder.view(),
+        "reason": released.reason,
+    }
+    return await append_event(
+        session, released.team_id, "lock.released", data, inbox_id=released.inbox_id
+    )
+
+
+async def claim_events(session: AsyncSession, claim: Claim) -> list[EventRecord]:
+    """The events a successful acquire needs: a lapsed holder's release, then the new hold."""
+    records = []
+    if claim.lapsed is not None:
+        records.append(await released_event(session, claim.lapsed))
+    if claim.fresh:
+        lock = claim.lock
+        records.append(
+            await append_event(
+                session, lock.team_id, "lock.acquired", lock_view(lock), inbox_id=lock.inbox_id
+            )
+        )
+    return records
+
+
+async def acquire(svc: Services, user: User, conversation: Conversation) -> Lock:
+    assert conversation.id is not None
+    with presence_errors():
+        current = await svc.locks.get(conversation.id)
+        if current is not None and current.holder.id != user.id:
+            raise ConversationLockedError(conversation.id, current.holder)  # no write needed
+        async with svc.db.write() as session:
+            await lock_team(session, conversation.team_id)
+            claim = await svc.locks.acquire(
+                conversation.id, conversation.team_id, conversation.inbox_id, holder_of(user)
+            )
+            records = await claim_events(session, claim)
+    await svc.announce(*records)
+    return claim.lock
+
+
+async def release(
+    svc: Services, team_id: int, conversation_id: int, user_id: int | None, reason: str
+) -> Released | None:
+    """Release `user_id`'s lock (or anyone's, with None) and announce it."""
+    with presence_errors():
+        async with svc.db.write() as session:
+            await lock_team(session, team_id)
+            released = await svc.locks.release(conversation_id, team_id, user_id, reason)
+            record = await released_event(session, released) if released else None
+    await svc.announce(record)
+    return released
+
+
+async def release_all(svc: Services, team_id: int, user_id: int, reason: str) -> None:
+    """Release every lock the user holds (their last connection closed)."""
+    for conversation_id in await svc.locks.held_by(user_id):
+        try:
+            await release(svc, team_id, conversation_id, user_id, reason)
+        except ApiError as exc:
+            if exc.code != "not_holder":  # someone took it over meanwhile: nothing to do
+                raise
+
+
+async def sweep_locks(svc: Services) -> None:
+    """Send due idle prompts and release lapsed locks; one sweep of one process."""
+    for team_id, conversation_id in await svc.locks.due():
+        async with svc.db.write() as session:
+            await lock_team(session, team_id)
+            outcome = await svc.locks.sweep(team_id, conversation_id)
+            record = None
+            if isinstance(outcome, Released):
+                record = await released_event(session, outcome)
+            elif isinstance(outcome, IdlePrompt):
+                data = {
+                    "conversation_id": conversation_id,
+                    "release_at": iso_ms(outcome.release_at_ms),
+                }
+                record = await append_event(
+                    session, team_id, "lock.idle_prompt", data, user_id=outcome.holder.id
+                )
+        await svc.announce(record)
+
+
+async def publish_presence(svc: Services, team_id: int, user_id: int) -> None:
+    """Announce the user's presence as Redis holds it now. Reading it under the team lock (not
+    passing the state that changed) keeps two processes' near-simultaneous changes in order."""
+    async with svc.db.write() as session:
+        await lock_team(session, team_id)
+        state = await svc.presence.current(user_id)
+        record = None
+        if state is not None:
+            record = await append_event(session, team_id, "presence.changed", presence_view(state))
+    await svc.announce(record)

@@ -1,0 +1,55 @@
+"""Presence: online, away, offline and viewing, folded over all of a user's connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers import Agent, login
+from tests.presence.conftest import ServerFactory, new_conversation
+
+
+def about(name: str, status: str) -> Any:
+    return lambda data: data["user"]["name"] == name and data["status"] == status
+
+
+async def test_presence_online_away_offline_and_viewing(lock_server: ServerFactory) -> None:
+    async with lock_server(presence_away_after=0.5) as app:
+        bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
+        conversation = await new_conversation(bob, "+15552250001")
+        carol_ws = await Agent.connect(app.url, cookies=carol.cookies)
+        bob_ws = await Agent.connect(app.url, cookies=bob.cookies)
+        online = await carol_ws.next_event("presence.changed", about("Bob Agent", "online"))
+        assert online["data"]["viewing"] is None
+
+        await bob_ws.command("conversation.view", {"conversation_id": conversation})
+        viewing = await carol_ws.next_event(
+            "presence.changed", lambda d: d["user"]["name"] == "Bob Agent" and d["viewing"]
+        )
+        assert viewing["data"] == {
+            "user": online["data"]["user"],
+            "status": "online",
+            "viewing": conversation,
+        }
+        # No input on any of bob's connections for a while: away, still viewing.
+        away = await carol_ws.next_event("presence.changed", about("Bob Agent", "away"))
+        assert away["data"]["viewing"] == conversation
+        board = (await carol.get("/api/v1/presence")).json()["items"]
+        assert {"user": away["data"]["user"], "status": "away", "viewing": conversation} in board
+
+        # A second tab with input brings him back; closing that one leaves the first.
+        tab2 = await Agent.connect(app.url, cookies=bob.cookies)
+        await tab2.command("conversation.view", {"conversation_id": None})
+        back = await carol_ws.next_event("presence.changed", about("Bob Agent", "online"))
+        assert back["data"]["viewing"] is None
+        await tab2.close()
+        await carol_ws.next_event(
+            "presence.changed", lambda d: d["user"]["name"] == "Bob Agent" and d["viewing"]
+        )
+        await bob_ws.close()  # the last connection: offline at once
+        gone = await carol_ws.next_event("presence.changed", about("Bob Agent", "offline"))
+        assert gone["data"]["viewing"] is None
+        board = (await carol.get("/api/v1/presence")).json()["items"]
+        statuses = {i["user"]["name"]: i["status"] for i in board}
+        assert statuses["Bob Agent"] == "offline"
+        assert statuses["Carol Supervisor"] in ("online", "away")
+        await carol_ws.close()

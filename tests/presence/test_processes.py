@@ -1,0 +1,110 @@
+"""Locks across real server processes sharing Redis and the store: a holder's process killed
+with SIGKILL leaves a lock that another process releases when it expires."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Agent, free_port, login
+from tests.presence.conftest import new_conversation
+
+START_WAIT_SECS = 60.0
+TIMINGS = {
+    "SWITCHBOARD_LOCK_TTL": "1.5",
+    "SWITCHBOARD_LOCK_IDLE_AFTER": "60",
+    "SWITCHBOARD_LOCK_GRACE": "30",
+    "SWITCHBOARD_PRESENCE_TTL": "1.5",
+}
+
+
+class Process:
+    """`python -m server.cli serve` on a free port."""
+
+    def __init__(self, data_dir: Path, redis_url: str, name: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"{name}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TWILIO_"))}
+        command = [sys.executable, "-m", "server.cli", "serve", "--demo"]
+        command += ["--port", str(self.port), "--data-dir", str(data_dir)]
+        command += ["--redis-url", redis_url, "--log-level", "warning"]
+        self.proc = subprocess.Popen(
+            command, env=env | TIMINGS, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + START_WAIT_SECS
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n" + self.log.read_text())
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def two_processes(tmp_path: Path, clean_redis: str) -> Iterator[tuple[Process, Process]]:
+    first = Process(tmp_path / "data", clean_redis, "first")  # seeds the demo team alone
+    try:
+        second = Process(tmp_path / "data", clean_redis, "second")
+    except BaseException:
+        first.stop()
+        raise
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+async def test_lock_of_a_killed_process_expires_and_another_process_announces_it(
+    two_processes: tuple[Process, Process],
+) -> None:
+    doomed, survivor = two_processes
+    bob = await login(doomed.url, "bob")
+    alice = await login(survivor.url, "alice")
+    conversation = await new_conversation(alice, "+15552260001")
+    alice_ws = await Agent.connect(survivor.url, cookies=alice.cookies)
+    bob_ws = await Agent.connect(doomed.url, cookies=bob.cookies)
+    await alice_ws.next_event(
+        "presence.changed", lambda d: d["user"]["name"] == "Bob Agent" and d["status"] == "online"
+    )
+    taken = await bob_ws.command("lock.acquire", {"conversation_id": conversation})
+    assert taken["type"] == "ack"
+    await alice_ws.next_event("lock.acquired")
+
+    doomed.proc.kill()  # SIGKILL: no cleanup, no disconnect, no release
+    doomed.proc.wait()
+
+    released = await alice_ws.next_event("lock.released")
+    assert released["data"] == {
+        "conversation_id": conversation,
+        "holder": taken["data"]["holder"],
+        "reason": "expired",
+    }
+    assert released["ts"] >= taken["data"]["expires_at"]
+    mine = await alice_ws.command("lock.acquire", {"conversation_id": conversation})
+    assert mine["type"] == "ack"
+
+    # Bob's connection stopped being refreshed: he goes offline, with no ghost left behind
+    # (possibly announced before the release, so look at what alice already read first).
+    def bob_offline(data: dict[str, Any]) -> bool:
+        return bool(data["user"]["name"] == "Bob Agent" and data["status"] == "offline")
+
+    read = [f for f in alice_ws.received if f.get("type") == "presence.changed"]
+    if not any(bob_offline(f["data"]) for f in read):
+        await alice_ws.next_event("presence.changed", bob_offline)
+    await alice_ws.close()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from server.app import create_app
+from tests.conftest import Running, make_settings
+from tests.fake_twilio import FakeTwilio
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, ServerThread, Twilio, free_port, login
+
+
+async def test_hello_replays_with_no_gap_or_duplicate_while_texts_keep_arriving(
+    app_server: Running,
+) -> None:
+    bob = await login(app_server.url, "bob")
+    ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    await app_server.twilio.inbound(FRONT_DESK, "+15556000001", "seen")
+    seen = await ws.next_event("message.created")
+    await ws.close()
+    sent = [f"missed {i}" for i in range(10)]
+    for body in sent:
+        await app_server.twilio.inbound(FRONT_DESK, "+15556000001", body)
+
+    async def keep_texting() -> None:
+        for i in range(20):
+            body = f"during {i}"
+            sent.append(body)
+            await app_server.twilio.inbound(FRONT_DESK, "+15556000001", body)
+
+    texting = asyncio.create_task(keep_texting())
+    back = await Agent.connect(app_server.url, cookies=bob.cookies, hello=seen["id"])
+    events = [await back.next_event("message.created") for _ in range(30)]
+    await texting
+    assert [e["data"]["message"]["body"] for e in events] == sent
+    ids = [e["id"] for e in events]
+    assert ids == sorted(set(ids)) and ids[0] > seen["id"]
+    await back.close()
+
+
+async def test_hello_with_an_id_never_handed_out_gets_resync_then_live_events(
+    app_server: Running,
+) -> None:
+    bob = await login(app_server.url, "bob")
+    ws = await Agent.connect(app_server.url, cookies=bob.cookies, hello=10**9)
+    assert await ws.frame() == {"type": "resync"}
+    await app_server.twilio.inbound(FRONT_DESK, "+15556000002", "after resync")
+    event = await ws.next_event("message.created")
+    assert event["data"]["message"]["body"] == "after resync"
+    await ws.close()
+
+
+async def test_hello_older_than_retention_gets_resync(
+    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+) -> None:
+    fake, fake_url = fake_twilio
+    port = free_port()
+    retention_days = 1 / 86400  # one second, so the pruner runs every half second
+    settings = make_settings(
+        tmp_path / "data",
+        clean_redis,
+        port,
+        fake,
+        fake_url,
+        event_retention_days=retention_days,
+    )
+    with ServerThread(create_app(settings), port) as server:
+        twilio = Twilio(fake.auth_token, server.url)
+        bob = await login(server.url, "bob")
+        ws = await Agent.connect(server.url, cookies=bob.cookies)
+        await twilio.inbound(FRONT_DESK, "+15556000003", "soon forgotten")
+        first = await ws.next_event("message.created")
+        await twilio.inbound(FRONT_DESK, "+15556000003", "also forgotten")
+        await ws.next_event("message.created")
+        await ws.close()
+        # Wait (bounded) for the pruner: a client that missed pruned events is told to resync.
+        deadline = time.monotonic() + EVENT_WAIT_SECS
+        while True:
+            back = await Agent.connect(server.url, cookies=bob.cookies, hello=first["id"])
+            frame = await back.frame()
+            await back.close()
+            if frame == {"type": "resync"}:
+                break
+            assert frame["type"] == "message.created" and time.monotonic() < deadline

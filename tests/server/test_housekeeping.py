@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from tests.conftest import Running
+from tests.helpers import FRONT_DESK, Agent, login
+
+SPARE = "+15005550008"  # a team number no inbox has
+
+
+def add_spare_number(running: Running) -> None:
+    """Provisioning is another issue's REST; the row it would write is written directly."""
+    path = running.settings.database_url.split("///", 1)[1]
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO phonenumber (team_id, number, label, created_at) "
+            "VALUES (1, ?, 'spare', '2026-11-24 00:00:00')",
+            (SPARE,),
+        )
+
+
+async def replayed(running: Running, cookies: Any) -> list[dict[str, Any]]:
+    """Every frame the log replays from the start (a ping's pong marks the end)."""
+    ws = await Agent.connect(running.url, cookies=cookies, hello=0)
+    await ws.send({"type": "ping", "ref": "end"})
+    frames = []
+    while (frame := await ws.frame()).get("type") != "pong":
+        frames.append(frame)
+    await ws.close()
+    return frames
+
+
+async def test_text_to_an_unassigned_number_lands_in_the_mailroom_and_moves(
+    app_server: Running,
+) -> None:
+    add_spare_number(app_server)
+    alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    alice_ws = await Agent.connect(app_server.url, cookies=alice.cookies)
+    assert (
+        await app_server.twilio.inbound(SPARE, "+15557771000", "wrong number?")
+    ).status_code == 200
+    await app_server.twilio.inbound(FRONT_DESK, "+15557771001", "front desk text")
+    await bob_ws.next_event("message.created", lambda d: d["message"]["body"] == "front desk text")
+
+    # Alice was connected before the Mailroom existed: she gets access to it, then the text.
+    access = await alice_ws.next_event("access.changed")
+    created = await alice_ws.next_event("message.created")
+    assert created["data"]["message"]["inbox_id"] in access["data"]["inbox_ids"]
+    await alice_ws.close()
+    inboxes = (await alice.get("/api/v1/inboxes")).json()["items"]
+    (room,) = [i for i in inboxes if i["mailroom"]]
+    assert room["name"] == "Mailroom"
+    assert all(not i["mailroom"] for i in (await bob.get("/api/v1/inboxes")).json()["items"])
+    (found,) = (await alice.get(f"/api/v1/inboxes/{room['id']}/conversations")).json()["items"]
+    assert found["counterparty"] == "+15557771000"
+    no_reply = await alice.post(
+        f"/api/v1/conversations/{found['id']}/messages", json={"body": "hello"}
+    )
+    assert no_reply.json()["error"]["code"] == "no_number"
+    bob_denied = await bob.post(f"/api/v1/conversations/{found['id']}/move", json={"inbox_id": 1})
+    assert bob_denied.status_code == 403
+
+    moved = await alice.post(f"/api/v1/conversations/{found['id']}/move", json={"inbox_id": 1})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["inbox_id"] == 1
+    arrived = await bob_ws.next_event("conversation.updated")
+    assert arrived["data"]["conversation"]["id"] == found["id"]
+    history = (await bob.get(f"/api/v1/conversations/{found['id']}/messages")).json()["items"]
+    assert [m["body"] for m in history] == ["wrong number?"]
+
+    # The same customer texts the spare number again, and Front Desk already has them: merged.
+    await app_server.twilio.inbound(SPARE, "+15557771000", "still me")
+    (again,) = (await alice.get(f"/api/v1/inboxes/{room['id']}/conversations")).json()["items"]
+    merged = await alice.post(f"/api/v1/conversations/{again['id']}/move", json={"inbox_id": 1})
+    assert merged.json()["id"] == found["id"]
+    history = (await bob.get(f"/api/v1/conversations/{found['id']}/messages")).json()["items"]
+    assert [m["body"] for m in history] == ["wrong number?", "still me"]
+    assert (await alice.get(f"/api/v1/conversations/{again['id']}/messages")).status_code == 404
+    await bob_ws.close()
+
+
+async def test_admin_deletes_a_conversation_with_typed_confirmation(app_server: Running) -> None:
+    alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    await app_server.twilio.inbound(FRONT_DESK, "+15557772000", "my secret account number")
+    created = await bob_ws.next_event("message.created")
+    conversation_id = created["data"]["conversation"]["id"]
+    await bob.post(f"/api/v1/conversations/{conversation_id}/read")
+    url = f"/api/v1/conversations/{conversation_id}"
+
+    assert (await bob.request("DELETE", url, json={"confirm": "+15557772000"})).status_code == 403
+    wrong = await alice.request("DELETE", url, json={"confirm": "+15557772001"})
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (422, "confirm")
+    assert (await alice.get(f"{url}/messages")).status_code == 200  # nothing lost yet
+
+    gone = await alice.request("DELETE", url, json={"confirm": "(555) 777-2000"})
+    assert gone.status_code == 204
+    deleted = await bob_ws.next_event("conversation.deleted")
+    assert deleted["data"] == {"conversation_id": conversation_id, "inbox_id": 1}
+    assert (await alice.get(f"{url}/messages")).status_code == 404
+    frames = await replayed(app_server, bob.cookies)
+    assert "my secret account number" not in json.dumps(frames)
+    ids = [f["id"] for f in frames]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    await bob_ws.close()

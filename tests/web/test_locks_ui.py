@@ -1,0 +1,147 @@
+"""Conversation locks in the browser, two agents in two contexts: focusing the composer claims
+the conversation, the other agent's composer says who is replying and is disabled, and is
+enabled again the moment the lock frees; the idle prompt; the supervisor board's force release.
+These need the lock API of the `locks` branch (issue 4)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import Running
+from tests.helpers import FRONT_DESK
+from tests.web.conftest import GRACE_SECS, IDLE_AFTER_SECS
+from tests.web.pages import agent_page, screenshot, server_has_locks
+
+CUSTOMER = "+15554442222"
+# The prompt and the release come from the server's sweeper; allow it a few sweeps of slack.
+LOCK_WAIT_MS = (IDLE_AFTER_SECS + GRACE_SECS + 5) * 1000
+
+
+async def needs_locks(base_url: str) -> None:
+    if not await server_has_locks(base_url):
+        pytest.skip("needs the lock API of the locks branch (issue 4)")
+
+
+async def open_customer(page: Page, front_desk: bool = False) -> None:
+    if front_desk:
+        await page.get_by_role("button", name="Front Desk").click()
+    await page.get_by_role("button", name=CUSTOMER).click()
+    await expect(page.locator("#messages")).to_contain_text("Can I move my appointment?")
+
+
+async def test_composer_shows_who_is_replying_and_frees_when_the_lock_does(
+    app_server: Running, browser: Browser
+) -> None:
+    await needs_locks(app_server.url)
+    _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
+    await app_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    await open_customer(carol, front_desk=True)
+    await expect(carol.locator("#thread-presence")).to_have_text("Also here: Bob")
+
+    await bob.get_by_label("Reply", exact=True).focus()
+    await expect(bob.locator("#lock-status")).to_contain_text("You are replying")
+    carol_reply = carol.get_by_label("Reply", exact=True)
+    await expect(carol.locator("#lock-status")).to_have_text("Bob is replying…")
+    await expect(carol_reply).to_be_disabled()
+    await expect(carol.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+    carol_row = carol.locator("#conversations .conversation", has_text=CUSTOMER)
+    await expect(carol_row.locator(".marker.lock")).to_have_text("Bob is replying")
+    await screenshot(carol, "locked-composer")
+
+    await bob.get_by_label("Reply", exact=True).fill("Sure, Thursday at 10?")
+    await bob.get_by_label("Reply", exact=True).press("Enter")
+    for page in (bob, carol):
+        sent = page.locator(".message.outbound").last
+        await expect(sent).to_contain_text("Sure, Thursday at 10?")
+        await expect(sent).to_contain_text("Bob Agent")
+    await expect(carol_reply).to_be_disabled()  # Bob still holds it after sending
+
+    # Bob moves to another conversation: his lock goes, and Carol can reply at once.
+    await bob.locator("#conversations .conversation", has_text="Dana Whitfield").click()
+    await expect(carol_reply).to_be_enabled()
+    await expect(carol.locator("#lock-status")).to_have_text("")
+    await expect(carol_row.locator(".marker.lock")).to_have_count(0)
+
+    # Now Carol claims it, and Bob's composer is the one that waits.
+    await carol_reply.focus()
+    await open_customer(bob)
+    await expect(bob.locator("#lock-status")).to_have_text("Carol is replying…")
+    await expect(bob.get_by_label("Reply", exact=True)).to_be_disabled()
+    assert bob_errors == [] and carol_errors == []
+
+
+async def test_idle_prompt_counts_down_and_an_ignored_prompt_frees_the_conversation(
+    idle_server: Running, browser: Browser
+) -> None:
+    await needs_locks(idle_server.url)
+    _, bob, bob_errors = await agent_page(browser, idle_server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, idle_server.url, "carol")
+    await idle_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    await open_customer(carol, front_desk=True)
+
+    bob_reply = bob.get_by_label("Reply", exact=True)
+    await bob_reply.fill("Let me check the calendar and")
+    await expect(carol.locator("#lock-status")).to_have_text("Bob is replying…")
+
+    dialog = bob.get_by_role("dialog", name="Are you still working on this reply?")
+    await expect(dialog).to_be_visible(timeout=LOCK_WAIT_MS)
+    await expect(dialog.locator("#idle-countdown")).to_contain_text("second")
+    await screenshot(bob, "idle-prompt")
+
+    # "Yes" keeps the lock: Carol still waits.
+    await dialog.get_by_role("button", name="Yes, keep it").click()
+    await expect(dialog).to_be_hidden()
+    await expect(carol.get_by_label("Reply", exact=True)).to_be_disabled()
+
+    # Asked again, Bob ignores it: the lock is released, Carol can reply, Bob keeps his draft.
+    await expect(dialog).to_be_visible(timeout=LOCK_WAIT_MS)
+    await expect(carol.get_by_label("Reply", exact=True)).to_be_enabled(timeout=LOCK_WAIT_MS)
+    await expect(dialog).to_be_hidden()
+    await expect(bob.locator("#composer-error")).to_have_text(
+        "You were idle, so your claim on this conversation was released. Your draft is kept."
+    )
+    await expect(bob_reply).to_have_value("Let me check the calendar and")
+    assert bob_errors == [] and carol_errors == []
+
+
+async def test_supervisor_board_shows_agents_and_force_releases_a_lock(
+    app_server: Running, browser: Browser
+) -> None:
+    await needs_locks(app_server.url)
+    _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
+    await carol.goto(app_server.url + "/board")
+    await expect(carol.get_by_role("heading", name="Supervisor board")).to_be_visible()
+    await carol.locator("#board[data-ready=true]").wait_for(state="attached")
+
+    await app_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    bob_row = carol.locator("#agents tbody tr", has_text="Bob Agent")
+    await expect(bob_row).to_contain_text("online")
+    await expect(bob_row).to_contain_text(CUSTOMER)  # what he is viewing, live
+
+    await bob.get_by_label("Reply", exact=True).fill("Half-written answer")
+    lock_row = carol.locator("#locks tbody tr", has_text=CUSTOMER)
+    await expect(lock_row).to_contain_text("Bob Agent")
+    await expect(bob_row.locator("td").nth(2)).to_contain_text(CUSTOMER)  # holding
+    await screenshot(carol, "board")
+
+    await lock_row.get_by_role("button", name="Force release").click()
+    await expect(carol.locator("#locks tbody")).to_contain_text("No conversation is locked.")
+    await expect(bob.locator("#composer-error")).to_have_text(
+        "A supervisor released your claim on this conversation. Your draft is kept."
+    )
+    await expect(bob.get_by_label("Reply", exact=True)).to_have_value("Half-written answer")
+    assert bob_errors == [] and carol_errors == []
+
+
+async def test_agents_get_a_403_page_for_the_board(app_server: Running, browser: Browser) -> None:
+    _, bob, _ = await agent_page(browser, app_server.url, "bob")
+    await expect(bob.get_by_role("link", name="Board", exact=True)).to_have_count(0)
+    response = await bob.goto(app_server.url + "/board")
+    assert response is not None and response.status == 403
+    await expect(bob.get_by_role("heading", name="Not allowed")).to_be_visible()

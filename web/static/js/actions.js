@@ -1,0 +1,130 @@
+// Dialogs beyond the thread: start a conversation, bulk send, and (admins) out-of-office.
+import { api } from "./api.js";
+import { $, dialog } from "./dom.js";
+import { emit, state } from "./state.js";
+
+function wireNew() {
+  const box = dialog("new-dialog");
+  $("new-conversation").addEventListener("click", () => {
+    $("new-error").textContent = "";
+    if (state.inboxId !== null) $("new-inbox").value = String(state.inboxId);
+    box.showModal();
+    $("new-to").focus();
+  });
+  $("new-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("new-error").textContent = "";
+    try {
+      const c = await api("POST", "/api/v1/conversations", { inbox_id: Number($("new-inbox").value), to: $("new-to").value.trim() });
+      box.close();
+      $("new-to").value = "";
+      emit("start", c);
+    } catch (error) {
+      $("new-error").textContent = error.message;
+    }
+  });
+}
+
+function wireBulk() {
+  const box = dialog("bulk-dialog");
+  $("bulk-open").addEventListener("click", () => {
+    $("bulk-result").textContent = "";
+    if (state.inboxId !== null) $("bulk-inbox").value = String(state.inboxId);
+    box.showModal();
+  });
+  $("bulk-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const to = $("bulk-to").value.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
+    $("bulk-result").textContent = "Sending…";
+    try {
+      const result = await api("POST", `/api/v1/inboxes/${$("bulk-inbox").value}/bulk`, { numbers: to, body: $("bulk-body").value });
+      const queued = result.queued ?? to.length;
+      const skipped = (result.items || []).filter((r) => r.status === "skipped");
+      const why = skipped.map((r) => `${r.to || "?"}: ${r.error?.message || r.error?.code || "skipped"}`);
+      $("bulk-result").textContent = `Queued ${queued} individual text${queued === 1 ? "" : "s"}.` +
+        (skipped.length ? ` Skipped ${skipped.length} (${why.join("; ")}).` : "");
+      if (queued) $("bulk-body").value = "";
+    } catch (error) {
+      $("bulk-result").textContent = error.status === 404 || error.status === 405
+        ? "Bulk send is not available on this server yet."
+        : `Not sent: ${error.message}`;
+    }
+  });
+}
+
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function fillOutOfOffice(settings) {
+  $("ooo-enabled").checked = Boolean(settings.enabled);
+  $("ooo-message").value = settings.message || "";
+  $("ooo-timezone").value = settings.timezone || "UTC";
+  const schedule = settings.schedule;
+  document.querySelector(`input[name=ooo-mode][value=${schedule ? "schedule" : "switch"}]`).checked = true;
+  if (schedule) {
+    for (const box of document.querySelectorAll("input[name=ooo-day]")) box.checked = Boolean(schedule[box.value]?.length);
+    const first = DAYS.map((d) => schedule[d]?.[0]).find(Boolean);
+    if (first) [$("ooo-start").value, $("ooo-end").value] = first;
+  }
+  $("ooo-result").textContent = settings.away_now ? "Away now: texts get the away message." : "Not away now.";
+}
+
+// The fields wait for the inbox's current settings, so nothing typed early is overwritten.
+function lockFields(locked) {
+  for (const field of $("ooo-form").elements) {
+    if (field.id !== "ooo-inbox" && !field.hasAttribute("data-close")) field.disabled = locked;
+  }
+}
+
+async function loadOutOfOffice() {
+  lockFields(true);
+  try {
+    fillOutOfOffice(await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`));
+    lockFields(false);
+  } catch (error) {
+    $("ooo-result").textContent = error.status === 404 || error.status === 405
+      ? "Out-of-office is not available on this server yet." : error.message;
+  }
+}
+
+function wireOutOfOffice() {
+  if (!$("ooo-dialog")) return;
+  const box = dialog("ooo-dialog");
+  $("ooo-open").addEventListener("click", () => {
+    $("ooo-result").textContent = "";
+    if (state.inboxId !== null) $("ooo-inbox").value = String(state.inboxId);
+    box.showModal();
+    loadOutOfOffice();
+  });
+  $("ooo-inbox").addEventListener("change", loadOutOfOffice);
+  $("ooo-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let schedule = null; // away until switched off
+    if (document.querySelector("input[name=ooo-mode]:checked").value === "schedule") {
+      schedule = {};
+      for (const box of document.querySelectorAll("input[name=ooo-day]:checked")) {
+        schedule[box.value] = [[$("ooo-start").value, $("ooo-end").value]];
+      }
+    }
+    const body = {
+      enabled: $("ooo-enabled").checked,
+      message: $("ooo-message").value,
+      schedule,
+      timezone: $("ooo-timezone").value.trim() || "UTC",
+    };
+    try {
+      const saved = await api("PUT", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`, body);
+      fillOutOfOffice(saved);
+      $("ooo-result").textContent = `Saved. ${$("ooo-result").textContent}`;
+    } catch (error) {
+      $("ooo-result").textContent = error.status === 404 || error.status === 405
+        ? "Out-of-office is not available on this server yet."
+        : `Not saved: ${error.message}`;
+    }
+  });
+}
+
+export function wireActions() {
+  wireNew();
+  wireBulk();
+  wireOutOfOffice();
+}

@@ -1,0 +1,225 @@
+// The composer and its conversation lock (DESIGN.md, "WebSocket"): focusing claims the lock,
+// typing extends it, someone else's lock disables it, the idle prompt asks before release.
+import { api } from "./api.js";
+import { $, firstName } from "./dom.js";
+import { segmentCount } from "./segments.js";
+import { current, heldByOther, lockOf, on, state } from "./state.js";
+import { newestShownId } from "./thread.js";
+
+const ACTIVITY_EVERY_MS = 5000; // lock.activity at most this often while typing
+const REASONS = {
+  locked: "Someone else is replying to this conversation.",
+  opted_out: "This number has opted out (STOP); it can't be texted until it sends START.",
+  too_long: "Too long: a text can be at most 1600 characters.",
+};
+const LOST = {
+  idle: "You were idle, so your claim on this conversation was released. Your draft is kept.",
+  expired: "Your claim on this conversation expired. Your draft is kept.",
+  forced: "A supervisor released your claim on this conversation. Your draft is kept.",
+  disconnected: "Your connection dropped and your claim was released. Your draft is kept.",
+};
+
+let lastActivity = 0;
+let acquiring = null;
+let idleTimer = null;
+const drafts = new Map(); // conversation id -> text, so switching away keeps a draft
+
+const reply = () => $("reply");
+const iHold = (id) => lockOf(id)?.holder?.id === state.me.id;
+
+export function updateCounter() {
+  const body = reply().value;
+  const { segments, encoding } = segmentCount(body);
+  $("counter").textContent = `${body.length}/1600 · ${segments} SMS (${encoding})`;
+}
+
+// Enable or disable the composer to match the lock, opt-out and read-only state.
+export function renderComposer() {
+  const c = current();
+  if (!c) return;
+  const other = heldByOther(c.id);
+  const blocked = c.read_only || c.opted_out;
+  const disabled = Boolean(other) || blocked;
+  reply().disabled = disabled;
+  $("send").disabled = disabled;
+  let text = "";
+  if (other) text = `${firstName(other.holder.name)} is replying…`;
+  else if (c.read_only) text = "Read-only conversation.";
+  else if (c.opted_out) text = "Opted out: replies are disabled.";
+  else if (iHold(c.id)) text = "You are replying; others see this conversation as taken.";
+  $("lock-status").textContent = text;
+  $("lock-status").classList.toggle("taken", Boolean(other));
+}
+
+function say(text) {
+  $("composer-error").textContent = text;
+}
+
+async function acquire() {
+  const c = current();
+  if (!c || !state.socket || iHold(c.id) || heldByOther(c.id) || acquiring) return;
+  acquiring = state.socket.command("lock.acquire", { conversation_id: c.id });
+  try {
+    const ack = await acquiring;
+    state.locks.set(c.id, { conversation_id: c.id, holder: { id: state.me.id, name: state.me.name }, ...ack });
+    say("");
+  } catch (error) {
+    if (error.code === "locked" && error.holder) {
+      state.locks.set(c.id, { conversation_id: c.id, holder: error.holder });
+    }
+    // Any other refusal (an older server without locks, a dropped socket) leaves the composer as is:
+    // the send itself is fenced by the server.
+  } finally {
+    acquiring = null;
+    renderComposer();
+  }
+}
+
+function activity() {
+  const c = current();
+  if (!c || !state.socket || !iHold(c.id)) return;
+  const now = Date.now();
+  if (now - lastActivity < ACTIVITY_EVERY_MS) return;
+  lastActivity = now;
+  state.socket.command("lock.activity", { conversation_id: c.id }).catch(() => {});
+}
+
+function release(conversationId) {
+  if (conversationId === null || !iHold(conversationId)) return;
+  state.locks.delete(conversationId);
+  state.socket?.command("lock.release", { conversation_id: conversationId }).catch(() => {});
+}
+
+async function send(event) {
+  event.preventDefault();
+  const c = current();
+  const body = reply().value;
+  if (!c || !body.trim() || reply().disabled) return;
+  say("");
+  try {
+    let result;
+    if (state.socket?.isOpen()) {
+      const data = { conversation_id: c.id, body };
+      const seen = newestShownId();
+      if (seen !== null) data.seen_message_id = seen;
+      result = await state.socket.command("message.send", data);
+    } else {
+      result = { message: await api("POST", `/api/v1/conversations/${c.id}/messages`, { body }) };
+    }
+    if (current()?.id === c.id) {
+      reply().value = "";
+      drafts.delete(c.id);
+      updateCounter();
+    }
+    if (result && result.unseen_messages) {
+      const n = Array.isArray(result.unseen_messages) ? result.unseen_messages.length : result.unseen_messages;
+      say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
+    }
+  } catch (error) {
+    // The draft stays; say why.
+    if (error.code === "locked" && error.holder) {
+      state.locks.set(c.id, { conversation_id: c.id, holder: error.holder });
+      renderComposer();
+      say(`Not sent: ${firstName(error.holder.name)} is replying. Your draft is kept.`);
+    } else {
+      say(`Not sent: ${REASONS[error.code] || error.message}`);
+    }
+  }
+}
+
+// lock.idle_prompt: a modal asking whether the agent is still working, counting down.
+function idlePrompt(data) {
+  const dialog = $("idle-dialog");
+  dialog.dataset.conversationId = String(data.conversation_id);
+  const deadline = new Date(data.release_at).getTime();
+  const tick = () => {
+    const secs = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    $("idle-countdown").textContent = `${secs} second${secs === 1 ? "" : "s"}`;
+  };
+  tick();
+  clearInterval(idleTimer);
+  idleTimer = setInterval(tick, 250);
+  if (!dialog.open) dialog.showModal();
+  $("idle-yes").focus();
+}
+
+// After losing a lock, only the agent's own typing or click claims it again: focus alone
+// comes back when the idle dialog closes, and that is not the agent asking for it.
+let claimNeedsInput = false;
+
+function closeIdle() {
+  clearInterval(idleTimer);
+  if ($("idle-dialog").open) $("idle-dialog").close();
+}
+
+export function onLockEvent(event) {
+  const data = event.data;
+  const id = data.conversation_id;
+  if (event.type === "lock.acquired") {
+    state.locks.set(id, data);
+  } else if (event.type === "lock.released") {
+    const wasMine = data.holder?.id === state.me.id;
+    state.locks.delete(id);
+    if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
+    if (wasMine && data.reason !== "released") {
+      claimNeedsInput = true;
+      const c = state.conversations.get(id);
+      const where = c && id !== state.conversationId ? ` (${c.contact ? c.contact.name : c.counterparty})` : "";
+      if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
+      else if (where) say(`${LOST[data.reason] || LOST.expired}${where}`);
+    }
+  } else if (event.type === "lock.idle_prompt") {
+    idlePrompt(data);
+  }
+  renderComposer();
+}
+
+export function wireComposer() {
+  const form = $("composer");
+  form.addEventListener("submit", send);
+  reply().addEventListener("focus", () => {
+    if (!claimNeedsInput) acquire();
+  });
+  reply().addEventListener("pointerdown", () => {
+    claimNeedsInput = false;
+    acquire();
+  });
+  reply().addEventListener("input", () => {
+    updateCounter();
+    if (state.conversationId !== null) drafts.set(state.conversationId, reply().value);
+    claimNeedsInput = false;
+    if (!iHold(state.conversationId)) acquire();
+    else activity();
+  });
+  reply().addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  $("idle-yes").addEventListener("click", () => {
+    const id = Number($("idle-dialog").dataset.conversationId);
+    closeIdle();
+    state.socket?.command("lock.confirm", { conversation_id: id }).catch((error) => say(error.message));
+    if (id === state.conversationId) reply().focus();
+  });
+  $("idle-no").addEventListener("click", () => {
+    const id = Number($("idle-dialog").dataset.conversationId);
+    claimNeedsInput = true;
+    closeIdle();
+    release(id);
+    renderComposer();
+  });
+  $("idle-dialog").addEventListener("cancel", (e) => e.preventDefault()); // answer, don't dismiss
+  on("leaving", (previous) => {
+    release(previous);
+    claimNeedsInput = false;
+    say("");
+    reply().value = drafts.get(state.conversationId) || "";
+    updateCounter();
+    renderComposer();
+  });
+  on("opened", renderComposer);
+  on("locks", renderComposer);
+  updateCounter();
+}

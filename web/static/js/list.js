@@ -1,0 +1,145 @@
+// The conversation list: filters, live upserts and reordering, presence and lock markers,
+// unread counts in the sidebar, and arrow-key navigation.
+import { api } from "./api.js";
+import { $, el, firstName, initials, time } from "./dom.js";
+import { emit, lockOf, state, viewersOf } from "./state.js";
+
+const COUNT_CAP = 50; // one page of the list; more shows as "50+"
+let loadSeq = 0;
+
+export const label = (c) => (c.contact ? c.contact.name : c.counterparty);
+
+function matchesFilters(c) {
+  const f = state.filters;
+  if (c.inbox_id !== state.inboxId) return false;
+  if ((f.folder === "archived") !== (c.status === "archived")) return false;
+  if (f.assignee === "me" && c.assignee?.id !== state.me.id) return false;
+  if (f.assignee === "unassigned" && c.assignee) return false;
+  if (/^\d+$/.test(f.assignee) && c.assignee?.id !== Number(f.assignee)) return false;
+  if (f.read === "unread" && !c.unread) return false;
+  if (f.read === "read" && c.unread) return false;
+  return true;
+}
+
+function avatar(user, title) {
+  const a = el("span", { className: "avatar", title },
+    el("span", { "aria-hidden": "true" }, initials(user.name)), el("span", { className: "visually-hidden" }, title));
+  a.style.setProperty("--hue", String((user.id * 67) % 360));
+  return a;
+}
+
+function row(c) {
+  const lock = lockOf(c.id);
+  const viewers = viewersOf(c.id);
+  const markers = el("span", { className: "markers" });
+  if (lock) {
+    const who = lock.holder.id === state.me.id ? "You are" : `${firstName(lock.holder.name)} is`;
+    markers.append(el("span", { className: "marker lock" }, `${who} replying`));
+  } else if (viewers.length) {
+    const names = viewers.map((v) => firstName(v.user.name)).join(", ");
+    markers.append(el("span", { className: "marker viewing" }, `${names} viewing`));
+  }
+  const button = el(
+    "button",
+    {
+      type: "button",
+      className: "conversation" + (c.unread ? " unread" : ""),
+      dataset: { conversationId: c.id },
+      "aria-current": String(c.id === state.conversationId),
+    },
+    el("span", { className: "name" },
+      c.unread ? el("span", { className: "dot", "aria-hidden": "true" }) : "",
+      c.unread ? el("span", { className: "visually-hidden" }, "Unread: ") : "",
+      label(c), c.contact ? el("span", { className: "number" }, ` ${c.counterparty}`) : ""),
+    el("time", { datetime: c.last_message_at || "" }, time(c.last_message_at)),
+    el("span", { className: "preview" }, c.preview || ""),
+    markers,
+    c.assignee ? avatar(c.assignee, `Assigned to ${c.assignee.name}`) : "",
+  );
+  button.addEventListener("click", () => emit("open", c.id));
+  button.addEventListener("keydown", onKey);
+  return el("li", {}, button);
+}
+
+function onKey(event) {
+  if (event.key !== "ArrowDown" && event.key !== "ArrowUp" && event.key !== "Home" && event.key !== "End") return;
+  const buttons = [...$("conversations").querySelectorAll(".conversation")];
+  const at = buttons.indexOf(event.currentTarget);
+  const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: buttons.length - 1 }[event.key];
+  if (buttons[next]) {
+    event.preventDefault();
+    buttons[next].focus();
+  }
+}
+
+export function renderList() {
+  const list = $("conversations");
+  const focused = document.activeElement?.dataset?.conversationId;
+  const items = [...state.conversations.values()]
+    .filter(matchesFilters)
+    .sort((a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id);
+  list.replaceChildren(...items.map(row));
+  $("list-empty").hidden = items.length > 0;
+  if (focused) list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+}
+
+export async function loadList() {
+  if (state.inboxId === null) return;
+  const seq = ++loadSeq;
+  const f = state.filters;
+  const params = new URLSearchParams({ folder: f.folder });
+  if (f.assignee) params.set("assignee", f.assignee);
+  if (f.read) params.set("read", f.read);
+  if (f.q.trim()) params.set("q", f.q.trim());
+  const page = await api("GET", `/api/v1/inboxes/${state.inboxId}/conversations?${params}`);
+  if (seq !== loadSeq) return; // a newer load won
+  const keep = state.conversations.get(state.conversationId);
+  state.conversations = new Map(page.items.map((c) => [c.id, c]));
+  if (keep && !state.conversations.has(keep.id)) state.conversations.set(keep.id, { ...keep, hiddenByFilter: true });
+  renderList();
+}
+
+// A conversation changed (event or action): merge it, keeping the preview we know.
+export function upsert(conversation, preview) {
+  const old = state.conversations.get(conversation.id);
+  if (state.filters.q.trim() && conversation.inbox_id === state.inboxId) {
+    loadListSoon(); // the server decides what a search matches
+  }
+  state.conversations.set(conversation.id, {
+    ...old,
+    ...conversation,
+    preview: preview ?? old?.preview ?? null,
+  });
+  renderList();
+}
+
+let soon = null;
+export function loadListSoon() {
+  clearTimeout(soon);
+  soon = setTimeout(() => loadList().catch(() => {}), 250);
+}
+
+// Unread counts per inbox in the sidebar, from the list API's unread filter.
+const countTimers = new Map();
+export async function refreshCount(inboxId) {
+  const button = document.querySelector(`.inbox-link[data-inbox-id="${inboxId}"]`);
+  if (!button) return;
+  let text;
+  try {
+    const counts = await api("GET", `/api/v1/inboxes/${inboxId}/counts`);
+    text = counts.inbox.unread ? String(counts.inbox.unread) : "";
+  } catch {
+    // Servers without the counts call: count one page of the unread filter.
+    const page = await api("GET", `/api/v1/inboxes/${inboxId}/conversations?folder=inbox&read=unread`);
+    const n = page.items.length;
+    text = n ? (page.next ? `${COUNT_CAP}+` : String(n)) : "";
+  }
+  const count = button.querySelector(".count");
+  count.textContent = text;
+  count.dataset.count = text || "0";
+}
+
+export function refreshCountSoon(inboxId) {
+  clearTimeout(countTimers.get(inboxId));
+  countTimers.set(inboxId, setTimeout(() => refreshCount(inboxId).catch(() => {}), 300));
+}
