@@ -9,7 +9,7 @@ holder's `lock.acquired` before the old holder's `lock.released`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.eventlog import append_event
-from inbox.models import Conversation, EventRecord, Team, User
+from inbox.models import EventRecord, Team, User
 from presence.errors import (
     ConversationLockedError,
     Holder,
@@ -109,30 +109,50 @@ async def claim_events(session: AsyncSession, claim: Claim) -> list[EventRecord]
     return records
 
 
-async def acquire(svc: Services, user: User, conversation: Conversation) -> Lock:
-    assert conversation.id is not None
+Decided = Callable[[Any], None]
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+async def acquire(
+    svc: Services,
+    who: Holder,
+    conversation_id: int,
+    team_id: int,
+    inbox_id: int,
+    decided: Decided = _ignore,
+) -> Lock:
+    """Take or extend the lock. `decided` is called with the lock as soon as Redis has decided,
+    before the event is written (the socket acks there: the decision is final either way)."""
     with presence_errors():
-        current = await svc.locks.get(conversation.id)
-        if current is not None and current.holder.id != user.id:
-            raise ConversationLockedError(conversation.id, current.holder)  # no write needed
+        current = await svc.locks.get(conversation_id)
+        if current is not None and current.holder.id != who.id:
+            raise ConversationLockedError(conversation_id, current.holder)  # no write needed
         async with svc.db.write() as session:
-            await lock_team(session, conversation.team_id)
-            claim = await svc.locks.acquire(
-                conversation.id, conversation.team_id, conversation.inbox_id, holder_of(user)
-            )
+            await lock_team(session, team_id)
+            claim = await svc.locks.acquire(conversation_id, team_id, inbox_id, who)
+            decided(claim.lock)
             records = await claim_events(session, claim)
     await svc.announce(*records)
     return claim.lock
 
 
 async def release(
-    svc: Services, team_id: int, conversation_id: int, user_id: int | None, reason: str
+    svc: Services,
+    team_id: int,
+    conversation_id: int,
+    user_id: int | None,
+    reason: str,
+    decided: Decided = _ignore,
 ) -> Released | None:
     """Release `user_id`'s lock (or anyone's, with None) and announce it."""
     with presence_errors():
         async with svc.db.write() as session:
             await lock_team(session, team_id)
             released = await svc.locks.release(conversation_id, team_id, user_id, reason)
+            decided(released)
             record = await released_event(session, released) if released else None
     await svc.announce(record)
     return released

@@ -5,10 +5,12 @@ socket (the next heartbeat or sweep repairs the record)."""
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from inbox.models import User
-from presence.errors import PresenceError
+from presence.errors import Holder, PresenceError
 from presence.status import PresenceState
 from realtime.hub import Connection
 from server.errors import ApiError
@@ -17,13 +19,29 @@ from server.state import Services
 
 logger = logging.getLogger(__name__)
 
-_ids: WeakKeyDictionary[Connection, str] = WeakKeyDictionary()
 # Commands that do not count as the user doing something (a ping is the browser, not a person).
 NOT_INPUT = frozenset({"ping", "hello"})
+# Input is written to Redis at most this often per connection: typing sends lock.activity many
+# times a second, and "away" is measured in minutes (tests use a fraction of a second).
+INPUT_REFRESH_MAX_SECS = 1.0
 
 
-def connection_id(conn: Connection) -> str | None:
-    return _ids.get(conn)
+@dataclass
+class Presence:
+    """What this process knows about one of its connections."""
+
+    id: str
+    holder: Holder
+    input_at: float  # monotonic time of the input last written to Redis
+
+
+_ids: WeakKeyDictionary[Connection, Presence] = WeakKeyDictionary()
+
+
+def holder(conn: Connection) -> Holder | None:
+    """The connection's user as a lock holder (known since it connected)."""
+    known = _ids.get(conn)
+    return known.holder if known else None
 
 
 async def _publish(svc: Services, state: PresenceState | None) -> None:
@@ -32,7 +50,8 @@ async def _publish(svc: Services, state: PresenceState | None) -> None:
 
 
 async def connected(svc: Services, conn: Connection, user: User) -> None:
-    conn_id = _ids[conn] = svc.presence.new_connection_id()
+    conn_id = svc.presence.new_connection_id()
+    _ids[conn] = Presence(conn_id, holder_of(user), time.monotonic())
     try:
         await _publish(svc, await svc.presence.connect(conn_id, conn.team_id, holder_of(user)))
     except PresenceError:
@@ -40,26 +59,33 @@ async def connected(svc: Services, conn: Connection, user: User) -> None:
 
 
 async def acted(svc: Services, conn: Connection, command_type: str) -> None:
-    conn_id = _ids.get(conn)
-    if conn_id is None or command_type in NOT_INPUT:
+    known = _ids.get(conn)
+    if known is None or command_type in NOT_INPUT:
         return
+    now = time.monotonic()
+    every = min(INPUT_REFRESH_MAX_SECS, svc.settings.presence_away_after / 4)
+    if now - known.input_at < every:
+        return
+    known.input_at = now
     try:
-        await _publish(svc, await svc.presence.input(conn_id))
+        await _publish(svc, await svc.presence.input(known.id))
     except PresenceError:
-        logger.warning("could not record input on connection %s", conn_id)
+        logger.warning("could not record input on connection %s", known.id)
 
 
 async def viewing(svc: Services, conn: Connection, conversation_id: int | None) -> None:
-    conn_id = _ids.get(conn)
-    if conn_id is not None:
-        await _publish(svc, await svc.presence.view(conn_id, conversation_id))
+    known = _ids.get(conn)
+    if known is not None:
+        known.input_at = time.monotonic()
+        await _publish(svc, await svc.presence.view(known.id, conversation_id))
 
 
 async def disconnected(svc: Services, conn: Connection) -> None:
     """Forget the connection; when it was the user's last one anywhere, release their locks."""
-    conn_id = _ids.pop(conn, None)
-    if conn_id is None:
+    known = _ids.pop(conn, None)
+    if known is None:
         return
+    conn_id = known.id
     try:
         state, changed = await svc.presence.disconnect(conn_id)
         if state is not None and state.live_connections == 0:

@@ -1,0 +1,227 @@
+"""Lock round trips over the socket, side by side with a bare Redis SET NX PX, and Redis
+commands per lock operation (README.md, "Locks"; figures in docs/performance.md).
+
+    .venv/bin/python bench/locks.py --agents 200 --conversations 50 --seconds 10
+
+Starts a private redis-server and one `switchboard serve` process on a temp data dir, adds
+`--agents` agents (bearer tokens) to Front Desk, makes `--conversations` conversations, then
+every agent loops: think, `lock.acquire` a random conversation, and `lock.release` it when won.
+Meanwhile one task of the same client process times `SET NX PX` + `DEL` against the same Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inbox import accounts  # noqa: E402
+from inbox.db import Database  # noqa: E402
+from inbox.models import InboxMember, Team  # noqa: E402
+from server.embedded_redis import embedded_redis  # noqa: E402
+
+FRONT_DESK_ID = 1
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else 0.0
+
+
+def start_server(data_dir: Path, redis_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    profile = (
+        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if "BENCH_PROFILE" in env else []
+    )
+    command = [sys.executable, *profile, "-m", "server.cli", "serve", "--demo", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--redis-url", redis_url, "--log-level", "warning"]
+    log = (data_dir.parent / "serve.log").open("w")
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("switchboard serve did not start")
+
+
+async def make_agents(db_url: str, count: int) -> list[str]:
+    db = Database(db_url)
+    tokens = []
+    async with db.write() as session:
+        team = await session.get(Team, 1)
+        assert team is not None and team.id is not None
+        for i in range(count):
+            user = await accounts.create_user(session, team.id, f"bench{i}", f"Bench {i}")
+            assert user.id is not None
+            session.add(InboxMember(inbox_id=FRONT_DESK_ID, user_id=user.id))
+            tokens.append(await accounts.create_token(session, user.id, "bench"))
+    await db.dispose()
+    return tokens
+
+
+class Agent:
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws, self.ref = ws, 0
+        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def reader(self) -> None:
+        async for raw in self.ws:
+            frame = json.loads(raw)
+            future = self.waiting.pop(str(frame.get("ref")), None)
+            if future is not None:
+                future.set_result(frame)
+
+    async def command(self, kind: str, data: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        self.ref += 1
+        ref = str(self.ref)
+        future = self.waiting[ref] = asyncio.get_running_loop().create_future()
+        started = time.perf_counter()
+        await self.ws.send(json.dumps({"type": kind, "ref": ref, "data": data}))
+        frame = await future
+        return (time.perf_counter() - started) * 1000, frame
+
+
+async def agent_loop(
+    agent: Agent,
+    conversations: list[int],
+    until: float,
+    think_ms: float,
+    out: dict[str, list[float]],
+) -> None:
+    rng = random.Random()
+    while time.perf_counter() < until:
+        await asyncio.sleep(rng.uniform(0, 2 * think_ms) / 1000)
+        target = {"conversation_id": rng.choice(conversations)}
+        ms, frame = await agent.command("lock.acquire", target)
+        if frame["type"] == "ack":
+            out["acquire_won"].append(ms)
+            ms, _ = await agent.command("lock.release", target)
+            out["release"].append(ms)
+        else:
+            assert frame["error"]["code"] == "locked", frame
+            out["acquire_refused"].append(ms)
+
+
+async def bare_loop(redis: aioredis.Redis, until: float, out: list[float]) -> None:
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        await redis.set("bench:bare", "x", nx=True, px=5000)
+        out.append((time.perf_counter() - started) * 1000)
+        await redis.delete("bench:bare")
+        await asyncio.sleep(0.005)
+
+
+async def command_calls(redis: aioredis.Redis) -> dict[str, int]:
+    stats = await redis.info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
+
+async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, port: int) -> None:
+    tokens = await make_agents(f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}", args.agents)
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {tokens[0]}"}
+    ) as c:
+        conversations = []
+        for i in range(args.conversations):
+            answer = await c.post(
+                "/api/v1/conversations", json={"inbox_id": 1, "to": f"+1555777{i:04d}"}
+            )
+            conversations.append(int(answer.json()["id"]))
+    agents = []
+    for token in tokens:
+        ws = await websockets.connect(
+            base.replace("http", "ws") + "/ws",
+            additional_headers={"Authorization": f"Bearer {token}"},
+        )
+        agents.append(Agent(ws))
+    readers = [asyncio.create_task(a.reader()) for a in agents]
+    redis = aioredis.Redis.from_url(redis_url)
+    await asyncio.sleep(1.0)  # let the connections' presence events settle
+    out: dict[str, list[float]] = {"acquire_won": [], "acquire_refused": [], "release": []}
+    bare: list[float] = []
+    before = await command_calls(redis)
+    until = time.perf_counter() + args.seconds
+    await asyncio.gather(
+        bare_loop(redis, until, bare),
+        *(agent_loop(a, conversations, until, args.think_ms, out) for a in agents),
+    )
+    after = await command_calls(redis)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    delta = {k: v for k, v in delta.items() if v}
+    delta["set"] = delta.get("set", 0) - len(bare)  # the bare loop's own commands
+    delta["del"] = delta.get("del", 0) - len(bare)
+    delta = {k: v for k, v in delta.items() if v > 0 and k != "info"}
+    ops = sum(len(v) for v in out.values())
+    everything = [ms for v in out.values() for ms in v]
+    print(
+        f"agents={args.agents} conversations={args.conversations} seconds={args.seconds} "
+        f"think_ms={args.think_ms} lock_ops={ops} ({ops / args.seconds:.0f}/s)"
+    )
+    rows = [*out.items(), ("all lock ops", everything), ("bare SET NX PX", bare)]
+    for name, samples in rows:
+        print(
+            f"{name:16} n={len(samples):6} p50={pct(samples, 50):6.2f} ms  "
+            f"p99={pct(samples, 99):6.2f} ms"
+        )
+    print(
+        f"ratio socket/bare: p50 {pct(everything, 50) / pct(bare, 50):.1f}x, "
+        f"p99 {pct(everything, 99) / pct(bare, 99):.1f}x"
+    )
+    total = sum(delta.values())
+    print(
+        f"redis commands per lock op: {total / ops:.2f} (incl. presence input); by command: "
+        + ", ".join(f"{k} {v / ops:.2f}" for k, v in sorted(delta.items(), key=lambda kv: -kv[1]))
+    )
+    for a in agents:
+        await a.ws.close()
+    for task in readers:
+        task.cancel()
+    await redis.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--think-ms", type=float, default=200.0, help="mean pause between ops")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, embedded_redis(Path(tmp) / "redis", port=0) as url:
+        data_dir = Path(tmp) / "data"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        proc = start_server(data_dir, url, port)
+        try:
+            asyncio.run(run(args, data_dir, url, port))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    main()
