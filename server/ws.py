@@ -161,7 +161,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             continue
         try:
             command = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
             _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
