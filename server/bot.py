@@ -13,6 +13,7 @@ The rules file is JSON:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from realtime.client import BusClient, CommandError, ConnectionLostError
 logger = logging.getLogger("switchboard.bot")
 
 HTTP_TIMEOUT_SECS = 30.0  # a REST call waits on the store only; generous for a busy server
+# Retry pace while the server is not up yet at start: as the bus client's reconnects.
+FIRST_RETRY_SECS = 0.5
+MAX_RETRY_SECS = 30.0
 
 
 @dataclass
@@ -125,8 +129,19 @@ class Bot:
         else:
             logger.info("message %s: %s", message["id"], "answered" if text else "no rule")
 
+    async def first_refresh(self) -> int:
+        """`refresh`, retried with backoff while the server is not up yet (started together)."""
+        delay = FIRST_RETRY_SECS
+        while True:
+            try:
+                return await self.refresh()
+            except httpx.TransportError as exc:
+                logger.info("server not reachable (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECS)
+
     async def run(self) -> None:
-        start = await self.refresh()
+        start = await self.first_refresh()
         async with BusClient(self.url, token=self.token, last_event_id=start) as bus:
             logger.info("connected to %s", self.url)
             async for event in bus.events():
