@@ -124,6 +124,9 @@ async def test_supervisor_board_shows_agents_and_force_releases_a_lock(
     bob_row = carol.locator("#agents tbody tr", has_text="Bob Agent")
     await expect(bob_row).to_contain_text("online")
     await expect(bob_row).to_contain_text(CUSTOMER)  # what he is viewing, live
+    await expect(carol.locator("#agents tbody tr", has_text="Carol Supervisor")).to_contain_text(
+        "online"
+    )
 
     await bob.get_by_label("Reply", exact=True).fill("Half-written answer")
     lock_row = carol.locator("#locks tbody tr", has_text=CUSTOMER)
