@@ -68,7 +68,8 @@ class Figures:
         return (
             f"{self.name}: {self.agents} agents, frame {d['frame_bytes']} B | "
             f"{d['deliveries_per_sec']} deliveries/s | server CPU "
-            f"{d['server_cpu_us_per_delivery']} us/delivery (redis {d['redis_cpu_us_per_delivery']})"
+            f"{d['server_cpu_us_per_delivery']} us/delivery "
+            f"(redis {d['redis_cpu_us_per_delivery']})"
             f" | webhook-to-last-agent busy p50 {d['busy_p50_ms']} ms p99 {d['busy_p99_ms']} ms"
             f" | idle p50 {d['idle_p50_ms']} ms p99 {d['idle_p99_ms']} ms"
         )

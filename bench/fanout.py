@@ -219,6 +219,14 @@ async def run_target(target: Target, args: argparse.Namespace) -> Figures:
         cpu0, redis0, t0 = proc_cpu_secs(target.proc.pid), None, time.monotonic()
         if target.redis_pid:
             redis0 = proc_cpu_secs(target.redis_pid)
+        spy = None
+        if args.profile and isinstance(target, Switchboard):
+            spy = subprocess.Popen(
+                [str(Path(PY).parent / "py-spy"), "record", "-p", str(target.proc.pid)]
+                + ["-f", "raw", "-o", str(args.profile), "-r", "200"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         for k in range(k0, k_end):
             if k - WINDOW >= k0:
                 await agents.wait_done(k - WINDOW)
@@ -226,6 +234,9 @@ async def run_target(target: Target, args: argparse.Namespace) -> Figures:
             await target.publish(client, k)
         last = max([await agents.wait_done(k) for k in range(k0, k_end)])
         figures.busy_secs = last - t0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         figures.cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
         if target.redis_pid and redis0 is not None:
             figures.redis_cpu_secs = proc_cpu_secs(target.redis_pid) - redis0
@@ -265,6 +276,7 @@ async def main() -> None:
     parser.add_argument("--idle-samples", type=int, default=40)
     parser.add_argument("--idle-connections", type=int, default=10_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--profile", type=Path, help="py-spy the server's busy phase into this")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it

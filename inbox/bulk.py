@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,11 +16,11 @@ from sqlmodel import col
 from inbox.conversations import describe, get_or_create_conversation
 from inbox.errors import ConflictError, ForbiddenError
 from inbox.eventlog import append_events
-from inbox.messages import validate_body
+from inbox.messages import STATUS_RANK, validate_body
 from inbox.models import ContactNumber, Conversation, EventRecord, Inbox, Message, User, utcnow
 from inbox.optout import opted_out_numbers
 from inbox.segments import segment_count
-from inbox.views import message_view
+from inbox.views import message_view, users_by_id
 
 
 @dataclass
@@ -134,3 +135,76 @@ async def queue_many(
         ],
     )
     return results, events
+
+
+@dataclass
+class Outcome:
+    """What the provider answered for one text of a bulk send."""
+
+    message_id: int
+    status: str  # the provider's status, or "failed"
+    provider_sid: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+async def record_outcomes(
+    session: AsyncSession, team_id: int, outcomes: Sequence[Outcome]
+) -> list[EventRecord]:
+    """Store many delivery outcomes in a few statements, with their `message.status` events.
+    A status only moves forward (messages.STATUS_RANK), as in `messages.update_status`."""
+    if not outcomes:
+        return []
+    table = cast(Table, Message.__table__)  # type: ignore[attr-defined]
+    now = utcnow()
+    with_sid = [{"mid": o.message_id, "sid": o.provider_sid} for o in outcomes if o.provider_sid]
+    if with_sid:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("mid"), table.c.provider_sid.is_(None))
+            .values(provider_sid=bindparam("sid"), updated_at=now),
+            with_sid,
+        )
+    for status in {o.status for o in outcomes}:
+        lower = [s for s, r in STATUS_RANK.items() if r < STATUS_RANK.get(status, 0)]
+        if not lower:
+            continue
+        await session.execute(
+            update(table)
+            # Statuses are our own constants, inlined: executemany cannot expand an IN list.
+            .where(
+                table.c.id == bindparam("mid"),
+                or_(*(table.c.status == literal_column(f"'{s}'") for s in lower)),
+            )
+            .values(
+                status=status,
+                error_code=bindparam("code"),
+                error_message=bindparam("text"),
+                updated_at=now,
+            ),
+            [
+                {"mid": o.message_id, "code": o.error_code, "text": o.error_message}
+                for o in outcomes
+                if o.status == status
+            ],
+        )
+    rows = list(
+        await session.scalars(
+            select(Message)
+            .where(col(Message.id).in_([o.message_id for o in outcomes]))
+            .execution_options(populate_existing=True)
+        )
+    )
+    users = await users_by_id(session, (m.sender_id for m in rows))
+    return await append_events(
+        session,
+        team_id,
+        [
+            (
+                "message.status",
+                {"message": message_view(m, users.get(m.sender_id or 0))},
+                m.inbox_id,
+            )
+            for m in rows
+        ],
+    )

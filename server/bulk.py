@@ -9,18 +9,22 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import bulk, contacts, conversations, messages
-from inbox.errors import InboxError
-from inbox.models import EventRecord, Inbox, User
+from inbox.delivery import send_with_retry
+from inbox.errors import InboxError, SmsError
+from inbox.models import Conversation, EventRecord, Inbox, Message, User
 from inbox.phones import to_e164
+from inbox.providers.base import OutboundText, SendResult
 from server.api import caller, json_body, path_id
 from server.errors import ApiError
-from server.sending import deliver
+from server.sending import TWILIO_UNSUBSCRIBED, mark_opted_out, status_callback_url
 from server.state import Services, services
 
 # Texts stored per write transaction: each batch holds the write lock for tens of milliseconds,
@@ -30,6 +34,8 @@ MAX_RECIPIENTS = 10_000  # a campaign beyond this belongs to a marketing tool
 # Provider calls in flight at once for one bulk send: quick, yet below Twilio's default
 # concurrency limits so the team's normal replies are not queued behind it.
 DELIVERY_CONCURRENCY = 8
+# Delivery statuses stored per write transaction.
+STATUS_BATCH = 50
 
 
 @dataclass
@@ -97,13 +103,58 @@ async def _store_batch(
 
 
 async def _deliver_all(svc: Services, message_ids: list[int], callback_base: str) -> None:
+    """Hand the texts to the provider, a chunk at a time: sends run concurrently, and each
+    chunk's statuses are stored in one transaction (the store, not the provider, is the cost)."""
+    for start in range(0, len(message_ids), STATUS_BATCH):
+        await _deliver_chunk(svc, message_ids[start : start + STATUS_BATCH], callback_base)
+
+
+async def _deliver_chunk(svc: Services, message_ids: list[int], callback_base: str) -> None:
+    async with svc.db.read() as session:
+        rows = (
+            await session.execute(
+                select(col(Message.id), col(Message.body), Conversation, col(Inbox.phone_number))
+                .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+                .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
+                .where(col(Message.id).in_(message_ids))
+            )
+        ).all()
+    jobs = [(m, body, c, number or "") for m, body, c, number in rows if m is not None]
     gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
-    async def one(message_id: int) -> None:
+    async def send(message_id: int, body: str, to: str, from_: str) -> SendResult | SmsError:
+        text = OutboundText(to, from_, body, status_callback_url(svc, callback_base, message_id))
         async with gate:
-            await deliver(svc, message_id, callback_base)
+            try:
+                return await send_with_retry(
+                    svc.provider, text, first_backoff_secs=svc.settings.send_backoff_secs
+                )
+            except SmsError as exc:
+                return exc
 
-    await asyncio.gather(*(one(m) for m in message_ids))
+    outcomes = await asyncio.gather(
+        *(send(m, body, c.counterparty, number) for m, body, c, number in jobs)
+    )
+    results = [
+        bulk.Outcome(m, o.status, provider_sid=o.sid)
+        if isinstance(o, SendResult)
+        else bulk.Outcome(
+            m,
+            "failed",
+            error_code=o.provider_code or "provider_unreachable",
+            error_message=o.message,
+        )
+        for (m, _, _, _), o in zip(jobs, outcomes, strict=True)
+    ]
+    if not jobs:
+        return
+    events: list[EventRecord | None] = []
+    async with svc.db.write() as session:
+        events += await bulk.record_outcomes(session, jobs[0][2].team_id, results)
+        for (_, _, conversation, _), outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, SmsError) and outcome.provider_code == TWILIO_UNSUBSCRIBED:
+                events.append(await mark_opted_out(session, conversation.inbox_id, conversation))
+    await svc.announce(*events)
 
 
 async def bulk_send(request: Request) -> JSONResponse:

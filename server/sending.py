@@ -107,7 +107,7 @@ async def deliver(svc: Services, message_id: int, callback_base: str) -> None:
             )
             opted = None
             if exc.provider_code == TWILIO_UNSUBSCRIBED and inbox.id is not None:
-                opted = await _mark_opted_out(session, inbox.id, conversation)
+                opted = await mark_opted_out(session, inbox.id, conversation)
         await svc.announce(event, opted)
         return
     async with svc.db.write() as session:
@@ -117,7 +117,7 @@ async def deliver(svc: Services, message_id: int, callback_base: str) -> None:
     await svc.announce(event)
 
 
-async def _mark_opted_out(
+async def mark_opted_out(
     session: AsyncSession, inbox_id: int, conversation: Conversation
 ) -> EventRecord | None:
     """Record the carrier's opt-out as ours, and show it (`conversation.updated`)."""

@@ -17,7 +17,8 @@ export async function api(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = data.error || { code: "http_" + response.status, message: response.statusText };
-    throw new ApiError(response.status, error.code, error.message);
+    // Refusals may carry data (a 409 `locked` names the holder).
+    throw Object.assign(new ApiError(response.status, error.code, error.message), { holder: error.holder || null });
   }
   return data;
 }

@@ -8,7 +8,8 @@ import { notifyInbound, wireNotifications } from "./notify.js";
 import { Socket } from "./socket.js";
 import { emit, on, state } from "./state.js";
 import {
-  appendMessage, markRead, openConversation, renderHeader, updateStatus, viewConversation, wireThread,
+  appendMessage, markRead, openConversation, reloadThread, renderHeader, updateStatus, viewConversation,
+  wireThread,
 } from "./thread.js";
 
 const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
@@ -31,6 +32,7 @@ async function openInbox(inboxId) {
 
 function refreshAll() {
   loadList().catch(() => {});
+  reloadThread().catch(() => {});
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
   loadLive();
 }

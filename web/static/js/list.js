@@ -95,7 +95,8 @@ export async function loadList() {
   if (seq !== loadSeq) return; // a newer load won
   const keep = state.conversations.get(state.conversationId);
   state.conversations = new Map(page.items.map((c) => [c.id, c]));
-  if (keep && !state.conversations.has(keep.id)) state.conversations.set(keep.id, { ...keep, hiddenByFilter: true });
+  // The open conversation stays known (its header and composer) when a filter hides its row.
+  if (keep && !state.conversations.has(keep.id)) state.conversations.set(keep.id, keep);
   renderList();
 }
 

@@ -13,11 +13,15 @@ export function notifyInbound(message, label) {
   unseen += 1;
   renderTitle();
   if ("Notification" in window && Notification.permission === "granted") {
-    const n = new Notification(`New text from ${label}`, { body: message.body, tag: `conversation-${message.conversation_id}` });
-    n.addEventListener("click", () => {
-      window.focus();
-      n.close();
-    });
+    try {
+      const n = new Notification(`New text from ${label}`, { body: message.body, tag: `conversation-${message.conversation_id}` });
+      n.addEventListener("click", () => {
+        window.focus();
+        n.close();
+      });
+    } catch {
+      // Some mobile browsers only notify through a service worker; the title badge still counts.
+    }
   }
 }
 

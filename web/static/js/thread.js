@@ -112,6 +112,16 @@ export async function openConversation(conversationId) {
   markRead(conversationId);
 }
 
+// After a resync the log could not replay: read the open thread again, keeping the lock.
+export async function reloadThread() {
+  const id = state.conversationId;
+  if (id === null) return;
+  const page = await api("GET", `/api/v1/conversations/${id}/messages`);
+  if (id !== state.conversationId) return;
+  $("messages").replaceChildren(...page.items.map(messageItem));
+  $("messages").lastElementChild?.scrollIntoView({ block: "end" });
+}
+
 export async function markRead(conversationId) {
   const c = state.conversations.get(conversationId);
   if (!c) return;
