@@ -10,7 +10,9 @@ gets missed events strictly before live ones. Access is decided at delivery time
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 # One browser tab rarely has more than a few events in flight; 1024 queued frames is minutes of
 # a busy team's traffic, so a full queue means the client stopped reading.
@@ -35,13 +37,44 @@ class LoggedEvent:
     access: frozenset[int] | None = None  # for access.changed: the user's inboxes from now on
 
 
+Sink = Callable[[str], Coroutine[Any, Any, None]]
+
+
+class Unfinished:
+    """A send that could not complete at once (the socket's buffer is full): the connection's
+    writer task awaits it, which resumes the coroutine where it stopped."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        self.coro, self.yielded = coro, yielded
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        yielded = self.yielded
+        while True:
+            try:
+                value = yield yielded
+            except BaseException as exc:  # cancellation included: hand it on
+                try:
+                    yielded = self.coro.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                yielded = self.coro.send(value)
+            except StopIteration:
+                return
+
+
 @dataclass(eq=False)
 class Connection:
     user_id: int
     team_id: int
     inbox_ids: set[int]
     queue_frames: int = SEND_QUEUE_FRAMES
-    queue: asyncio.Queue[str] = field(init=False)
+    queue: asyncio.Queue[str | Unfinished] = field(init=False)
+    # Set by the socket endpoint: starts a send. While nothing is queued, `send` runs it right
+    # away in the fan-out loop (no task switch per frame); the queue takes over when it stalls.
+    sink: Sink | None = None
+    idle: bool = True  # nothing queued or in flight, so a frame may be sent directly
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int = 1000
     close_reason: str = ""
@@ -96,8 +129,19 @@ class Connection:
         """Queue a frame; a connection whose queue is full is closed as a slow consumer."""
         if self.closed.is_set():
             return
+        item: str | Unfinished = text
+        if self.idle and self.sink is not None:
+            coro = self.sink(text)
+            try:
+                item = Unfinished(coro, coro.send(None))
+            except StopIteration:
+                return  # sent
+            except Exception:
+                self.close(CLOSE_GOING_AWAY, "the socket failed")
+                return
+            self.idle = False
         try:
-            self.queue.put_nowait(text)
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
 

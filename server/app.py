@@ -33,7 +33,7 @@ from server.errors import EXCEPTION_HANDLERS
 from server.retention import prune_forever
 from server.shutdown import on_stop_signal
 from server.state import Services, StoreEvents, services
-from server.ws import ws_endpoint
+from server.ws import RawSend, ws_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
     middleware = [
+        Middleware(RawSend),
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,

@@ -7,13 +7,15 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from inbox import accounts
 from inbox.errors import InboxError
-from realtime.connections import HELLO_WAIT_SECS
+from realtime.connections import HELLO_WAIT_SECS, Sink
 from realtime.hub import Connection
 from server.auth import current_user, origin_allowed
 from server.commands import HANDLERS, Command, error_frame
@@ -28,6 +30,40 @@ RATE_PER_SEC = 20.0
 RATE_BURST = 40.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+
+
+RAW_SEND = "switchboard.raw_send"
+
+
+class RawSend:
+    """Outermost middleware: keeps the server's own ASGI `send` of a socket in its scope, so
+    event frames skip the per-message wrappers of the middleware stack (the fan-out hot path:
+    a send per frame per socket). Closing and accepting still go through Starlette."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)
+
+
+def _text_sink(websocket: WebSocket) -> Sink:
+    raw: Send | None = websocket.scope.get(RAW_SEND)
+    if raw is None:
+        return websocket.send_text
+    send: Send = raw
+
+    def sink(text: str) -> Coroutine[Any, Any, None]:
+        sending = send({"type": "websocket.send", "text": text})
+        return sending if isinstance(sending, Coroutine) else _awaited(sending)
+
+    return sink
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    await awaitable
 
 
 class _Bucket:
@@ -59,8 +95,9 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
+    conn.sink = _text_sink(websocket)
     tasks = [
-        asyncio.create_task(_write(websocket, conn)),
+        asyncio.create_task(_write(conn.sink, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),
         asyncio.create_task(conn.closed.wait()),
     ]
@@ -78,10 +115,17 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             pass  # the client is already gone
 
 
-async def _write(websocket: WebSocket, conn: Connection) -> None:
+async def _write(sink: Sink, conn: Connection) -> None:
+    """Send what `Connection.send` could not send at once, in order."""
     while True:
-        text = await conn.queue.get()
-        await websocket.send_text(text)
+        item = await conn.queue.get()
+        conn.idle = False
+        if isinstance(item, str):
+            await sink(item)
+        else:
+            await item
+        if conn.queue.empty():
+            conn.idle = True
 
 
 async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
@@ -117,7 +161,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             continue
         try:
             command = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
             _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
