@@ -43,8 +43,6 @@ class EventSource(Protocol):
 
     async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]: ...
 
-    async def oldest_id(self, team_id: int) -> int | None: ...
-
 
 class ResyncNeededError(Exception):
     """The client's last event id is not in the log (too old, or from another store)."""
