@@ -190,6 +190,8 @@ class BusClient:
             return
         if isinstance(frame.get("id"), int):
             self.last_event_id = frame["id"]
+        elif kind == "resync":
+            self.last_event_id = None  # the server has nothing to replay from that id
         if kind in ("ack", "error", "pong"):
             if kind == "error":
                 logger.warning("bus error frame: %s", frame.get("error"))
