@@ -30,7 +30,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import Figures, percentile, proc_cpu_secs, proc_rss_bytes  # noqa: E402
+from _stats import Figures, proc_cpu_secs, proc_rss_bytes  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -322,5 +322,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = percentile
     asyncio.run(main())

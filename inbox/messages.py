@@ -107,6 +107,7 @@ async def receive_inbound(
     conversation.last_inbound_at = now
     if conversation.status == "archived":
         conversation.status = "open"  # a customer writing again revives the conversation
+        conversation.handed_off = False  # a new request: an inbox's bot may take it again
     session.add(conversation)
     await session.flush()
     return Stored(

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class BusClient:
                 if exc.response.status_code in (401, 403):
                     await self._give_up(BusClientError(f"refused: HTTP {exc.response.status_code}"))
                     return
-            except (OSError, ConnectionClosed, TimeoutError) as exc:
+            except (OSError, TimeoutError, WebSocketException) as exc:  # retried: a restart
                 code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
             finally:
                 self._ready.clear()
@@ -190,6 +190,8 @@ class BusClient:
             return
         if isinstance(frame.get("id"), int):
             self.last_event_id = frame["id"]
+        elif kind == "resync":
+            self.last_event_id = None  # the server has nothing to replay from that id
         if kind in ("ack", "error", "pong"):
             if kind == "error":
                 logger.warning("bus error frame: %s", frame.get("error"))

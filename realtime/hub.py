@@ -43,8 +43,6 @@ class EventSource(Protocol):
 
     async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]: ...
 
-    async def oldest_id(self, team_id: int) -> int | None: ...
-
 
 class ResyncNeededError(Exception):
     """The client's last event id is not in the log (too old, or from another store)."""
@@ -126,8 +124,8 @@ class Hub:
         no duplicate. When the log cannot do that, send `{"type": "resync"}` and return False."""
         try:
             if conn.started:  # a late hello: live events went out already; add what came before
-                await self._check_replayable(conn.team_id, after_id)
-                await self._read_log(conn, after_id, conn.live_from, conn.admit)
+                newest = await self._check_replayable(conn.team_id, after_id)
+                await self._read_log(conn, after_id, conn.live_from, conn.admit, newest)
                 return True
             await self._replay_held(conn, after_id)
             return True
@@ -139,7 +137,7 @@ class Hub:
                 conn.release()
 
     async def _replay_held(self, conn: Connection, after_id: int) -> None:
-        await self._check_replayable(conn.team_id, after_id)
+        newest = await self._check_replayable(conn.team_id, after_id)
 
         def replayed(event: LoggedEvent) -> None:
             if event.id > after_id:
@@ -147,17 +145,15 @@ class Hub:
             else:  # the client saw it on another process; only its access applies here
                 conn.apply_access(event)
 
-        cursor = await self._read_log(conn, min(after_id, conn.last_id), None, replayed)
+        start = min(after_id, conn.last_id)
+        cursor = await self._read_log(conn, start, None, replayed, newest)
         conn.last_id = max(cursor, after_id, conn.last_id)
 
-    async def _check_replayable(self, team: int, after_id: int) -> None:
+    async def _check_replayable(self, team: int, after_id: int) -> int:
         newest = (await self._source.last_ids([team])).get(team, 0)
         if after_id > newest:
             raise ResyncNeededError  # an id this store never handed out
-        if after_id < newest:
-            oldest = await self._source.oldest_id(team)
-            if oldest is None or oldest > after_id + 1:
-                raise ResyncNeededError  # pruned past it
+        return newest
 
     async def _read_log(
         self,
@@ -165,10 +161,16 @@ class Hub:
         after_id: int,
         up_to: int | None,
         each: Callable[[LoggedEvent], None],
+        newest: int,
     ) -> int:
+        """Pass the log's events after `after_id` (up to `up_to`) to `each`. Ids are contiguous
+        in the log, so a first event that is not `after_id + 1` means it was pruned: resync
+        (checked on what was read, so a prune racing with the replay is caught too)."""
         cursor = after_id
         while up_to is None or cursor < up_to:
             page = await self._source.events_after(conn.team_id, cursor, REPLAY_PAGE)
+            if cursor == after_id and after_id < newest and (not page or page[0].id != cursor + 1):
+                raise ResyncNeededError
             for event in page:
                 if up_to is not None and event.id > up_to:
                     return cursor

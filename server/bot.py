@@ -120,6 +120,7 @@ class Bot:
                 )
             except (CommandError, ConnectionLostError) as exc:
                 logger.warning("message %s: reply refused: %s", message["id"], exc)
+            await self.release(bus, conversation_id)
         if action == "handoff":
             async with self.http() as client:
                 response = await client.post(
@@ -139,6 +140,13 @@ class Bot:
                 logger.info("server not reachable (%s); retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_SECS)
+
+    async def release(self, bus: BusClient, conversation_id: int) -> None:
+        """A send takes the conversation's lock; give it back at once so agents can reply."""
+        try:
+            await bus.command("lock.release", {"conversation_id": conversation_id})
+        except (CommandError, ConnectionLostError) as exc:
+            logger.debug("lock of %s not released: %s", conversation_id, exc)
 
     async def run(self) -> None:
         start = await self.first_refresh()

@@ -68,3 +68,15 @@ async def test_bot_reconnects_after_a_server_restart_and_misses_nothing(
                 bodies.append((await next_message(events))["data"]["message"]["body"])
             assert bodies == ["while away 0", "while away 1", "while away 2", "after"]
             assert bot.connects == 2
+
+
+async def test_bot_told_to_resync_gets_a_resync_item_then_live_events(
+    app_server: Running,
+) -> None:
+    token = await make_bot(app_server.settings, "forgetful", [1])
+    async with BusClient(app_server.url, token=token, last_event_id=10**9) as bot:
+        events = bot.events()
+        assert await anext(events) == {"type": "resync"}
+        await app_server.twilio.inbound(FRONT_DESK, "+15554440003", "fresh start")
+        assert (await next_message(events))["data"]["message"]["body"] == "fresh start"
+        assert bot.last_event_id is not None and bot.last_event_id < 10**9

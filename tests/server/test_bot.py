@@ -82,6 +82,15 @@ async def test_example_bot_answers_and_hands_off_as_its_own_process(
         later = await bob_ws.next_event("message.created")
         await wait_line(proc, f"message {later['data']['message']['id']}: not mine")
 
+        # Archived and revived by a new text, it is a new request: the bot takes it again.
+        handed_id = handed["data"]["conversation"]["id"]
+        await bob.post(f"/api/v1/conversations/{handed_id}/archive")
+        await app_server.twilio.inbound(FRONT_DESK, customer, "what are your hours now?")
+        again = await bob_ws.next_event(
+            "message.created", lambda d: d["message"]["direction"] == "outbound"
+        )
+        assert again["data"]["message"]["body"] == RULES["replies"][0]["reply"]  # type: ignore[index]
+
         # A conversation a human has taken is not the bot's either.
         other = "+15558880002"
         started = await bob.post("/api/v1/conversations", json={"inbox_id": 1, "to": other})

@@ -3,6 +3,9 @@ on the embedded Redis and SQLite, and a stop that tells clients to go elsewhere 
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
 import signal
 import subprocess
 import sys
@@ -14,18 +17,19 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.helpers import FRONT_DESK, Agent, Twilio, free_port, login
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, Twilio, free_port, login
 from tests.server.test_cli import START_WAIT_SECS, _env
 
 AUTH_TOKEN = "serve-bus-test-token"
 
 
 class Served:
-    def __init__(self, data_dir: Path, workers: int) -> None:
+    def __init__(self, data_dir: Path, workers: int, **env_extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
         env = _env() | {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+        env |= env_extra
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(self.port)]
             + ["--data-dir", str(data_dir), "--workers", str(workers)]
@@ -80,3 +84,33 @@ async def test_serve_delivers_to_every_socket_and_sigterm_closes_them_with_1001(
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "server shutting down")
     assert served.proc.wait(30) == 0
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped_within_the_presence_ttl(
+    tmp_path: Path,
+) -> None:
+    served = Served(tmp_path / "data", 1, SWITCHBOARD_PRESENCE_TTL="1")
+    try:
+        bob = await login(served.url, "bob")
+        cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())
+        # A raw socket that completes the upgrade and then never answers anything, as a
+        # laptop that went to sleep would.
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {served.url}\r\nCookie: {cookie}\r\n\r\n"
+            ).encode()
+        )
+        status = await reader.readline()
+        assert b" 101 " in status
+        # The server pings, gets no pong, and closes the connection: we read to its end.
+        async with asyncio.timeout(EVENT_WAIT_SECS):
+            while await reader.read(65536):
+                pass
+        writer.close()
+    finally:
+        served.proc.kill()
+        served.proc.wait()
