@@ -6,13 +6,17 @@ BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check chromium
+.PHONY: run test check chromium screenshots
 
 run: $(VENV)/.installed
 	$(BIN)/switchboard serve --demo
 
 test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest
+
+# Refresh the README's screenshots in docs/screenshots (the browser tests take them).
+screenshots: $(VENV)/.installed chromium
+	SWITCHBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/web -q
 
 check: $(VENV)/.installed
 	$(BIN)/ruff format --check .

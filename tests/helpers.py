@@ -156,6 +156,14 @@ class Agent:
         self.received.append(data)
         return data
 
+    async def reply(self, timeout: float = EVENT_WAIT_SECS) -> dict[str, Any]:
+        """The next frame that is not a presence event (those arrive whenever a teammate
+        connects or goes idle, between the frames a test is about)."""
+        while True:
+            frame = await self.frame(timeout)
+            if frame.get("type") != "presence.changed":
+                return frame
+
     async def next_event(
         self,
         type: str,

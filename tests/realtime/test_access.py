@@ -27,11 +27,11 @@ async def test_a_removed_member_stops_receiving_the_inbox_at_once(app_server: Ru
     await app_server.twilio.inbound(BILLING, "+15557000002", "billing, now bob's")
 
     # Exactly these frames, in this order: nothing of Front Desk after the removal.
-    first = await bob_ws.frame()
+    first = await bob_ws.reply()
     assert (first["type"], first["data"]) == ("access.changed", {"inbox_ids": []})
-    second = await bob_ws.frame()
+    second = await bob_ws.reply()
     assert (second["type"], second["data"]) == ("access.changed", {"inbox_ids": [BILLING_ID]})
-    third = await bob_ws.frame()
+    third = await bob_ws.reply()
     assert third["type"] == "message.created"
     assert third["data"]["message"]["body"] == "billing, now bob's"
     inboxes = (await bob.get("/api/v1/inboxes")).json()["items"]
@@ -55,7 +55,7 @@ async def test_a_reconnecting_removed_member_gets_no_replay_of_the_inbox(
     assert response.status_code == 200
     back = await Agent.connect(app_server.url, cookies=bob.cookies, hello=seen["id"])
     # Access is decided at delivery: the missed Front Desk text is not replayed to a non-member.
-    first = await back.frame()
+    first = await back.reply()
     assert (first["type"], first["data"]) == ("access.changed", {"inbox_ids": []})
     assert (await back.command("ping", {}))["type"] == "pong"
     await back.close()

@@ -24,7 +24,7 @@ async def test_bad_frames_never_break_the_socket(app_server: Running) -> None:
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
     for raw, code in BAD_FRAMES:
         await ws.ws.send(raw)
-        frame = await ws.frame()
+        frame = await ws.reply()
         assert frame["type"] == "error", (raw[:40], frame)
         assert frame["error"]["code"] == code, (raw[:40], frame)
     # Still a working socket: commands are answered and events arrive.
@@ -43,7 +43,7 @@ async def test_a_flood_of_frames_is_rate_limited_not_fatal(app_server: Running) 
         await ws.send({"type": "ping", "ref": i})
     codes = []
     for _ in range(100):
-        frame = await ws.frame()
+        frame = await ws.reply()
         codes.append(frame["type"] if frame["type"] == "pong" else frame["error"]["code"])
     assert "rate_limited" in codes and codes.count("pong") >= 40
     assert set(codes) == {"pong", "rate_limited"}

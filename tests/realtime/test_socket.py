@@ -9,15 +9,14 @@ from tests.helpers import BILLING, FRONT_DESK, Agent, login
 async def test_bad_frames_get_error_frames_and_the_socket_stays_usable(app_server: Running) -> None:
     bob = await login(app_server.url, "bob")
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
-    await ws.next_event("presence.changed")  # bob's own "online" comes first
     await ws.ws.send("not json")
-    assert (await ws.frame())["error"]["code"] == "invalid_json"
+    assert (await ws.reply())["error"]["code"] == "invalid_json"
     await ws.ws.send("x" * (64 * 1024 + 1))
-    assert (await ws.frame())["error"]["code"] == "too_large"
+    assert (await ws.reply())["error"]["code"] == "too_large"
     await ws.ws.send(b"\x00binary")
-    assert (await ws.frame())["error"]["code"] == "text_only"
+    assert (await ws.reply())["error"]["code"] == "text_only"
     await ws.send({"no": "type"})
-    assert (await ws.frame())["error"]["code"] == "invalid_command"
+    assert (await ws.reply())["error"]["code"] == "invalid_command"
     unknown = await ws.command("launch.rockets", {})
     assert unknown["error"]["code"] == "unknown_command"
     assert (await ws.command("ping", {}))["type"] == "pong"
@@ -46,7 +45,7 @@ async def test_non_member_never_receives_a_foreign_inbox_event(app_server: Runni
     assert bob_bodies == front_desk
     # A final Front Desk text is the next thing bob sees: nothing of Billing's came in between.
     await app_server.twilio.inbound(FRONT_DESK, "+15552009999", "last")
-    assert (await bob_ws.frame())["data"]["message"]["body"] == "last"
+    assert (await bob_ws.reply())["data"]["message"]["body"] == "last"
     await bob_ws.close()
     await carol_ws.close()
 

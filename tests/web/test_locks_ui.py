@@ -5,23 +5,17 @@ These need the lock API of the `locks` branch (issue 4)."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from tests.conftest import Running
 from tests.helpers import FRONT_DESK
 from tests.web.conftest import GRACE_SECS, IDLE_AFTER_SECS
-from tests.web.pages import agent_page, screenshot, server_has_locks
+from tests.web.pages import agent_page, screenshot
 
 CUSTOMER = "+15554442222"
 # The prompt and the release come from the server's sweeper, which backs off after a Redis
 # hiccup; a loaded machine needs slack. Waits end as soon as the page shows the change.
 LOCK_WAIT_MS = (IDLE_AFTER_SECS + GRACE_SECS + 15) * 1000
-
-
-async def needs_locks(base_url: str) -> None:
-    if not await server_has_locks(base_url):
-        pytest.skip("needs the lock API of the locks branch (issue 4)")
 
 
 async def open_customer(page: Page, front_desk: bool = False) -> None:
@@ -34,7 +28,6 @@ async def open_customer(page: Page, front_desk: bool = False) -> None:
 async def test_composer_shows_who_is_replying_and_frees_when_the_lock_does(
     app_server: Running, browser: Browser
 ) -> None:
-    await needs_locks(app_server.url)
     _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
     _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
     await app_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
@@ -77,7 +70,6 @@ async def test_composer_shows_who_is_replying_and_frees_when_the_lock_does(
 async def test_idle_prompt_counts_down_and_an_ignored_prompt_frees_the_conversation(
     idle_server: Running, browser: Browser
 ) -> None:
-    await needs_locks(idle_server.url)
     _, bob, bob_errors = await agent_page(browser, idle_server.url, "bob")
     _, carol, carol_errors = await agent_page(browser, idle_server.url, "carol")
     await idle_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
@@ -112,7 +104,6 @@ async def test_idle_prompt_counts_down_and_an_ignored_prompt_frees_the_conversat
 async def test_supervisor_board_shows_agents_and_force_releases_a_lock(
     app_server: Running, browser: Browser
 ) -> None:
-    await needs_locks(app_server.url)
     _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
     _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
     await carol.goto(app_server.url + "/board")
@@ -156,7 +147,6 @@ async def test_a_refused_send_says_why_and_keeps_the_draft(
 ) -> None:
     """Carol's socket is down, so she never heard Bob take the conversation; her send goes
     over REST, is refused with 409 `locked`, and the page says who holds it."""
-    await needs_locks(app_server.url)
     _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
     carol_context, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
     online = {"allowed": True}

@@ -4,19 +4,13 @@ The state changes need the `flows` branch (issue 5)."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import Running
 from tests.helpers import FRONT_DESK
-from tests.web.pages import agent_page, screenshot, server_has_flows
+from tests.web.pages import agent_page, screenshot
 
 MARCUS = "Marcus Lee"
-
-
-async def needs_flows(base_url: str) -> None:
-    if not await server_has_flows(base_url):
-        pytest.skip("needs conversation state changes from the flows branch (issue 5)")
 
 
 def row(page: Page, name: str):  # type: ignore[no-untyped-def]
@@ -26,7 +20,6 @@ def row(page: Page, name: str):  # type: ignore[no-untyped-def]
 async def test_assign_archive_and_mark_unread_show_live_for_both_agents(
     app_server: Running, browser: Browser
 ) -> None:
-    await needs_flows(app_server.url)
     _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
     _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
     await carol.get_by_role("button", name="Front Desk").click()
@@ -66,7 +59,6 @@ async def test_assign_archive_and_mark_unread_show_live_for_both_agents(
 async def test_search_new_conversation_and_opt_out_banner(
     app_server: Running, browser: Browser
 ) -> None:
-    await needs_flows(app_server.url)
     _, bob, errors = await agent_page(browser, app_server.url, "bob")
     await bob.get_by_label("Search").fill("saturday")
     await expect(bob.locator("#conversations .conversation")).to_have_count(1)
@@ -88,7 +80,6 @@ async def test_search_new_conversation_and_opt_out_banner(
 
 
 async def test_admin_sets_out_of_office(app_server: Running, browser: Browser) -> None:
-    await needs_flows(app_server.url)
     _, alice, errors = await agent_page(browser, app_server.url, "alice")
     await alice.get_by_role("button", name="Out of office").click()
     dialog = alice.get_by_role("dialog", name="Out of office")
@@ -146,7 +137,6 @@ async def test_inbox_works_at_360_px(app_server: Running, browser: Browser) -> N
 async def test_bulk_send_texts_each_recipient_and_reports_skips(
     app_server: Running, browser: Browser
 ) -> None:
-    await needs_flows(app_server.url)
     _, bob, errors = await agent_page(browser, app_server.url, "bob")
     await bob.get_by_role("button", name="Bulk send").click()
     dialog = bob.get_by_role("dialog", name="Bulk send")
