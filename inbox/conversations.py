@@ -221,12 +221,3 @@ async def list_conversations(
     rows = list(await session.scalars(query))
     page, more = rows[:limit], len(rows) > limit
     return await describe(session, page, user.id), (_encode_cursor(page[-1]) if more else None)
-
-
-async def mark_read(session: AsyncSession, conversation: Conversation, user_id: int) -> None:
-    marker = await session.get(ReadMarker, (conversation.id, user_id))
-    if marker is None:
-        assert conversation.id is not None
-        session.add(ReadMarker(conversation_id=conversation.id, user_id=user_id))
-    else:
-        marker.read_at = utcnow()

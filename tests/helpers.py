@@ -4,12 +4,15 @@ and Twilio-signed webhooks."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,10 +30,32 @@ BILLING = "+15005550007"
 EVENT_WAIT_SECS = 10.0
 
 
+# A real `switchboard serve` starts in about a second; a loaded machine may take far longer.
+SERVE_START_SECS = 60.0
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Return once `url` answers /healthz; raise with the server's log if it died or hung."""
+    deadline = time.monotonic() + SERVE_START_SECS
+    while True:
+        try:
+            if httpx.get(url + "/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server at {url} did not start:\n" + log.read_text())
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# uvicorn gives connections 5 s to close, then the lifespan's own shutdown has as long again.
+STOP_WAIT_SECS = 15.0
 
 
 class ServerThread:
@@ -48,7 +73,12 @@ class ServerThread:
             timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve())
 
     @property
     def url(self) -> str:
@@ -65,7 +95,12 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(30)
+        self.thread.join(STOP_WAIT_SECS)
+        if self.thread.is_alive():  # say what it is stuck on, instead of leaving it running
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks(self.loop):
+                task.print_stack(file=stacks)
+            raise RuntimeError(f"test server did not stop; its tasks:\n{stacks.getvalue()}")
 
 
 @dataclass

@@ -6,18 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.helpers import Agent, free_port, login
+from tests.helpers import Agent, free_port, login, wait_until_serving
 from tests.presence.conftest import new_conversation
 
-START_WAIT_SECS = 60.0
 TIMINGS = {
     "SWITCHBOARD_LOCK_TTL": "1.5",
     "SWITCHBOARD_LOCK_IDLE_AFTER": "60",
@@ -40,16 +37,7 @@ class Process:
         self.proc = subprocess.Popen(
             command, env=env | TIMINGS, stdout=self.log.open("w"), stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + START_WAIT_SECS
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start:\n" + self.log.read_text())
-            time.sleep(0.05)
+        wait_until_serving(self.url, self.proc, self.log)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -14,9 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import Agent, free_port, login
-
-START_WAIT_SECS = 60.0
+from tests.helpers import Agent, free_port, login, wait_until_serving
 
 
 def _env() -> dict[str, str]:
@@ -59,16 +57,7 @@ class Serve:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + START_WAIT_SECS
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("switchboard serve did not start:\n" + self.log.read_text())
-            time.sleep(0.05)
+        wait_until_serving(self.url, self.proc, self.log)
 
     def redis_pid(self) -> int:
         match = re.search(r"embedded redis-server \(pid (\d+)\)", self.log.read_text())

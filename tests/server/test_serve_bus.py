@@ -9,16 +9,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, Twilio, free_port, login
-from tests.server.test_cli import START_WAIT_SECS, _env
+from tests.helpers import (
+    EVENT_WAIT_SECS,
+    FRONT_DESK,
+    Agent,
+    Twilio,
+    free_port,
+    login,
+    wait_until_serving,
+)
+from tests.server.test_cli import _env
 
 AUTH_TOKEN = "serve-bus-test-token"
 
@@ -38,16 +44,7 @@ class Served:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + START_WAIT_SECS
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("switchboard serve did not start:\n" + self.log.read_text())
-            time.sleep(0.05)
+        wait_until_serving(self.url, self.proc, self.log)
 
 
 @pytest.fixture(params=[1, 2], ids=["one-process", "two-workers"])
