@@ -216,7 +216,7 @@ class Hub:
 
     async def _listen(self) -> None:
         backoff = 1.0
-        while True:
+        while not _cancel_requested():
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(CHANNEL)
@@ -238,7 +238,7 @@ class Hub:
 
     async def _check_log(self) -> None:
         backoff = LOG_CHECK_SECS
-        while True:
+        while not _cancel_requested():
             await asyncio.sleep(backoff)
             try:
                 teams = [t for t, conns in self._teams.items() if conns]
@@ -253,6 +253,12 @@ class Hub:
             except Exception:
                 logger.exception("event log check failed")
                 backoff = min(backoff * 2, MAX_BACKOFF_SECS)
+
+
+def _cancel_requested() -> bool:
+    # redis-py can swallow a CancelledError that lands mid-command; check before going on.
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _parse(data: bytes | str) -> LoggedEvent:

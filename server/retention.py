@@ -11,6 +11,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import Database
 from inbox.models import utcnow
+from server.sweepers import cancel_requested
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ async def prune_once(db: Database, retention_days: float) -> int:
 async def prune_forever(db: Database, retention_days: float) -> None:
     every = prune_every_secs(retention_days)
     backoff = every
-    while True:
+    while not cancel_requested():
         try:
             removed = await prune_once(db, retention_days)
             if removed:

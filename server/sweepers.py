@@ -24,9 +24,16 @@ HEARTBEATS_PER_TTL = 3
 MAX_BACKOFF_SECS = 60.0
 
 
+def cancel_requested() -> bool:
+    """Whether this task was asked to stop. redis-py can swallow a CancelledError that lands
+    mid-command; a loop that checks this still stops instead of running on forever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 async def run_every(interval_secs: float, step: Callable[[], Awaitable[None]], name: str) -> None:
     backoff = 1.0
-    while True:
+    while not cancel_requested():
         try:
             await step()
             backoff = 1.0
