@@ -24,6 +24,7 @@ from inbox.phones import to_e164
 from inbox.providers.base import OutboundText, SendResult
 from server.api import caller, json_body, path_id
 from server.errors import ApiError
+from server.locking import presence_errors
 from server.sending import TWILIO_UNSUBSCRIBED, mark_opted_out, status_callback_url
 from server.state import Services, services
 
@@ -75,6 +76,32 @@ async def _recipients(session: AsyncSession, user: User, body: dict[str, Any]) -
         elif r.to is not None:
             seen.add(r.to)
     return found
+
+
+async def _skip_held(
+    svc: Services, session: AsyncSession, inbox: Inbox, user: User, batch: list[Recipient]
+) -> None:
+    """A bulk text never lands in a conversation a teammate is replying in: those recipients
+    are skipped as `locked`. (Checked per batch, not fenced per text like a reply: a bulk
+    send does not claim hundreds of conversations for its sender.)"""
+    numbers = [r.to for r in batch if r.error is None and r.to is not None]
+    if not numbers:
+        return
+    rows = await session.execute(
+        select(col(Conversation.id), col(Conversation.counterparty)).where(
+            col(Conversation.inbox_id) == inbox.id, col(Conversation.counterparty).in_(numbers)
+        )
+    )
+    number_of = {cid: number for cid, number in rows if cid is not None}
+    if not number_of:
+        return
+    with presence_errors():
+        held = await svc.locks.all_locks(list(number_of))
+    holders = {number_of[lock.conversation_id]: lock.holder for lock in held}
+    for r in batch:
+        holder = holders.get(r.to or "")
+        if r.error is None and holder is not None and holder.id != user.id:
+            r.error = ("locked", f"{holder.name} is replying in this conversation")
 
 
 async def _store_batch(
@@ -172,6 +199,7 @@ async def bulk_send(request: Request) -> JSONResponse:
             inbox_now = await session.get(Inbox, inbox.id)
             assert inbox_now is not None
             batch = recipients[start : start + BULK_BATCH]
+            await _skip_held(svc, session, inbox_now, user, batch)
             stored, events, ids = await _store_batch(session, inbox_now, user, body, batch)
         results += stored
         message_ids += ids

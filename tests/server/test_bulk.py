@@ -118,3 +118,26 @@ async def test_start_conversation_returns_the_existing_one(app_server: Running) 
     assert by_contact.json()["counterparty"] == "+15557707777"
     assert by_contact.json()["contact"]["name"] == "Z"
     await carol_ws.close()
+
+
+async def test_bulk_send_skips_a_conversation_a_teammate_is_replying_in(
+    app_server: Running,
+) -> None:
+    bob, carol = await login(app_server.url, "bob"), await login(app_server.url, "carol")
+    held = await bob.post("/api/v1/conversations", json={"inbox_id": 1, "to": "+15557706666"})
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    ack = await bob_ws.command("lock.acquire", {"conversation_id": held.json()["id"]})
+    assert ack["type"] == "ack"
+    response = await carol.post(
+        "/api/v1/inboxes/1/bulk",
+        json={"body": "Office closed Monday", "numbers": ["+15557706666", "+15557706667"]},
+    )
+    assert response.status_code == 200, response.text
+    by_number = {item["to"]: item for item in response.json()["items"]}
+    assert by_number["+15557706666"]["status"] == "skipped"
+    assert by_number["+15557706666"]["error"]["code"] == "locked"
+    assert "Bob Agent is replying" in by_number["+15557706666"]["error"]["message"]
+    assert by_number["+15557706667"]["status"] == "queued"
+    history = await bob.get(f"/api/v1/conversations/{held.json()['id']}/messages")
+    assert history.json()["items"] == []
+    await bob_ws.close()
