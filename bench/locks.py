@@ -73,7 +73,11 @@ async def make_agents(db_url: str, count: int, inboxes: int) -> list[tuple[int, 
         inbox_ids = [FRONT_DESK_ID]
         for n in range(1, inboxes):
             inbox = Inbox(
-                team_id=team.id, name=f"Bench {n}", code=f"bench{n}", registration="registered"
+                team_id=team.id,
+                name=f"Bench {n}",
+                code=f"bench{n}",
+                registration="registered",
+                phone_number=f"+1555888{n:04d}",
             )
             session.add(inbox)
             await session.flush()
@@ -191,6 +195,8 @@ async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, port: in
             answer = await c.post(
                 "/api/v1/conversations", json={"inbox_id": inbox_id, "to": f"+1555777{i:04d}"}
             )
+        if answer.status_code >= 300:
+            raise SystemExit(f"creating conversation {i}: {answer.status_code} {answer.text}")
         by_inbox.setdefault(inbox_id, []).append(int(answer.json()["id"]))
     agents = []
     for inbox_id, token in made:

@@ -3,7 +3,12 @@ one conversation's lock, timed by Redis's own clock so processes with skewed clo
 
 Lock hash fields (ms since the epoch unless said): holder, name, kind, team, inbox, token
 (fencing token, only grows per conversation), since, active (last activity), deadline
-(active + TTL), prompt (0, or when an unanswered idle prompt releases the lock)."""
+(active + TTL), prompt (0, or when an unanswered idle prompt releases the lock).
+
+Versions: the fence key holds the newest number handed out for the conversation, and every
+decision a client must see (a take, a release, a lapse) takes the next one: the fencing token of
+a new hold, the `version` of a release. Events carry it, so a client can drop an event older
+than the state it shows whatever order the events were committed in."""
 
 from __future__ import annotations
 
@@ -17,12 +22,24 @@ local function live(deadline, prompt)
 end
 """
 
+# The next number of the conversation's sequence (needs _NOW's `t`): a microsecond clock
+# reading kept strictly above the last one handed out.
+_BUMP = """
+local function bump(fence_key, fence_ttl)
+  local last = tonumber(redis.call('GET', fence_key) or '0')
+  local n = string.format('%d', math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), last + 1))
+  redis.call('SET', fence_key, n, 'PX', fence_ttl)
+  return n
+end
+"""
+
 # KEYS: lock, fence, due, held(caller)  ARGV: member, user, name, kind, team, inbox, ttl_ms,
 # idle_ms, slack_ms, held_prefix, conversation_id, fence_ttl_ms
 # -> {0, holder, name, kind} refused | {2, token, since, deadline} already the caller's
-#    | {1, token, since, deadline [, lapsed holder, name, kind, reason]} taken
+#    | {1, token, since, deadline [, lapsed holder, name, kind, reason, lapsed version]} taken
 ACQUIRE = (
     _NOW
+    + _BUMP
     + """
 local ttl, idle, slack = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local h = redis.call('HMGET', KEYS[1], 'holder', 'name', 'kind', 'deadline', 'prompt', 'token',
@@ -41,12 +58,10 @@ if h[1] then
   end
   local reason = 'expired'
   if tonumber(h[5]) > 0 and now >= tonumber(h[5]) then reason = 'idle' end
-  lapsed = {h[1], h[2], h[3], reason}
+  lapsed = {h[1], h[2], h[3], reason, bump(KEYS[2], ARGV[12])}
   redis.call('SREM', ARGV[10] .. h[1], ARGV[11])
 end
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local token = string.format('%d', math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), last + 1))
-redis.call('SET', KEYS[2], token, 'PX', ARGV[12])
+local token = bump(KEYS[2], ARGV[12])
 local deadline = now + ttl
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'holder', ARGV[2], 'name', ARGV[3], 'kind', ARGV[4], 'team', ARGV[5],
@@ -57,7 +72,7 @@ redis.call('ZADD', KEYS[3], math.min(now + idle, deadline), ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ttl + slack)
 redis.call('SADD', KEYS[4], ARGV[11])
 redis.call('PEXPIRE', KEYS[4], ttl + slack)
-return {1, token, now, deadline, lapsed[1], lapsed[2], lapsed[3], lapsed[4]}
+return {1, token, now, deadline, lapsed[1], lapsed[2], lapsed[3], lapsed[4], lapsed[5]}
 """
 )
 
@@ -79,17 +94,22 @@ return {1, deadline}
 """
 )
 
-# KEYS: lock, due  ARGV: member, user ('' = whoever holds it), held_prefix, conversation_id
-# -> {0} no lock | {-1, holder, name, kind} someone else's | {1, holder, name, kind, inbox}
-RELEASE = """
+# KEYS: lock, due, fence  ARGV: member, user ('' = whoever holds it), held_prefix,
+# conversation_id, fence_ttl_ms
+# -> {0} no lock | {-1, holder, name, kind} someone else's | {1, holder, name, kind, inbox, version}
+RELEASE = (
+    _NOW
+    + _BUMP
+    + """
 local h = redis.call('HMGET', KEYS[1], 'holder', 'name', 'kind', 'inbox')
 if not h[1] then return {0} end
 if ARGV[2] ~= '' and h[1] ~= ARGV[2] then return {-1, h[1], h[2], h[3]} end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('SREM', ARGV[3] .. h[1], ARGV[4])
-return {1, h[1], h[2], h[3], h[4]}
+return {1, h[1], h[2], h[3], h[4], bump(KEYS[3], ARGV[5])}
 """
+)
 
 # KEYS: due  ARGV: limit -> members whose time has come
 DUE = (
@@ -99,11 +119,13 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(AR
 """
 )
 
-# KEYS: lock, due  ARGV: member, idle_ms, grace_ms, held_prefix, conversation_id
+# KEYS: lock, due, fence  ARGV: member, idle_ms, grace_ms, held_prefix, conversation_id,
+# fence_ttl_ms
 # -> {0} nothing to do (or another process did it) | {1, holder, name, kind, inbox, release_at}
-#    idle prompt | {2, holder, name, kind, inbox, reason} released ('idle' or 'expired')
+#    idle prompt | {2, holder, name, kind, inbox, reason, version} released ('idle'/'expired')
 SWEEP = (
     _NOW
+    + _BUMP
     + """
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > now then return {0} end
@@ -121,7 +143,7 @@ if reason then
   redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('SREM', ARGV[4] .. h[1], ARGV[5])
-  return {2, h[1], h[2], h[3], h[4], reason}
+  return {2, h[1], h[2], h[3], h[4], reason, bump(KEYS[3], ARGV[6])}
 end
 if prompt == 0 and now >= active + tonumber(ARGV[2]) then
   local release_at = math.min(now + tonumber(ARGV[3]), deadline)

@@ -58,6 +58,7 @@ class Released:
     inbox_id: int
     holder: Holder
     reason: str  # released | expired | idle | forced | disconnected
+    version: int = 0  # the conversation's lock sequence number of this release (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,12 @@ class LockStore:
         lapsed = None
         if len(result) > 4:
             lapsed = Released(
-                conversation_id, team_id, inbox_id, _holder(*result[4:7]), _s(result[7])
+                conversation_id,
+                team_id,
+                inbox_id,
+                _holder(*result[4:7]),
+                _s(result[7]),
+                int(_s(result[8])),
             )
         return Claim(lock, fresh=result[0] == 1, lapsed=lapsed)
 
@@ -160,12 +166,13 @@ class LockStore:
     ) -> Released | None:
         """Drop the lock. With `user_id`, only that user's (else LockNotHeldError); with None,
         whoever holds it (a supervisor's force). None when there was no lock."""
-        keys = [lock_key(conversation_id), locks_due_key()]
+        keys = [lock_key(conversation_id), locks_due_key(), fence_key(conversation_id)]
         args: list[str | int] = [
             _member(team_id, conversation_id),
             "" if user_id is None else user_id,
             held_key_prefix(),
             conversation_id,
+            FENCE_TTL_MS,
         ]
         with redis_errors():
             result = await self._release(keys=keys, args=args)
@@ -174,7 +181,8 @@ class LockStore:
         if result[0] == -1:
             raise LockNotHeldError(conversation_id)
         holder = _holder(*result[1:4])
-        return Released(conversation_id, team_id, int(_s(result[4])), holder, reason)
+        inbox, version = int(_s(result[4])), int(_s(result[5]))
+        return Released(conversation_id, team_id, inbox, holder, reason, version)
 
     async def held_by(self, user_id: int) -> list[int]:
         with redis_errors():
@@ -227,13 +235,14 @@ class LockStore:
 
     async def sweep(self, team_id: int, conversation_id: int) -> Released | IdlePrompt | None:
         """Act on one due entry; only one process gets a result for each due moment."""
-        keys = [lock_key(conversation_id), locks_due_key()]
+        keys = [lock_key(conversation_id), locks_due_key(), fence_key(conversation_id)]
         args: list[str | int] = [
             _member(team_id, conversation_id),
             self._idle_ms,
             self._grace_ms,
             held_key_prefix(),
             conversation_id,
+            FENCE_TTL_MS,
         ]
         with redis_errors():
             result = await self._sweep(keys=keys, args=args)
@@ -242,4 +251,4 @@ class LockStore:
         holder, inbox = _holder(*result[1:4]), int(_s(result[4]))
         if result[0] == 1:
             return IdlePrompt(conversation_id, team_id, inbox, holder, int(result[5]))
-        return Released(conversation_id, team_id, inbox, holder, _s(result[5]))
+        return Released(conversation_id, team_id, inbox, holder, _s(result[5]), int(_s(result[6])))

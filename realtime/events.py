@@ -117,6 +117,10 @@ class LockAcquiredData(_Strict):
     conversation_id: int
     holder: Sender
     expires_at: str
+    # The conversation's lock sequence number (the hold's fencing token). Events of one
+    # conversation may be committed out of decision order: a client ignores a lock event whose
+    # version is below the one it applied. Absent from events logged before it existed.
+    version: int | None = None
 
 
 class LockAcquired(_Strict):
@@ -130,6 +134,7 @@ class LockReleasedData(_Strict):
     conversation_id: int
     holder: Sender
     reason: Literal["released", "expired", "idle", "forced", "disconnected"]
+    version: int | None = None  # as in LockAcquiredData: above the hold it ends
 
 
 class LockReleased(_Strict):

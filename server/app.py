@@ -51,6 +51,11 @@ logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 SESSION_MAX_AGE_SECS = 14 * 24 * 3600  # two weeks, like most help desks
 SHUTDOWN_GRACE_SECS = 5.0
+# Redis connections per process. Lock commands no longer queue for the store, so hundreds can
+# be in flight at once; past this many they wait for a free connection (a round trip is well
+# under a millisecond) instead of failing with "Too many connections" (redis-py's default pool).
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT_SECS = 5.0
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -130,7 +135,13 @@ def create_app(settings: Settings) -> Starlette:
         await db.upgrade()
         if settings.demo:
             await seed_demo(db)
-        redis = aioredis.Redis.from_url(settings.redis_url or "")
+        redis = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
+                settings.redis_url or "",
+                max_connections=REDIS_POOL_SIZE,
+                timeout=REDIS_POOL_WAIT_SECS,
+            )
+        )
         hub = Hub(redis, StoreEvents(db))
         hub.start()
         provider = make_provider(settings)

@@ -85,6 +85,9 @@ def serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             ws="websockets-sansio",
             ws_max_size=WS_MAX_FRAME_BYTES,
+            # Event frames are small and go to many sockets; deflating each copy separately
+            # was 13.5 % of the server's time in the locks benchmark (docs/performance.md).
+            ws_per_message_deflate=False,
             proxy_headers=bool(settings.public_url),
             log_level=args.log_level,
             timeout_graceful_shutdown=10,

@@ -5,7 +5,8 @@ does (then the sender takes it). We check in Redis *inside* the send's write tra
 then write a fencing token onto the conversation row in that same transaction:
 
 1. The transaction first locks the team row (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the
-   whole database), so sends and lock decisions of a team are serialised around the check.
+   whole database), so a team's sends are serialised around the check. (Lock commands do not
+   take it: they are one script in Redis, their events written after; `server/locking.py`.)
 2. The acquire script (take if free, extend if ours, refuse if another user's) returns the
    lock's fencing token. Tokens only grow per conversation (microsecond clock, kept above the
    last one handed out), so a newer holder always has a larger token.

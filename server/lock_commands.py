@@ -101,7 +101,11 @@ async def lock_release(cmd: Command) -> None:
         cmd.conn.user_id,
         "released",
         decided=lambda released: cmd.ack(
-            {"conversation_id": conversation_id, "released": released is not None}
+            {
+                "conversation_id": conversation_id,
+                "released": released is not None,
+                "version": released.version if released else None,
+            }
         ),
     )
 

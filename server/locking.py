@@ -1,20 +1,19 @@
 """Lock and presence events: each decision made in Redis (`presence/`) is appended to the event
 log and announced on the bus, like every other change (README.md, "Locks").
 
-Ordering: a lock decision is taken inside a write transaction that first locks the team row
-(the row `append_event` bumps; SQLite's BEGIN IMMEDIATE already serialises writers), so the
-team's lock events get ids in the order Redis made the decisions: a client never sees the new
-holder's `lock.acquired` before the old holder's `lock.released`."""
+A lock decision is one script in Redis; the caller is answered right after it, and its
+`lock.acquired`/`lock.released` event is queued and written afterwards (`server/lock_events.py`),
+so the lock round trip never waits for the store's writer. Two decisions on one conversation
+may so get event ids in the other order than Redis made them: each carries the conversation's
+lock `version` (the fencing sequence), and clients ignore one older than what they show."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +51,7 @@ def lock_view(lock: Lock, *, board: bool = False) -> dict[str, Any]:
         "conversation_id": lock.conversation_id,
         "holder": lock.holder.view(),
         "expires_at": iso_ms(lock.expires_at_ms),
+        "version": lock.token,
     }
     if board:
         view["since"] = iso_ms(lock.since_ms)
@@ -80,44 +80,36 @@ def presence_errors() -> Iterator[None]:
         raise ApiError(503, "unavailable", str(exc)) from exc
 
 
-_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def write(svc: Services) -> AsyncIterator[AsyncSession]:
-    """A write transaction. On SQLite, lock writes queue here first: SQLite has one writer, and
-    writers that meet at BEGIN IMMEDIATE wait in its busy handler, which sleeps up to 100 ms a
-    round; a FIFO queue in the process keeps the lock round trip in milliseconds."""
-    if not svc.db.is_sqlite:
-        async with write(svc) as session:
-            yield session
-        return
-    turn = _turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with turn, svc.db.write() as session:
-        yield session
-
-
 async def lock_team(session: AsyncSession, team_id: int) -> None:
-    """Take the team row's lock before a lock decision (a no-op clause on SQLite)."""
+    """Take the team row's lock (a no-op clause on SQLite, whose BEGIN IMMEDIATE holds it all):
+    fenced sends and presence announcements of a team are serialised around it."""
     await session.execute(select(col(Team.id)).where(col(Team.id) == team_id).with_for_update())
 
 
-async def released_event(session: AsyncSession, released: Released) -> EventRecord:
-    data = {
+def released_data(released: Released) -> dict[str, Any]:
+    return {
         "conversation_id": released.conversation_id,
         "holder": released.holder.view(),
         "reason": released.reason,
+        "version": released.version,
     }
-    return await append_event(
-        session, released.team_id, "lock.released", data, inbox_id=released.inbox_id
-    )
 
 
 async def claim_events(session: AsyncSession, claim: Claim) -> list[EventRecord]:
-    """The events a successful acquire needs: a lapsed holder's release, then the new hold."""
+    """A send's claim, inside its write transaction: a lapsed holder's release, then the new
+    hold (the send is fenced in that transaction, so its events are written there too)."""
     records = []
     if claim.lapsed is not None:
-        records.append(await released_event(session, claim.lapsed))
+        lapsed = claim.lapsed
+        records.append(
+            await append_event(
+                session,
+                lapsed.team_id,
+                "lock.released",
+                released_data(lapsed),
+                inbox_id=lapsed.inbox_id,
+            )
+        )
     if claim.fresh:
         lock = claim.lock
         records.append(
@@ -126,6 +118,21 @@ async def claim_events(session: AsyncSession, claim: Claim) -> list[EventRecord]
             )
         )
     return records
+
+
+def queue_released(svc: Services, released: Released) -> None:
+    svc.lock_events.add(
+        released.team_id, "lock.released", released_data(released), released.inbox_id
+    )
+
+
+def queue_claim(svc: Services, claim: Claim) -> None:
+    """Queue the events of a successful acquire (written after the caller's answer)."""
+    if claim.lapsed is not None:
+        queue_released(svc, claim.lapsed)
+    if claim.fresh:
+        lock = claim.lock
+        svc.lock_events.add(lock.team_id, "lock.acquired", lock_view(lock), lock.inbox_id)
 
 
 Decided = Callable[[Any], None]
@@ -143,18 +150,12 @@ async def acquire(
     inbox_id: int,
     decided: Decided = _ignore,
 ) -> Lock:
-    """Take or extend the lock. `decided` is called with the lock as soon as Redis has decided,
-    before the event is written (the socket acks there: the decision is final either way)."""
+    """Take or extend the lock: one script in Redis. `decided` is called with the lock as soon
+    as Redis has decided; the events are queued and written after (`server/lock_events.py`)."""
     with presence_errors():
-        current = await svc.locks.get(conversation_id)
-        if current is not None and current.holder.id != who.id:
-            raise ConversationLockedError(conversation_id, current.holder)  # no write needed
-        async with write(svc) as session:
-            await lock_team(session, team_id)
-            claim = await svc.locks.acquire(conversation_id, team_id, inbox_id, who)
-            decided(claim.lock)
-            records = await claim_events(session, claim)
-    await svc.announce(*records)
+        claim = await svc.locks.acquire(conversation_id, team_id, inbox_id, who)
+    decided(claim.lock)
+    queue_claim(svc, claim)
     return claim.lock
 
 
@@ -166,14 +167,12 @@ async def release(
     reason: str,
     decided: Decided = _ignore,
 ) -> Released | None:
-    """Release `user_id`'s lock (or anyone's, with None) and announce it."""
+    """Release `user_id`'s lock (or anyone's, with None); the event is queued."""
     with presence_errors():
-        async with write(svc) as session:
-            await lock_team(session, team_id)
-            released = await svc.locks.release(conversation_id, team_id, user_id, reason)
-            decided(released)
-            record = await released_event(session, released) if released else None
-    await svc.announce(record)
+        released = await svc.locks.release(conversation_id, team_id, user_id, reason)
+    decided(released)
+    if released is not None:
+        queue_released(svc, released)
     return released
 
 
@@ -190,27 +189,22 @@ async def release_all(svc: Services, team_id: int, user_id: int, reason: str) ->
 async def sweep_locks(svc: Services) -> None:
     """Send due idle prompts and release lapsed locks; one sweep of one process."""
     for team_id, conversation_id in await svc.locks.due():
-        async with write(svc) as session:
-            await lock_team(session, team_id)
-            outcome = await svc.locks.sweep(team_id, conversation_id)
-            record = None
-            if isinstance(outcome, Released):
-                record = await released_event(session, outcome)
-            elif isinstance(outcome, IdlePrompt):
-                data = {
-                    "conversation_id": conversation_id,
-                    "release_at": iso_ms(outcome.release_at_ms),
-                }
+        outcome = await svc.locks.sweep(team_id, conversation_id)
+        if isinstance(outcome, Released):
+            queue_released(svc, outcome)
+        elif isinstance(outcome, IdlePrompt):
+            data = {"conversation_id": conversation_id, "release_at": iso_ms(outcome.release_at_ms)}
+            async with svc.db.write() as session:
                 record = await append_event(
                     session, team_id, "lock.idle_prompt", data, user_id=outcome.holder.id
                 )
-        await svc.announce(record)
+            await svc.announce(record)
 
 
 async def publish_presence(svc: Services, team_id: int, user_id: int) -> None:
     """Announce the user's presence as Redis holds it now. Reading it under the team lock (not
     passing the state that changed) keeps two processes' near-simultaneous changes in order."""
-    async with write(svc) as session:
+    async with svc.db.write() as session:
         await lock_team(session, team_id)
         state = await svc.presence.current(user_id)
         record = None

@@ -58,7 +58,9 @@ async def connected(svc: Services, conn: Connection, user: User) -> None:
         logger.warning("could not record connection %s of user %d", conn_id, conn.user_id)
 
 
-async def acted(svc: Services, conn: Connection, command_type: str) -> None:
+def acted(svc: Services, conn: Connection, command_type: str) -> None:
+    """Record input (at most every INPUT_REFRESH_MAX_SECS per connection) in the background:
+    the command itself, a lock round trip say, does not wait for the presence write."""
     known = _ids.get(conn)
     if known is None or command_type in NOT_INPUT:
         return
@@ -67,10 +69,14 @@ async def acted(svc: Services, conn: Connection, command_type: str) -> None:
     if now - known.input_at < every:
         return
     known.input_at = now
+    svc.spawn(_input(svc, known.id), "presence-input")
+
+
+async def _input(svc: Services, conn_id: str) -> None:
     try:
-        await _publish(svc, await svc.presence.input(known.id))
+        await _publish(svc, await svc.presence.input(conn_id))
     except PresenceError:
-        logger.warning("could not record input on connection %s", known.id)
+        logger.warning("could not record input on connection %s", conn_id)
 
 
 async def viewing(svc: Services, conn: Connection, conversation_id: int | None) -> None:

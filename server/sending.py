@@ -17,7 +17,7 @@ from inbox.models import Conversation, EventRecord, Inbox, Message, User
 from inbox.providers.base import OutboundText
 from inbox.views import message_view
 from server.fencing import claim_for_send, unseen_inbound
-from server.locking import presence_errors, write
+from server.locking import presence_errors
 from server.state import Services
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def send_text(
             seen_message_id = await svc.presence.seen(user.id, conversation_id)
     claim = None
     try:
-        async with write(svc) as session:  # queued with the lock writes
+        async with svc.db.write() as session:  # fenced: the check and the store in one
             conversation = await conversations.get_conversation(session, conversation_id, visible)
             claim, lock_events = await claim_for_send(svc, session, user, conversation)
             unseen = list(await unseen_inbound(session, conversation_id, seen_message_id))

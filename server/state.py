@@ -26,6 +26,7 @@ from realtime.connections import ACCESS_CHANGED
 from realtime.events import frame
 from realtime.hub import Hub, LoggedEvent
 from server.config import Settings
+from server.lock_events import LockEvents
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,15 @@ class Services:
     def locks(self) -> LockStore:
         s = self.settings
         return LockStore(self.redis, LockTimings(s.lock_ttl, s.lock_idle_after, s.lock_grace))
+
+    @cached_property
+    def lock_events(self) -> LockEvents:
+        """`lock.*` events, written and announced after the lock round trip."""
+
+        async def announce(records: Iterable[EventRecord]) -> None:
+            await self.announce(*records)
+
+        return LockEvents(self.db, announce, self.spawn)
 
     @cached_property
     def presence(self) -> PresenceStore:

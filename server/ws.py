@@ -172,7 +172,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
             _refuse(conn, "invalid_command", 'a command is {"type": ..., "data": ...}')
             continue
-        await online.acted(svc, conn, command["type"])
+        online.acted(svc, conn, command["type"])
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.helpers import Agent, login
 from tests.presence.conftest import ServerFactory, new_conversation
@@ -175,3 +176,37 @@ async def test_only_inbox_members_may_view_or_lock(lock_server: ServerFactory) -
         assert not [f for f in bob_ws.received if f.get("type", "").startswith("lock.")]
         await bob_ws.close()
         await carol_ws.close()
+
+
+async def test_lock_events_carry_a_version_that_grows_in_decision_order(
+    lock_server: ServerFactory,
+) -> None:
+    """Events are written after the ack, so two decisions on one conversation may be committed
+    in the other order; the version (the conversation's fencing sequence) says which is newer."""
+    async with lock_server() as app:
+        bob, alice, carol = [await login(app.url, u) for u in ("bob", "alice", "carol")]
+        conversation = await new_conversation(bob, "+15552220099")
+        bob_ws, alice_ws, carol_ws = [
+            await Agent.connect(app.url, cookies=c.cookies) for c in (bob, alice, carol)
+        ]
+        target = {"conversation_id": conversation}
+        taken = await bob_ws.command("lock.acquire", target)
+        freed = await bob_ws.command("lock.release", target)
+        retaken = await alice_ws.command("lock.acquire", target)
+        acks = [taken["data"]["version"], freed["data"]["version"], retaken["data"]["version"]]
+        assert acks == sorted(acks) and len(set(acks)) == 3
+        seen: list[dict[str, Any]] = []
+        while len(seen) < 3:
+            frame = await carol_ws.frame()
+            if frame["type"] in ("lock.acquired", "lock.released"):
+                seen.append(frame)
+        seen.sort(key=lambda e: e["data"]["version"])  # one process: in order anyway
+        assert [e["type"] for e in seen] == ["lock.acquired", "lock.released", "lock.acquired"]
+        assert [e["data"]["version"] for e in seen] == acks
+        assert [e["data"]["holder"]["name"] for e in seen] == [
+            "Bob Agent",
+            "Bob Agent",
+            "Alice Admin",
+        ]
+        for ws in (bob_ws, alice_ws, carol_ws):
+            await ws.close()

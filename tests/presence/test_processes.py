@@ -82,7 +82,9 @@ async def test_lock_of_a_killed_process_expires_and_another_process_announces_it
         "conversation_id": conversation,
         "holder": taken["data"]["holder"],
         "reason": "expired",
+        "version": released["data"]["version"],
     }
+    assert released["data"]["version"] > taken["data"]["version"]  # the release ends that hold
     assert released["ts"] >= taken["data"]["expires_at"]
     mine = await alice_ws.command("lock.acquire", {"conversation_id": conversation})
     assert mine["type"] == "ack"

@@ -185,3 +185,53 @@ async def test_a_refused_send_says_why_and_keeps_the_draft(
     online["allowed"] = True  # back online: the page reconnects by itself
     await expect(carol.locator("#connection")).to_be_hidden(timeout=20_000)
     assert bob_errors == [] and carol_errors == []
+
+
+# Feeds events to the page's own modules (ES modules are shared per URL) and reads the composer.
+INJECT = """async (events) => {
+  const { onLockEvent } = await import("/static/js/composer.js");
+  for (const event of events) onLockEvent(event);
+  return document.querySelector("#lock-status").textContent;
+}"""
+
+
+async def test_a_lock_event_older_than_what_the_tab_applied_is_ignored(
+    app_server: Running, browser: Browser
+) -> None:
+    """The server acks first and writes lock events after, so two decisions on one conversation
+    can arrive in the other order; their `version` says which one the tab must keep."""
+    _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
+    await app_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    await bob.get_by_label("Reply", exact=True).focus()
+    await expect(bob.locator("#lock-status")).to_contain_text("You are replying")
+    conversation, version, me = await bob.evaluate(
+        """async () => {
+          const { state } = await import("/static/js/state.js");
+          const id = state.conversationId;
+          return [id, state.lockVersions.get(id), state.me];
+        }"""
+    )
+    assert isinstance(version, int)
+    carol = {"id": me["id"] + 1000, "name": "Carol Agent", "kind": "user"}
+
+    def event(type: str, version: int, holder: dict[str, object]) -> dict[str, object]:
+        data = {"conversation_id": conversation, "holder": holder, "version": version}
+        if type == "lock.released":
+            data["reason"] = "expired"
+        else:
+            data["expires_at"] = "2099-01-01T00:00:00.000Z"
+        return {"id": 0, "type": type, "ts": "2099-01-01T00:00:00.000Z", "data": data}
+
+    bob_holder = {"id": me["id"], "name": me["name"], "kind": "user"}
+    # A release of an older hold, delivered after the tab applied Bob's newer one: ignored.
+    stale = await bob.evaluate(INJECT, [event("lock.released", version - 1, bob_holder)])
+    assert stale.startswith("You are replying")
+    # Newer decisions apply; then the release of that older hold comes late: ignored.
+    newer = [
+        event("lock.released", version + 1, bob_holder),
+        event("lock.acquired", version + 3, carol),
+        event("lock.released", version + 2, carol),
+    ]
+    assert await bob.evaluate(INJECT, newer) == "Carol is replying…"
+    assert bob_errors == []

@@ -2,11 +2,13 @@
 // presence.changed and lock.* events, with force release (DELETE /api/v1/locks/{id}).
 import { api } from "./api.js";
 import { $, duration, el, viewingId } from "./dom.js";
+import { admitLock } from "./lockorder.js";
 import { Socket } from "./socket.js";
 
 const REFRESH_LOCKS_MS = 5000; // idle prompts go to the holder only; re-read their state this often
 const presence = new Map(); // user id -> {user, status, viewing}
 const locks = new Map(); // conversation id -> {conversation_id, holder, expires_at, since, idle_prompt_pending}
+const lockVersions = new Map(); // conversation id -> newest lock version applied (lockorder.js)
 const names = new Map(); // conversation id -> label
 
 const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -104,7 +106,10 @@ async function loadAll() {
     for (const item of p.items) presence.set(item.user.id, item);
     const old = new Map(locks);
     locks.clear();
-    for (const item of l.items) locks.set(item.conversation_id, keep(item, old.get(item.conversation_id)));
+    for (const item of l.items) {
+      admitLock(lockVersions, item);
+      locks.set(item.conversation_id, keep(item, old.get(item.conversation_id)));
+    }
     $("board-error").textContent = "";
   } catch (error) {
     $("board-error").textContent = `Could not load the board: ${error.message}`;
@@ -118,6 +123,8 @@ function onEvent(event) {
     presence.set(data.user.id, data);
     const viewing = viewingId(data.viewing);
     if (viewing !== null && !names.has(viewing)) loadNamesSoon();
+  } else if ((event.type === "lock.acquired" || event.type === "lock.released") && !admitLock(lockVersions, data)) {
+    return; // older than what the board shows
   } else if (event.type === "lock.acquired") {
     locks.set(data.conversation_id, keep(data, locks.get(data.conversation_id)));
     if (!names.has(data.conversation_id)) loadNamesSoon();

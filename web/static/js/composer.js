@@ -1,6 +1,7 @@
 // The composer and its conversation lock (DESIGN.md, "WebSocket"): focusing claims the lock,
 // typing extends it, someone else's lock disables it, the idle prompt asks before release.
 import { api } from "./api.js";
+import { admitLock } from "./lockorder.js";
 import { $, firstName } from "./dom.js";
 import { segmentCount } from "./segments.js";
 import { current, heldByOther, lockOf, on, state } from "./state.js";
@@ -61,7 +62,9 @@ async function acquire() {
   acquiring = state.socket.command("lock.acquire", { conversation_id: c.id });
   try {
     const ack = await acquiring;
-    state.locks.set(c.id, { conversation_id: c.id, holder: { id: state.me.id, name: state.me.name }, ...ack });
+    if (admitLock(state.lockVersions, { conversation_id: c.id, ...ack })) {
+      state.locks.set(c.id, { conversation_id: c.id, holder: { id: state.me.id, name: state.me.name }, ...ack });
+    }
     say("");
   } catch (error) {
     if (error.code === "locked" && error.holder) {
@@ -87,7 +90,10 @@ function activity() {
 function release(conversationId) {
   if (conversationId === null || !iHold(conversationId)) return;
   state.locks.delete(conversationId);
-  state.socket?.command("lock.release", { conversation_id: conversationId }).catch(() => {});
+  state.socket
+    ?.command("lock.release", { conversation_id: conversationId })
+    .then((ack) => admitLock(state.lockVersions, { conversation_id: conversationId, version: ack?.version }))
+    .catch(() => {});
 }
 
 async function send(event) {
@@ -155,6 +161,7 @@ function closeIdle() {
 export function onLockEvent(event) {
   const data = event.data;
   const id = data.conversation_id;
+  if (event.type !== "lock.idle_prompt" && !admitLock(state.lockVersions, data)) return; // stale
   if (event.type === "lock.acquired") {
     state.locks.set(id, data);
   } else if (event.type === "lock.released") {

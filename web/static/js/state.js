@@ -11,6 +11,7 @@ export const state = {
   conversations: new Map(), // id -> conversation view (+ preview)
   presence: new Map(), // user id -> {user, status, viewing}
   locks: new Map(), // conversation id -> {conversation_id, holder, expires_at}
+  lockVersions: new Map(), // conversation id -> newest lock version applied (lockorder.js)
   socket: null,
 };
 

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { $, el, firstName, time } from "./dom.js";
 import { label, renderList, upsert } from "./list.js";
+import { admitLock } from "./lockorder.js";
 import { current, emit, state, viewersOf } from "./state.js";
 
 let openSeq = 0;
@@ -80,7 +81,9 @@ export async function viewConversation(conversationId) {
   try {
     const ack = await state.socket.command("conversation.view", { conversation_id: conversationId });
     if (conversationId === null || ack.conversation_id !== state.conversationId) return;
-    if (ack.lock) state.locks.set(conversationId, ack.lock);
+    if (ack.lock) {
+      if (admitLock(state.lockVersions, ack.lock)) state.locks.set(conversationId, ack.lock);
+    }
     else if (state.locks.get(conversationId)?.holder?.id !== state.me.id) state.locks.delete(conversationId);
     emit("locks");
   } catch { /* an older server without presence */ }
