@@ -66,7 +66,11 @@ def embedded_redis(data_dir: Path, *, port: int = 0) -> Iterator[str]:
         "--logfile",
         str(data_dir / "redis.log"),
     ]
-    proc = subprocess.Popen(args, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL)
+    # Its own session: a Ctrl-C meant for the server must not stop Redis under the shutting-down
+    # app; we stop it after the app, and the kernel does if the server dies.
+    proc = subprocess.Popen(
+        args, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     url = f"redis://127.0.0.1:{port}" if port else f"unix://{sock}"
     try:
         _wait_ready(url, proc)

@@ -56,6 +56,7 @@ class Serve:
             env=_env(),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives a command
         )
         wait_until_serving(self.url, self.proc, self.log)
 
@@ -131,13 +132,15 @@ async def test_token_create_gives_a_working_bearer_token(served: Serve, tmp_path
     assert token.encode() not in db  # only its hash is kept
 
 
-def test_embedded_redis_stops_with_the_server(served: Serve) -> None:
+def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(served: Serve) -> None:
     pid = served.redis_pid()
     assert alive(pid)
-    served.proc.send_signal(signal.SIGINT)
+    os.killpg(served.proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     assert served.proc.wait(30) == 0
     assert wait_gone(pid)
     assert not (served.log.parent / "data" / "redis.sock").exists()
+    log = served.log.read_text()
+    assert "Traceback" not in log, log  # Redis outlived the app's shutdown
 
 
 def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> None:
