@@ -22,15 +22,17 @@ def _env() -> dict[str, str]:
     return env
 
 
-def switchboard(*args: str, data_dir: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def switchboard(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a `switchboard` command on `data_dir`, as an operator would."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)],
-        env=_env(),
+        env=_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
-        **kwargs,  # type: ignore[call-overload]
+        check=check,
     )
 
 
@@ -151,27 +153,10 @@ def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> No
 
 
 async def test_user_create_makes_a_user_who_can_log_in(served: Serve, tmp_path: Path) -> None:
-    env = {**_env(), "SWITCHBOARD_PASSWORD": "a long passphrase"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "user",
-            "create",
-            "--username",
-            "dana",
-            "--name",
-            "Dana Night",
-            "--team",
-            "Demo",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    env = {"SWITCHBOARD_PASSWORD": "a long passphrase"}
+    create = ("user", "create", "--username", "dana")
+    result = switchboard(
+        *create, "--name", "Dana Night", "--team", "Demo", data_dir=tmp_path / "data", env=env
     )
     assert result.returncode == 0, result.stderr
     assert "created agent dana" in result.stdout
@@ -179,22 +164,6 @@ async def test_user_create_makes_a_user_who_can_log_in(served: Serve, tmp_path: 
     me = (await dana.get("/api/v1/me")).json()
     assert (me["name"], me["role"]) == ("Dana Night", "agent")
     assert (await dana.get("/api/v1/inboxes")).json()["items"] == []  # a member of nothing yet
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "user",
-            "create",
-            "--username",
-            "dana",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = switchboard(*create, data_dir=tmp_path / "data", env=env, check=False)
     assert again.returncode == 2
     assert "already exists" in again.stderr
