@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy import CursorResult, Result, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -66,13 +66,6 @@ async def events_after(
 
 async def last_event_id(session: AsyncSession, team_id: int) -> int:
     return await session.scalar(select(col(Team.last_event_id)).where(col(Team.id) == team_id)) or 0
-
-
-async def oldest_event_id(session: AsyncSession, team_id: int) -> int | None:
-    """The oldest id the log still keeps for the team, or None when it keeps none."""
-    return await session.scalar(
-        select(func.min(col(EventRecord.id))).where(col(EventRecord.team_id) == team_id)
-    )
 
 
 async def prune_events(session: AsyncSession, before: datetime) -> int:

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
+from sqlalchemy import select
 from sqlmodel import col
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
@@ -54,8 +55,6 @@ class StoreEvents:
             ]
 
     async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]:
-        from sqlalchemy import select
-
         async with self._db.read() as session:
             rows = await session.execute(
                 select(col(Team.id), col(Team.last_event_id)).where(
@@ -63,10 +62,6 @@ class StoreEvents:
                 )
             )
             return {team: last for team, last in rows if team is not None}
-
-    async def oldest_id(self, team_id: int) -> int | None:
-        async with self._db.read() as session:
-            return await eventlog.oldest_event_id(session, team_id)
 
 
 @dataclass
