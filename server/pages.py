@@ -85,19 +85,20 @@ async def board_page(request: Request) -> Response:
     return _render(request, "board.html", {"user": user})
 
 
-async def _simulator_user(request: Request) -> User:
+def _require_sandbox(request: Request) -> None:
     if services(request).settings.sms_provider != "sandbox":
         raise ApiError(
             404, "not_found", "the phone simulator exists only with the sandbox provider"
         )
+
+
+async def _simulator_user(request: Request) -> User:
+    _require_sandbox(request)
     return await require_user(request)
 
 
 async def simulator_page(request: Request) -> Response:
-    if services(request).settings.sms_provider != "sandbox":
-        raise ApiError(
-            404, "not_found", "the phone simulator exists only with the sandbox provider"
-        )
+    _require_sandbox(request)
     user, _ = await current_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
