@@ -2,7 +2,8 @@
 pre-encoded frame to every socket with `websockets.broadcast()` (no auth, no store, no
 Redis). `GET /publish?k=K&size=S` broadcasts a frame of about S bytes carrying `bench-K`.
 
-Run as `python bench/_bare.py PORT`.
+Run as `python bench/_bare.py PORT [uvloop|asyncio]` (the event loop; default uvloop, the one
+`switchboard serve` runs on).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import resource
 import sys
 from urllib.parse import parse_qs, urlsplit
 
+import uvloop
 from websockets.asyncio.server import Request, Response, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -71,4 +73,7 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    if (sys.argv[2] if len(sys.argv) > 2 else "uvloop") == "uvloop":
+        uvloop.run(main(int(sys.argv[1])))
+    else:
+        asyncio.run(main(int(sys.argv[1])))

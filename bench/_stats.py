@@ -37,6 +37,7 @@ class Figures:
     busy_deliveries: int = 0
     cpu_secs: float = 0.0
     redis_cpu_secs: float | None = None
+    idle_cpu_secs: float = 0.0  # over the idle phase: one event at a time, nothing to coalesce
     busy_latency: list[float] = field(default_factory=list)
     idle_latency: list[float] = field(default_factory=list)
 
@@ -48,12 +49,17 @@ class Figures:
     def cpu_us_per_delivery(self) -> float:
         return self.cpu_secs / self.busy_deliveries * 1e6
 
+    @property
+    def idle_cpu_us_per_delivery(self) -> float:
+        return self.idle_cpu_secs / (len(self.idle_latency) * self.agents) * 1e6
+
     def as_dict(self) -> dict[str, object]:
         return {
             "agents": self.agents,
             "frame_bytes": self.frame_bytes,
             "deliveries_per_sec": round(self.deliveries_per_sec),
             "server_cpu_us_per_delivery": round(self.cpu_us_per_delivery, 2),
+            "idle_server_cpu_us_per_delivery": round(self.idle_cpu_us_per_delivery, 2),
             "redis_cpu_us_per_delivery": None
             if self.redis_cpu_secs is None
             else round(self.redis_cpu_secs / self.busy_deliveries * 1e6, 3),
@@ -69,15 +75,18 @@ class Figures:
             f"{self.name}: {self.agents} agents, frame {d['frame_bytes']} B | "
             f"{d['deliveries_per_sec']} deliveries/s | server CPU "
             f"{d['server_cpu_us_per_delivery']} us/delivery "
-            f"(redis {d['redis_cpu_us_per_delivery']})"
+            f"(redis {d['redis_cpu_us_per_delivery']}; idle phase "
+            f"{d['idle_server_cpu_us_per_delivery']} us/delivery)"
             f" | webhook-to-last-agent busy p50 {d['busy_p50_ms']} ms p99 {d['busy_p99_ms']} ms"
             f" | idle p50 {d['idle_p50_ms']} ms p99 {d['idle_p99_ms']} ms"
         )
 
     def ratios(self, ceiling: Figures) -> str:
         return (
-            f"ratios to bare: CPU per delivery "
-            f"{self.cpu_us_per_delivery / ceiling.cpu_us_per_delivery:.2f}x, deliveries/s "
+            f"ratios to {ceiling.name}: CPU per delivery "
+            f"{self.cpu_us_per_delivery / ceiling.cpu_us_per_delivery:.2f}x (idle phase "
+            f"{self.idle_cpu_us_per_delivery / ceiling.idle_cpu_us_per_delivery:.2f}x), "
+            f"deliveries/s "
             f"{self.deliveries_per_sec / ceiling.deliveries_per_sec:.2f}x, idle p99 "
             f"{percentile(self.idle_latency, 99) / percentile(ceiling.idle_latency, 99):.2f}x"
         )

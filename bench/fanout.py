@@ -139,12 +139,11 @@ class Switchboard(Target):
 
 
 class Bare(Target):
-    name = "bare websockets.broadcast()"
-
-    def __init__(self) -> None:
+    def __init__(self, loop: str = "uvloop") -> None:
         port = free_port()
+        self.name = f"bare broadcast() on {loop}"
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([PY, str(HERE / "_bare.py"), str(port)])
+        self.proc = subprocess.Popen([PY, str(HERE / "_bare.py"), str(port), loop])
         self.redis_pid = None
 
     async def started(self) -> None:
@@ -244,11 +243,13 @@ async def run_target(target: Target, args: argparse.Namespace) -> Figures:
         figures.busy_latency = [agents.done[k] - posted[k] for k in range(k0, k_end)]
         log(f"{target.name}: idle phase")
         # Idle: one event at a time, each waited for.
+        cpu0 = proc_cpu_secs(target.proc.pid)
         for k in range(k_end, k_end + args.idle_samples):
             start = time.monotonic()
             await target.publish(client, k)
             figures.idle_latency.append(await agents.wait_done(k) - start)
             await asyncio.sleep(0.02)
+        figures.idle_cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
     agents.stop()
     reader.cancel()
     return figures
@@ -287,23 +288,28 @@ async def main() -> None:
             mine = await run_target(ours, args)
         finally:
             ours.stop()
-        bare = Bare()
-        bare.frame_bytes = mine.frame_bytes or 800
-        try:
-            ceiling = await run_target(bare, args)
-        finally:
-            bare.stop()
-        for figures in (mine, ceiling):
+        # The ceiling on both event loops; ratios are to the cheaper one.
+        ceilings = []
+        for loop in ("asyncio", "uvloop"):
+            bare = Bare(loop)
+            bare.frame_bytes = mine.frame_bytes or 800
+            try:
+                ceilings.append(await run_target(bare, args))
+            finally:
+                bare.stop()
+        ceiling = min(ceilings, key=lambda f: f.cpu_us_per_delivery)
+        for figures in (mine, *ceilings):
             print(figures.report())
         print(mine.ratios(ceiling))
-        results = {"switchboard": mine.as_dict(), "bare": ceiling.as_dict()}
+        results = {"switchboard": mine.as_dict()}
+        results |= {f"bare_{f.name.rsplit(' ', 1)[1]}": f.as_dict() for f in ceilings}
         if args.idle_connections:
             ours = Switchboard(Path(tmp) / "data2")
             try:
                 per_conn = await idle_memory(ours, args.idle_connections)
             finally:
                 ours.stop()
-            bare = Bare()
+            bare = Bare("asyncio")
             try:
                 bare_per_conn = await idle_memory(bare, args.idle_connections)
             finally:

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
+import uvloop
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -266,7 +267,7 @@ def main() -> None:
             port = int(s.getsockname()[1])
         proc = start_server(data_dir, url, port)
         try:
-            asyncio.run(run(args, data_dir, url, port))
+            uvloop.run(run(args, data_dir, url, port))  # as the server runs
         finally:
             proc.send_signal(signal.SIGINT)
             try:

@@ -4,15 +4,18 @@ concurrent webhooks queue for the write lock instead of failing with "database i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 # Long enough to ride out a burst of webhooks holding the write lock in turn.
@@ -28,7 +31,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["async_creator"] = partial(_connect_sqlite, make_url(url).database or ":memory:")
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -71,6 +74,47 @@ def _upgrade(connection: Connection) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
+
+
+class _LoopConnection(aiosqlite.Connection):
+    """aiosqlite runs every call on its own thread: three or four thread hops per statement,
+    about 0.3 ms of CPU each even for `SELECT 1`, and most of a webhook's cost
+    (docs/performance.md). SQLite answers our statements in microseconds, so they run right on
+    the event loop instead. What can wait still goes to the thread: `BEGIN IMMEDIATE` (another
+    process may hold the write lock, and SQLite's busy handler sleeps) and `COMMIT` (a WAL
+    checkpoint may sync to disk). SQLAlchemy awaits each call before the next on a connection,
+    so the thread and the loop never use it at once."""
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if _may_wait(fn, args):
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    name = getattr(fn, "__name__", "")
+    if name == "commit":
+        return True
+    return name == "execute" and bool(args) and str(args[0]).lstrip()[:15].upper() in _WAITING
+
+
+_WAITING = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+
+
+async def _connect_sqlite(path: str) -> aiosqlite.Connection:
+    connection = _LoopConnection(
+        partial(
+            sqlite3.connect,
+            path,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,  # opened on aiosqlite's thread, used on the loop's too
+        ),
+        iter_chunk_size=64,
+    )
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    return await connection
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+from websockets.frames import Frame, Opcode
 
 # One browser tab rarely has more than a few events in flight; 1024 queued frames is minutes of
 # a busy team's traffic, so a full queue means the client stopped reading.
@@ -36,8 +39,21 @@ class LoggedEvent:
     frame: str
     access: frozenset[int] | None = None  # for access.changed: the user's inboxes from now on
 
+    @cached_property
+    def wire(self) -> bytes:
+        """The frame as it goes on the wire, encoded once for every recipient."""
+        return wire_frame(self.frame)
+
+
+def wire_frame(text: str) -> bytes:
+    """A server-to-client text frame: unmasked, so the same bytes suit every socket."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
 
 Sink = Callable[[str], Coroutine[Any, Any, None]]
+# Writes an encoded frame to the socket at once and returns True, or returns False (the socket
+# is not writable now: its buffer is full, or it is closing) and the frame takes the queue.
+Direct = Callable[[bytes], bool]
 
 
 class Unfinished:
@@ -64,6 +80,25 @@ class Unfinished:
                 return
 
 
+class Outbox:
+    """Frames to write at the end of this turn of the event loop, one write per socket: a socket
+    offered several events in one turn (a burst of announcements read from Redis at once) gets
+    them in one syscall, and a lone event costs the same as writing it at once. One per hub."""
+
+    def __init__(self) -> None:
+        self._dirty: list[Connection] = []
+
+    def add(self, conn: Connection) -> None:
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._dirty.append(conn)
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
 @dataclass(eq=False)
 class Connection:
     user_id: int
@@ -71,9 +106,13 @@ class Connection:
     inbox_ids: set[int]
     queue_frames: int = SEND_QUEUE_FRAMES
     queue: asyncio.Queue[str | Unfinished] = field(init=False)
-    # Set by the socket endpoint: starts a send. While nothing is queued, `send` runs it right
-    # away in the fan-out loop (no task switch per frame); the queue takes over when it stalls.
+    # Set by the socket endpoint. While nothing is queued, `send` writes the encoded frame with
+    # `direct` (or starts the `sink` send) right in the fan-out loop, with no task switch per
+    # frame; the queue and the writer task take over when the socket stalls.
     sink: Sink | None = None
+    direct: Direct | None = None
+    outbox: Outbox | None = None  # set by the hub: frames for `direct` wait there a moment
+    _pending: list[tuple[str, bytes]] = field(default_factory=list)
     idle: bool = True  # nothing queued or in flight, so a frame may be sent directly
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int = 1000
@@ -118,18 +157,24 @@ class Connection:
         """Apply an access change for this user, then send the event if they may see it."""
         self.apply_access(event)
         if self.may_see(event):
-            self.send(event.frame)
+            self.send(event.frame, event.wire)
 
     def apply_access(self, event: LoggedEvent) -> None:
         if event.access is not None and event.user_id == self.user_id:
             if event.id > self.access_id:  # older changes are already in the set read at connect
                 self.inbox_ids, self.access_id = set(event.access), event.id
 
-    def send(self, text: str) -> None:
-        """Queue a frame; a connection whose queue is full is closed as a slow consumer."""
+    def send(self, text: str, wire: bytes | None = None) -> None:
+        """Send a frame (`wire`: its encoding, when the caller has it), or queue it; a connection
+        whose queue is full is closed as a slow consumer."""
         if self.closed.is_set():
             return
         item: str | Unfinished = text
+        if self.idle and self.direct is not None and self.outbox is not None:
+            if not self._pending:
+                self.outbox.add(self)
+            self._pending.append((text, wire if wire is not None else wire_frame(text)))
+            return
         if self.idle and self.sink is not None:
             coro = self.sink(text)
             try:
@@ -144,6 +189,22 @@ class Connection:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
+
+    def flush(self) -> None:
+        """Write what waited in the outbox in one go, or queue it when the socket is stalled."""
+        pending, self._pending = self._pending, []
+        if not pending or self.closed.is_set() or self.direct is None:
+            return
+        data = pending[0][1] if len(pending) == 1 else b"".join(wire for _, wire in pending)
+        if self.direct(data):
+            return
+        self.idle = False  # stalled: these frames and the ones after them wait in the queue
+        for text, _ in pending:
+            try:
+                self.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
+                return
 
     def close(self, code: int, reason: str) -> None:
         if not self.closed.is_set():

@@ -22,6 +22,7 @@ from realtime.connections import (
     SEND_QUEUE_FRAMES,
     Connection,
     LoggedEvent,
+    Outbox,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Hub:
         self._delivered: dict[int, int] = {}  # team id -> newest event id delivered here
         self._team_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._outbox = Outbox()
         self.subscribed = asyncio.Event()
 
     # -- life cycle -----------------------------------------------------------------------
@@ -108,6 +110,7 @@ class Hub:
         """Add a held connection: it is offered every event committed after this call, buffered
         until `replay()` or `conn.release()`."""
         team = conn.team_id
+        conn.outbox = self._outbox
         async with self._lock(team):
             if not self._teams.get(team):  # nobody here was following this team's events
                 self._delivered[team] = (await self._source.last_ids([team])).get(team, 0)

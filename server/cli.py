@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from contextlib import ExitStack
+from typing import Any
 
 import uvicorn
 from sqlalchemy import select
@@ -28,6 +29,16 @@ logger = logging.getLogger("switchboard")
 # Frames above this are refused by the protocol layer; the app answers frames between
 # 64 KiB and this with an `error` frame (server/ws.py).
 WS_MAX_FRAME_BYTES = 1024 * 1024
+# uvicorn's socket settings, shared with the tests' server so they run what production runs.
+WS_OPTIONS: dict[str, Any] = {
+    # The cheapest implementation here, and the one whose transport events are written to
+    # directly (server/ws.py, `_direct_writer`).
+    "ws": "websockets-sansio",
+    "ws_max_size": WS_MAX_FRAME_BYTES,
+    # Event frames are small and go to many sockets; deflating each copy separately was 13.5 %
+    # of the server's time in the locks benchmark, and an uncompressed frame is encoded once.
+    "ws_per_message_deflate": False,
+}
 
 
 def _out(line: str) -> None:
@@ -83,11 +94,7 @@ def serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
-            ws="websockets-sansio",
-            ws_max_size=WS_MAX_FRAME_BYTES,
-            # Event frames are small and go to many sockets; deflating each copy separately
-            # was 13.5 % of the server's time in the locks benchmark (docs/performance.md).
-            ws_per_message_deflate=False,
+            **WS_OPTIONS,
             proxy_headers=bool(settings.public_url),
             log_level=args.log_level,
             timeout_graceful_shutdown=10,

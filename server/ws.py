@@ -12,10 +12,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from inbox import accounts
 from inbox.errors import InboxError
-from realtime.connections import HELLO_WAIT_SECS, Sink
+from realtime.connections import HELLO_WAIT_SECS, Direct, Sink
 from realtime.hub import Connection
 from server import online
 from server.auth import current_user, origin_allowed
@@ -41,7 +42,8 @@ RAW_SEND = "switchboard.raw_send"
 class RawSend:
     """Outermost middleware: keeps the server's own ASGI `send` of a socket in its scope, so
     event frames skip the per-message wrappers of the middleware stack (the fan-out hot path:
-    a send per frame per socket). Closing and accepting still go through Starlette."""
+    a send per frame per socket), or, under `switchboard serve`, skip ASGI altogether (see
+    `_direct_writer`). Closing and accepting still go through Starlette."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,6 +69,29 @@ def _text_sink(websocket: WebSocket) -> Sink:
 
 async def _awaited(awaitable: Awaitable[None]) -> None:
     await awaitable
+
+
+def _direct_writer(websocket: WebSocket) -> Direct | None:
+    """Under uvicorn's `websockets-sansio` protocol (what `switchboard serve` runs), write an
+    event's pre-encoded frame straight to the socket's transport: the same bytes for every
+    recipient, and none of the per-frame ASGI work (message dict, coroutine, framing) that was
+    the largest cost left in the fan-out after the syscall (docs/performance.md). The frame
+    goes only where uvicorn's own `send` would write it at once; otherwise the caller queues
+    it and the ASGI send finishes it. Any other server gets None and the ASGI path."""
+    protocol = getattr(websocket.scope.get(RAW_SEND), "__self__", None)
+    if not isinstance(protocol, WebSocketsSansIOProtocol) or protocol.conn.extensions:
+        return None  # compression negotiated: frames must go through the protocol
+    transport, writable = protocol.transport, protocol.writable
+
+    def write(frame: bytes) -> bool:
+        if protocol.close_sent or protocol.disconnected or not writable.is_set():
+            return False
+        if transport.is_closing():
+            return False
+        transport.write(frame)
+        return True
+
+    return write
 
 
 class _Bucket:
@@ -100,6 +125,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
     await online.connected(svc, conn, user)
     conn.sink = _text_sink(websocket)
+    conn.direct = _direct_writer(websocket)
     tasks = [
         asyncio.create_task(_write(conn.sink, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
 from realtime.events import server_frame
+from server.cli import WS_OPTIONS
 
 DEMO_PASSWORD = "switchboard"
 FRONT_DESK = "+15005550006"
@@ -67,10 +68,10 @@ class ServerThread:
             app,
             host="127.0.0.1",
             port=self.port,
-            ws="websockets-sansio",
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=5,
+            **WS_OPTIONS,
         )
         self.server = uvicorn.Server(config)
         self.loop = asyncio.new_event_loop()
