@@ -31,6 +31,9 @@ import uvloop
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _stats import proc_cpu_secs  # noqa: E402
 
 from inbox import accounts  # noqa: E402
 from inbox.db import Database  # noqa: E402
@@ -101,6 +104,8 @@ class Agent:
 
     async def reader(self) -> None:
         async for raw in self.ws:
+            if '"ref"' not in raw:
+                continue  # an event of the agent's inbox: only answers carry a ref
             frame = json.loads(raw)
             future = self.waiting.pop(str(frame.get("ref")), None)
             if future is not None:
@@ -183,7 +188,9 @@ async def commands_per_op(redis: aioredis.Redis, agent: Agent, conversation: int
     )
 
 
-async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, port: int) -> None:
+async def run(
+    args: argparse.Namespace, data_dir: Path, redis_url: str, port: int, server_pid: int
+) -> None:
     db_url = f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}"
     made = await make_agents(db_url, args.agents, args.inboxes)
     base = f"http://127.0.0.1:{port}"
@@ -212,11 +219,13 @@ async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, port: in
     out: dict[str, list[float]] = {"acquire_won": [], "acquire_refused": [], "release": []}
     bare: list[float] = []
     before = await command_calls(redis)
+    cpu0 = proc_cpu_secs(server_pid)
     until = time.perf_counter() + args.seconds
     await asyncio.gather(
         bare_loop(redis, until, bare),
         *(agent_loop(a, mine, until, args.think_ms, out) for a, mine in agents),
     )
+    server_cpu = proc_cpu_secs(server_pid) - cpu0
     after = await command_calls(redis)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     delta = {k: v for k, v in delta.items() if v}
@@ -239,6 +248,10 @@ async def run(args: argparse.Namespace, data_dir: Path, redis_url: str, port: in
     print(
         f"ratio socket/bare: p50 {pct(everything, 50) / pct(bare, 50):.1f}x, "
         f"p99 {pct(everything, 99) / pct(bare, 99):.1f}x"
+    )
+    print(
+        f"server CPU per lock op: {server_cpu / ops * 1e3:.2f} ms "
+        f"(busy {server_cpu / args.seconds:.0%} of one core)"
     )
     total = sum(delta.values())
     print(f"redis commands per lock op under load: {total / ops:.2f} (incl. presence, sweeps)")
@@ -267,7 +280,7 @@ def main() -> None:
             port = int(s.getsockname()[1])
         proc = start_server(data_dir, url, port)
         try:
-            uvloop.run(run(args, data_dir, url, port))  # as the server runs
+            uvloop.run(run(args, data_dir, url, port, proc.pid))  # as the server runs
         finally:
             proc.send_signal(signal.SIGINT)
             try:

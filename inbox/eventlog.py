@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, select, update
+from sqlalchemy import CursorResult, Result, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import EventRecord, Team
+from inbox.models import EventRecord, Team, utcnow
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -29,26 +29,7 @@ async def append_event(
     inbox_id: int | None = None,
     user_id: int | None = None,
 ) -> EventRecord:
-    # Bumping the team row takes its row lock (PostgreSQL) or the write lock (SQLite) until
-    # commit, so a team's events commit in id order: a reader never sees 7 before 6.
-    event_id = await session.scalar(
-        update(Team)
-        .where(col(Team.id) == team_id)
-        .values(last_event_id=col(Team.last_event_id) + 1)
-        .returning(col(Team.last_event_id))
-    )
-    if event_id is None:
-        raise RuntimeError(f"Cannot append an event for team {team_id}: no such team.")
-    record = EventRecord(
-        team_id=team_id,
-        id=event_id,
-        type=type,
-        inbox_id=inbox_id,
-        user_id=user_id,
-        data=json.dumps(data, separators=(",", ":")),
-    )
-    session.add(record)
-    await session.flush()
+    (record,) = await _append(session, team_id, [(type, data, inbox_id, user_id)])
     return record
 
 
@@ -77,27 +58,45 @@ async def append_events(
     session: AsyncSession, team_id: int, events: Sequence[tuple[str, dict[str, Any], int | None]]
 ) -> list[EventRecord]:
     """Append many `(type, data, inbox_id)` events with one bump of the team's counter."""
+    return await _append(session, team_id, [(t, d, i, None) for t, d, i in events])
+
+
+_TEAM = Team.metadata.tables["team"]
+_EVENT = EventRecord.metadata.tables["event"]
+
+
+async def _append(
+    session: AsyncSession,
+    team_id: int,
+    events: Sequence[tuple[str, dict[str, Any], int | None, int | None]],
+) -> list[EventRecord]:
+    """Two statements whatever the count: bump the team's counter, insert the rows. Bumping the
+    team row takes its row lock (PostgreSQL) or the write lock (SQLite) until commit, so a
+    team's events commit in id order: a reader never sees 7 before 6. Plain table statements:
+    the ORM's unit of work cost more than the SQL on the hot paths (docs/performance.md); the
+    records returned are never added to the session."""
     if not events:
         return []
     last = await session.scalar(
-        update(Team)
-        .where(col(Team.id) == team_id)
-        .values(last_event_id=col(Team.last_event_id) + len(events))
-        .returning(col(Team.last_event_id))
+        update(_TEAM)
+        .where(_TEAM.c.id == team_id)
+        .values(last_event_id=_TEAM.c.last_event_id + len(events))
+        .returning(_TEAM.c.last_event_id)
     )
     if last is None:
         raise RuntimeError(f"Cannot append events for team {team_id}: no such team.")
-    first = last - len(events) + 1
-    records = [
-        EventRecord(
-            team_id=team_id,
-            id=first + i,
-            type=type,
-            inbox_id=inbox_id,
-            data=json.dumps(data, separators=(",", ":")),
-        )
-        for i, (type, data, inbox_id) in enumerate(events)
+    first, now = last - len(events) + 1, utcnow()
+    rows = [
+        {
+            "team_id": team_id,
+            "id": first + i,
+            "type": type,
+            "inbox_id": inbox_id,
+            "user_id": user_id,
+            "data": json.dumps(data, separators=(",", ":")),
+            "created_at": now,
+        }
+        for i, (type, data, inbox_id, user_id) in enumerate(events)
     ]
-    session.add_all(records)
-    await session.flush()
-    return records
+    await session.execute(insert(_EVENT), rows)
+    return [EventRecord(**row) for row in rows]
