@@ -243,7 +243,8 @@ async def run(
     for name, samples in rows:
         print(
             f"{name:16} n={len(samples):6} p50={pct(samples, 50):6.2f} ms  "
-            f"p99={pct(samples, 99):6.2f} ms"
+            f"p90={pct(samples, 90):6.2f} ms  p99={pct(samples, 99):6.2f} ms  "
+            f"max={max(samples, default=0):6.2f} ms"
         )
     print(
         f"ratio socket/bare: p50 {pct(everything, 50) / pct(bare, 50):.1f}x, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -125,7 +126,11 @@ API_ROUTES = (
 )
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
+    """`freeze_gc`: once started, move everything alive into the collector's permanent
+    generation (what a server process keeps for its life: modules, mappers, templates), so full
+    collections stop scanning it. One took 75-100 ms of a busy server's event loop, 9 ms with
+    it (docs/performance.md, "Locks"). For a process that runs this one app."""
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
 
@@ -149,6 +154,9 @@ def create_app(settings: Settings) -> Starlette:
         svc = Services(settings, db, redis, hub, provider, templates)
         background = sweepers.start(svc)
         pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         try:
             with on_stop_signal(hub.going_away):
                 yield {"services": svc}
@@ -202,4 +210,4 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """For `uvicorn --factory server.app:app_from_env` and `switchboard serve --workers N`."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), freeze_gc=True)
