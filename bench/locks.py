@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -24,15 +25,17 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis.asyncio as aioredis
 import uvloop
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _agents import Agent as SocketAgent  # noqa: E402
+from _agents import upgrade_request  # noqa: E402
 from _stats import proc_cpu_secs  # noqa: E402
 
 from inbox import accounts  # noqa: E402
@@ -97,28 +100,45 @@ async def make_agents(db_url: str, count: int, inboxes: int) -> list[tuple[int, 
     return agents
 
 
-class Agent:
-    def __init__(self, ws: websockets.ClientConnection) -> None:
-        self.ws, self.ref = ws, 0
+class Agent(SocketAgent):
+    """One agent on the bare asyncio protocol of bench/_agents.py: answers are parsed, the
+    inbox's events are skipped unread, so the client process (all the agents and the bare
+    `SET NX PX` timer) measures the server instead of saturating a core itself."""
+
+    def __init__(self, request: bytes) -> None:
+        super().__init__(request, {}, 0)
+        self.ref = 0
         self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
-    async def reader(self) -> None:
-        async for raw in self.ws:
-            if '"ref"' not in raw:
-                continue  # an event of the agent's inbox: only answers carry a ref
-            frame = json.loads(raw)
-            future = self.waiting.pop(str(frame.get("ref")), None)
-            if future is not None:
-                future.set_result(frame)
+    def _event(self, payload: bytes) -> None:
+        if b'"ref"' not in payload:
+            return  # an event of the agent's inbox: only answers carry a ref
+        frame = json.loads(payload)
+        future = self.waiting.pop(str(frame.get("ref")), None)
+        if future is not None and not future.done():
+            future.set_result(frame)
 
     async def command(self, kind: str, data: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         self.ref += 1
         ref = str(self.ref)
         future = self.waiting[ref] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
-        await self.ws.send(json.dumps({"type": kind, "ref": ref, "data": data}))
+        self.send_text(json.dumps({"type": kind, "ref": ref, "data": data}).encode())
         frame = await asyncio.wait_for(future, 30)
         return (time.perf_counter() - started) * 1000, frame
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def connect(base: str, token: str) -> Agent:
+    url = base.replace("http", "ws", 1) + "/ws"
+    agent = Agent(upgrade_request(url, token))
+    parts = urlsplit(url)
+    await asyncio.get_running_loop().create_connection(lambda: agent, parts.hostname, parts.port)
+    await agent.upgraded
+    return agent
 
 
 async def agent_loop(
@@ -127,26 +147,31 @@ async def agent_loop(
     until: float,
     think_ms: float,
     out: dict[str, list[float]],
+    measure_from: float,
 ) -> None:
     rng = random.Random()
     while time.perf_counter() < until:
         await asyncio.sleep(rng.uniform(0, 2 * think_ms) / 1000)
+        kept = out if time.perf_counter() >= measure_from else {k: [] for k in out}  # warm-up
         target = {"conversation_id": rng.choice(conversations)}
         ms, frame = await agent.command("lock.acquire", target)
         if frame["type"] == "ack":
-            out["acquire_won"].append(ms)
+            kept["acquire_won"].append(ms)
             ms, _ = await agent.command("lock.release", target)
-            out["release"].append(ms)
+            kept["release"].append(ms)
         else:
             assert frame["error"]["code"] == "locked", frame
-            out["acquire_refused"].append(ms)
+            kept["acquire_refused"].append(ms)
 
 
-async def bare_loop(redis: aioredis.Redis, until: float, out: list[float]) -> None:
+async def bare_loop(
+    redis: aioredis.Redis, until: float, out: list[float], measure_from: float
+) -> None:
     while time.perf_counter() < until:
         started = time.perf_counter()
         await redis.set("bench:bare", "x", nx=True, px=5000)
-        out.append((time.perf_counter() - started) * 1000)
+        if started >= measure_from:
+            out.append((time.perf_counter() - started) * 1000)
         await redis.delete("bench:bare")
         await asyncio.sleep(0.005)
 
@@ -208,24 +233,32 @@ async def run(
         by_inbox.setdefault(inbox_id, []).append(int(answer.json()["id"]))
     agents = []
     for inbox_id, token in made:
-        ws = await websockets.connect(
-            base.replace("http", "ws") + "/ws",
-            additional_headers={"Authorization": f"Bearer {token}"},
-        )
-        agents.append((Agent(ws), by_inbox[inbox_id]))
-    readers = [asyncio.create_task(a.reader()) for a, _ in agents]
+        agents.append((await connect(base, token), by_inbox[inbox_id]))
     redis = aioredis.Redis.from_url(redis_url)
     await asyncio.sleep(1.0)  # let the connections' presence events settle
     out: dict[str, list[float]] = {"acquire_won": [], "acquire_refused": [], "release": []}
     bare: list[float] = []
     before = await command_calls(redis)
-    cpu0 = proc_cpu_secs(server_pid)
-    until = time.perf_counter() + args.seconds
+    # The client is the instrument: no collector pauses in it while it times (it runs for
+    # seconds and allocates little); the server keeps its own collector, as in production.
+    gc.collect()
+    gc.disable()
+    measure_from = time.perf_counter() + args.warmup
+    until = measure_from + args.seconds
+    cpu0 = 0.0
+
+    async def start_measuring() -> None:
+        nonlocal cpu0
+        await asyncio.sleep(args.warmup)
+        cpu0 = proc_cpu_secs(server_pid)
+
     await asyncio.gather(
-        bare_loop(redis, until, bare),
-        *(agent_loop(a, mine, until, args.think_ms, out) for a, mine in agents),
+        start_measuring(),
+        bare_loop(redis, until, bare, measure_from),
+        *(agent_loop(a, mine, until, args.think_ms, out, measure_from) for a, mine in agents),
     )
     server_cpu = proc_cpu_secs(server_pid) - cpu0
+    gc.enable()
     after = await command_calls(redis)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     delta = {k: v for k, v in delta.items() if v}
@@ -258,9 +291,7 @@ async def run(
     print(f"redis commands per lock op under load: {total / ops:.2f} (incl. presence, sweeps)")
     await commands_per_op(redis, agents[0][0], agents[0][1][0])
     for a, _ in agents:
-        await a.ws.close()
-    for task in readers:
-        task.cancel()
+        a.close()
     await redis.aclose()
 
 
@@ -268,7 +299,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--conversations", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured, after --warmup")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of load first, not measured"
+    )
     parser.add_argument(
         "--inboxes", type=int, default=1, help="agents and conversations spread over this many"
     )

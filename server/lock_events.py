@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 
 WRITE_ATTEMPTS = 3  # a failed batch is retried this many times in all before it is dropped
 RETRY_PAUSE_SECS = 0.2
+# The writer waits this long after the first queued event, so that the decisions made meanwhile
+# share its transaction: a write costs about the same for one event or ten, and was the largest
+# part of the server's CPU per lock operation (docs/performance.md, "Locks"). The lock round
+# trip does not wait for it; other agents see "Bob is replying" this much later.
+BATCH_WINDOW_SECS = 0.02
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class LockEvents:
 
     async def _drain(self) -> None:
         try:
+            await asyncio.sleep(BATCH_WINDOW_SECS)
             while self._pending:
                 batch, self._pending = self._pending, []
                 records = await self._write(batch)
