@@ -7,7 +7,7 @@ runs against a bare `websockets.broadcast()` server (bench/_bare.py), and our fi
 reported as ratios to it. Last, IDLE sockets (default 10,000) are held open against each
 server and the memory per connection is reported.
 
-    .venv/bin/python bench/fanout.py [--agents 1000] [--busy 200] [--idle-samples 40]
+    .venv/bin/python bench/fanout.py [--agents 1000] [--busy 200] [--idle-samples 200]
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ class Switchboard(Target):
         self.env, self.common = env, common
         self.validator = RequestValidator(AUTH_TOKEN)
 
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(Path(self.log.name).read_text().splitlines()[-lines:])
+
     async def started(self) -> None:
         await wait_healthy(self.url, self.proc)
         out = subprocess.run(
@@ -190,13 +193,21 @@ class Agents:
     async def wait_done(self, k: int) -> float:
         while k not in self.done:
             self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), 30)
+            try:
+                await asyncio.wait_for(self.changed.wait(), 30)
+            except TimeoutError:
+                raise RuntimeError(f"event {k} did not reach all {self.n} agents in 30 s") from None
         return self.done[k]
 
     def stop(self) -> None:
+        """Stop the client process (its stdout closes, which ends `read`)."""
         assert self.proc.stdin is not None
         self.proc.stdin.close()
-        self.proc.wait(30)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 async def run_target(target: Target, args: argparse.Namespace) -> Figures:
@@ -204,54 +215,56 @@ async def run_target(target: Target, args: argparse.Namespace) -> Figures:
     log(f"{target.name}: started; connecting {args.agents} agents")
     agents = Agents(target, args.agents)
     reader = asyncio.create_task(agents.read())
-    await asyncio.wait_for(agents.ready.wait(), 300)
-    log(f"{target.name}: agents ready")
-    figures = Figures(target.name, args.agents)
-    async with httpx.AsyncClient(timeout=30) as client:
-        # Warm up (and learn the frame size), then busy: WINDOW events in flight at most.
-        await target.publish(client, 0)
-        await agents.wait_done(0)
-        figures.frame_bytes = agents.size
-        log(f"{target.name}: warm; busy phase")
-        k0, k_end = 1, 1 + args.busy
-        posted: dict[int, float] = {}
-        cpu0, redis0, t0 = proc_cpu_secs(target.proc.pid), None, time.monotonic()
-        if target.redis_pid:
-            redis0 = proc_cpu_secs(target.redis_pid)
-        spy = None
-        if args.profile and isinstance(target, Switchboard):
-            spy = subprocess.Popen(
-                [str(Path(PY).parent / "py-spy"), "record", "-p", str(target.proc.pid)]
-                + ["-f", "raw", "-o", str(args.profile), "-r", "200"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        for k in range(k0, k_end):
-            if k - WINDOW >= k0:
-                await agents.wait_done(k - WINDOW)
-            posted[k] = time.monotonic()
-            await target.publish(client, k)
-        last = max([await agents.wait_done(k) for k in range(k0, k_end)])
-        figures.busy_secs = last - t0
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(30)
-        figures.cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
-        if target.redis_pid and redis0 is not None:
-            figures.redis_cpu_secs = proc_cpu_secs(target.redis_pid) - redis0
-        figures.busy_deliveries = args.busy * args.agents
-        figures.busy_latency = [agents.done[k] - posted[k] for k in range(k0, k_end)]
-        log(f"{target.name}: idle phase")
-        # Idle: one event at a time, each waited for.
-        cpu0 = proc_cpu_secs(target.proc.pid)
-        for k in range(k_end, k_end + args.idle_samples):
-            start = time.monotonic()
-            await target.publish(client, k)
-            figures.idle_latency.append(await agents.wait_done(k) - start)
-            await asyncio.sleep(0.02)
-        figures.idle_cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
-    agents.stop()
-    reader.cancel()
+    try:
+        await asyncio.wait_for(agents.ready.wait(), 300)
+        log(f"{target.name}: agents ready")
+        figures = Figures(target.name, args.agents)
+        async with httpx.AsyncClient(timeout=30) as client:
+            # Warm up (and learn the frame size), then busy: WINDOW events in flight at most.
+            await target.publish(client, 0)
+            await agents.wait_done(0)
+            figures.frame_bytes = agents.size
+            log(f"{target.name}: warm; busy phase")
+            k0, k_end = 1, 1 + args.busy
+            posted: dict[int, float] = {}
+            cpu0, redis0, t0 = proc_cpu_secs(target.proc.pid), None, time.monotonic()
+            if target.redis_pid:
+                redis0 = proc_cpu_secs(target.redis_pid)
+            spy = None
+            if args.profile and isinstance(target, Switchboard):
+                spy = subprocess.Popen(
+                    [str(Path(PY).parent / "py-spy"), "record", "-p", str(target.proc.pid)]
+                    + ["-f", "raw", "-o", str(args.profile), "-r", "200"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            for k in range(k0, k_end):
+                if k - WINDOW >= k0:
+                    await agents.wait_done(k - WINDOW)
+                posted[k] = time.monotonic()
+                await target.publish(client, k)
+            last = max([await agents.wait_done(k) for k in range(k0, k_end)])
+            figures.busy_secs = last - t0
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
+            figures.cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
+            if target.redis_pid and redis0 is not None:
+                figures.redis_cpu_secs = proc_cpu_secs(target.redis_pid) - redis0
+            figures.busy_deliveries = args.busy * args.agents
+            figures.busy_latency = [agents.done[k] - posted[k] for k in range(k0, k_end)]
+            log(f"{target.name}: idle phase")
+            # Idle: one event at a time, each waited for.
+            cpu0 = proc_cpu_secs(target.proc.pid)
+            for k in range(k_end, k_end + args.idle_samples):
+                start = time.monotonic()
+                await target.publish(client, k)
+                figures.idle_latency.append(await agents.wait_done(k) - start)
+                await asyncio.sleep(0.02)
+            figures.idle_cpu_secs = proc_cpu_secs(target.proc.pid) - cpu0
+    finally:
+        agents.stop()
+        reader.cancel()
     return figures
 
 
@@ -262,11 +275,13 @@ async def idle_memory(target: Target, n: int) -> float:
     before = proc_rss_bytes(target.proc.pid)
     agents = Agents(target, n)
     reader = asyncio.create_task(agents.read())
-    await asyncio.wait_for(agents.ready.wait(), 300)
-    await asyncio.sleep(2)  # let the server settle (hello hold released, buffers trimmed)
-    after = proc_rss_bytes(target.proc.pid)
-    agents.stop()
-    reader.cancel()
+    try:
+        await asyncio.wait_for(agents.ready.wait(), 300)
+        await asyncio.sleep(2)  # let the server settle (hello hold released, buffers trimmed)
+        after = proc_rss_bytes(target.proc.pid)
+    finally:
+        agents.stop()
+        reader.cancel()
     return (after - before) / n
 
 
@@ -274,7 +289,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--busy", type=int, default=200, help="events in the busy phase")
-    parser.add_argument("--idle-samples", type=int, default=40)
+    parser.add_argument("--idle-samples", type=int, default=200)
     parser.add_argument("--idle-connections", type=int, default=10_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--profile", type=Path, help="py-spy the server's busy phase into this")
@@ -286,6 +301,9 @@ async def main() -> None:
         ours = Switchboard(Path(tmp) / "data")
         try:
             mine = await run_target(ours, args)
+        except Exception:
+            log("switchboard serve's log ends:\n" + ours.log_tail())
+            raise
         finally:
             ours.stop()
         # The ceiling on both event loops; ratios are to the cheaper one.

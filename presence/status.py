@@ -29,7 +29,7 @@ PRESENCE_RECORD_TTL_MS = 24 * 3600 * 1000
 # The traffic cop remembers what a user was shown in a conversation for as long as a shift.
 SEEN_TTL_MS = 12 * 3600 * 1000
 SWEEP_BATCH = 200  # users re-evaluated per sweep
-HEARTBEAT_BATCH = 500  # connections refreshed per round trip
+HEARTBEAT_BATCH = 50  # connections refreshed per round trip
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Background loops of every process (README.md, "Locks" and "Presence"): sweep due locks
 (idle prompts, releases), sweep presence (away, gone), and refresh this process's connections.
-Every process runs them; the Lua scripts make sure each change is published once."""
+Every process runs them; the Lua scripts make sure each change is published once. Each also
+checkpoints the SQLite store's write-ahead log (inbox/db.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from inbox.db import CHECKPOINT_SECS
 from server import online
 from server.locking import sweep_locks
 from server.state import Services
@@ -52,6 +54,7 @@ def start(svc: Services) -> list[asyncio.Task[None]]:
         (LOCK_SWEEP_SECS, lambda: sweep_locks(svc), "lock sweep"),
         (PRESENCE_SWEEP_SECS, lambda: online.sweep(svc), "presence sweep"),
         (heartbeat_secs, lambda: online.heartbeat(svc), "presence heartbeat"),
+        (CHECKPOINT_SECS, svc.db.checkpoint, "store checkpoint"),
     ]
     return [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
 

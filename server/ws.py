@@ -142,7 +142,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     if conn.closed.is_set():
         try:
             await websocket.close(conn.close_code, conn.close_reason)
-        except (RuntimeError, OSError):
+        except (RuntimeError, OSError, WebSocketDisconnect):
             pass  # the client is already gone
 
 
