@@ -69,8 +69,8 @@ class Database:
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file (SQLite) on a thread of its own. No
-        commit does it (`wal_autocheckpoint=0`): one that did waited for its disk syncs, and the
-        webhook whose commit it was reached its agents 100+ ms late (docs/performance.md)."""
+        commit does it (`wal_autocheckpoint=0`): a commit that did waited for the disk syncs
+        before its event could go out."""
         if self.sqlite_path is not None:
             await asyncio.to_thread(_checkpoint, self.sqlite_path)
 
@@ -89,10 +89,11 @@ class _LoopConnection(aiosqlite.Connection):
     """aiosqlite runs every call on its own thread: three or four thread hops per statement,
     about 0.3 ms of CPU each even for `SELECT 1`, and most of a webhook's cost
     (docs/performance.md). SQLite answers our statements in microseconds, so they run right on
-    the event loop instead. What can wait still goes to the thread: `BEGIN IMMEDIATE` (another
-    process may hold the write lock, and SQLite's busy handler sleeps) and `COMMIT` (a WAL
-    checkpoint may sync to disk). SQLAlchemy awaits each call before the next on a connection,
-    so the thread and the loop never use it at once."""
+    the event loop instead. Two still go to the thread: `BEGIN IMMEDIATE` (another process may
+    hold the write lock, and SQLite's busy handler sleeps) and `COMMIT` (its writes then overlap
+    the loop's work on the other core: inline, it saved CPU but slowed the lock round trip in
+    A/B runs). SQLAlchemy awaits each call before the next on a connection, so the thread and
+    the loop never use it at once."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if _may_wait(fn, args):

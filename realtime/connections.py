@@ -106,9 +106,10 @@ class Connection:
     inbox_ids: set[int]
     queue_frames: int = SEND_QUEUE_FRAMES
     queue: asyncio.Queue[str | Unfinished] = field(init=False)
-    # Set by the socket endpoint. While nothing is queued, `send` writes the encoded frame with
-    # `direct` (or starts the `sink` send) right in the fan-out loop, with no task switch per
-    # frame; the queue and the writer task take over when the socket stalls.
+    # Set by the socket endpoint. While nothing is queued, `send` hands the encoded frame to the
+    # outbox, which writes it with `direct` at the end of the loop's turn (or, with no `direct`,
+    # starts the `sink` send right away), with no task switch per frame; the queue and the
+    # writer task take over when the socket stalls.
     sink: Sink | None = None
     direct: Direct | None = None
     outbox: Outbox | None = None  # set by the hub: frames for `direct` wait there a moment
@@ -196,7 +197,11 @@ class Connection:
         if not pending or self.closed.is_set() or self.direct is None:
             return
         data = pending[0][1] if len(pending) == 1 else b"".join(wire for _, wire in pending)
-        if self.direct(data):
+        try:
+            if self.direct(data):
+                return
+        except Exception:
+            self.close(CLOSE_GOING_AWAY, "the socket failed")
             return
         self.idle = False  # stalled: these frames and the ones after them wait in the queue
         for text, _ in pending:

@@ -129,7 +129,7 @@ API_ROUTES = (
 def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
     """`freeze_gc`: once started, move everything alive into the collector's permanent
     generation (what a server process keeps for its life: modules, mappers, templates), so full
-    collections stop scanning it, and collect less often (docs/performance.md, "Collector").
+    collections stop scanning it, and collect less often (docs/performance.md, "Socket fan-out").
     For a process that runs this one app."""
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
