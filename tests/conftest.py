@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,15 +71,25 @@ class Running:
     fake: FakeTwilio
 
 
+@contextmanager
+def running(
+    data_dir: Path, redis_url: str, fake_twilio: tuple[FakeTwilio, str], **extra: object
+) -> Iterator[Running]:
+    """A Switchboard server on the demo team with Twilio pointed at the fake, on a free port;
+    `extra` overrides settings."""
+    fake, fake_url = fake_twilio
+    port = free_port()
+    settings = make_settings(data_dir, redis_url, port, fake, fake_url, **extra)
+    with ServerThread(create_app(settings), port) as server:
+        yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
+
+
 @pytest.fixture
 async def app_server(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
-    fake, fake_url = fake_twilio
-    port = free_port()
-    settings = make_settings(tmp_path / "data", clean_redis, port, fake, fake_url)
-    with ServerThread(create_app(settings), port) as server:
-        yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
+    with running(tmp_path / "data", clean_redis, fake_twilio) as server:
+        yield server
 
 
 @pytest.fixture

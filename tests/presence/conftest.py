@@ -7,10 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.app import create_app
-from tests.conftest import Running, make_settings
+from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import ServerThread, Twilio, free_port
 
 # Generous defaults, so only the tests about timing see prompts and expiries.
 CALM = {"lock_ttl": 30.0, "lock_idle_after": 20.0, "lock_grace": 10.0, "presence_ttl": 30.0}
@@ -23,16 +21,11 @@ def lock_server(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> ServerFactory:
     """Start a server with the given lock and presence timings (seconds)."""
-    fake, fake_url = fake_twilio
 
     @asynccontextmanager
     async def start(**timings: float) -> AsyncIterator[Running]:
-        port = free_port()
-        settings = make_settings(
-            tmp_path / "data", clean_redis, port, fake, fake_url, **{**CALM, **timings}
-        )
-        with ServerThread(create_app(settings), port) as server:
-            yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
+        with running(tmp_path / "data", clean_redis, fake_twilio, **{**CALM, **timings}) as server:
+            yield server
 
     return start
 

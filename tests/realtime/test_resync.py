@@ -5,10 +5,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-from server.app import create_app
-from tests.conftest import Running, make_settings
+from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, ServerThread, Twilio, free_port, login
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, login
 
 
 async def test_hello_replays_with_no_gap_or_duplicate_while_texts_keep_arriving(
@@ -54,19 +53,11 @@ async def test_hello_with_an_id_never_handed_out_gets_resync_then_live_events(
 async def test_hello_older_than_retention_gets_resync(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    fake, fake_url = fake_twilio
-    port = free_port()
     retention_days = 1 / 86400  # one second, so the pruner runs every half second
-    settings = make_settings(
-        tmp_path / "data",
-        clean_redis,
-        port,
-        fake,
-        fake_url,
-        event_retention_days=retention_days,
-    )
-    with ServerThread(create_app(settings), port) as server:
-        twilio = Twilio(fake.auth_token, server.url)
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, event_retention_days=retention_days
+    ) as server:
+        twilio = server.twilio
         bob = await login(server.url, "bob")
         ws = await Agent.connect(server.url, cookies=bob.cookies)
         await twilio.inbound(FRONT_DESK, "+15556000003", "soon forgotten")
@@ -75,7 +66,7 @@ async def test_hello_older_than_retention_gets_resync(
         await ws.next_event("message.created")
         await ws.close()
         # Wait (bounded) for the pruner to delete what bob missed, as the store shows it.
-        path = settings.database_url.split("///", 1)[1]
+        path = server.settings.database_url.split("///", 1)[1]
         deadline = time.monotonic() + EVENT_WAIT_SECS
         while _logged(path, first["id"] + 1):
             assert time.monotonic() < deadline, "the pruner never removed the old events"

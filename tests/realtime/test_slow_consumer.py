@@ -8,10 +8,9 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from server.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import FRONT_DESK, Agent, ServerThread, Twilio, free_port, login
+from tests.helpers import FRONT_DESK, Agent, login
 
 # Small buffers on the stalled client's side, a short send queue on the server's, and big
 # texts, so a few hundred events overflow it (kernel buffers would otherwise absorb megabytes).
@@ -42,13 +41,10 @@ async def stalled_client(base_url: str, cookie: str) -> websockets.ClientConnect
 async def test_a_client_that_stops_reading_is_closed_4008_while_others_keep_receiving(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    fake, fake_url = fake_twilio
-    port = free_port()
-    settings = make_settings(
-        tmp_path / "data", clean_redis, port, fake, fake_url, send_queue_frames=QUEUE_FRAMES
-    )
-    with ServerThread(create_app(settings), port) as server:
-        twilio = Twilio(fake.auth_token, server.url)
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, send_queue_frames=QUEUE_FRAMES
+    ) as server:
+        twilio = server.twilio
         bob = await login(server.url, "bob")
         carol = await login(server.url, "carol")
         cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.app import create_app
-from tests.conftest import Running, make_settings
+from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import FRONT_DESK, Agent, ServerThread, Twilio, free_port, login
+from tests.helpers import FRONT_DESK, Agent, login
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS_9_TO_5 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
@@ -32,12 +31,9 @@ class Clock:
 async def clocked(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[tuple[Running, Clock]]:
-    fake, fake_url = fake_twilio
     clock = Clock(datetime(2026, 11, 20, 16, 0, tzinfo=NEW_YORK))  # a Friday, open
-    port = free_port()
-    settings = make_settings(tmp_path / "data", clean_redis, port, fake, fake_url, clock=clock)
-    with ServerThread(create_app(settings), port) as server:
-        yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake), clock
+    with running(tmp_path / "data", clean_redis, fake_twilio, clock=clock) as server:
+        yield server, clock
 
 
 async def test_away_message_once_per_period_across_schedule_boundaries(

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from server.app import create_app
-from tests.conftest import Running, make_settings
+from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import ServerThread, Twilio, free_port
 
 CHROMIUM = os.environ.get("SWITCHBOARD_CHROMIUM", "/usr/bin/chromium")
 # Without these, Chromium keeps trying to reach Google's services, which this network refuses.
@@ -47,16 +45,6 @@ async def idle_server(
     tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
     """A server that prompts an idle lock holder soon and releases the lock soon after."""
-    fake, fake_url = fake_twilio
-    port = free_port()
-    settings = make_settings(
-        tmp_path / "data",
-        clean_redis,
-        port,
-        fake,
-        fake_url,
-        lock_idle_after=IDLE_AFTER_SECS,
-        lock_grace=GRACE_SECS,
-    )
-    with ServerThread(create_app(settings), port) as server:
-        yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
+    timings = {"lock_idle_after": IDLE_AFTER_SECS, "lock_grace": GRACE_SECS}
+    with running(tmp_path / "data", clean_redis, fake_twilio, **timings) as server:
+        yield server
