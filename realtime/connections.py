@@ -186,10 +186,16 @@ class Connection:
                 self.close(CLOSE_GOING_AWAY, "the socket failed")
                 return
             self.idle = False
+        self._enqueue(item)
+
+    def _enqueue(self, item: str | Unfinished) -> bool:
+        """Hand a frame to the writer task; a full queue closes the connection (False)."""
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
+            return False
+        return True
 
     def flush(self) -> None:
         """Write what waited in the outbox in one go, or queue it when the socket is stalled."""
@@ -205,10 +211,7 @@ class Connection:
             return
         self.idle = False  # stalled: these frames and the ones after them wait in the queue
         for text, _ in pending:
-            try:
-                self.queue.put_nowait(text)
-            except asyncio.QueueFull:
-                self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
+            if not self._enqueue(text):
                 return
 
     def close(self, code: int, reason: str) -> None:
