@@ -7,8 +7,9 @@ Connection fields hold "alive_ms input_ms viewing" ('-' for viewing nothing)."""
 from __future__ import annotations
 
 # KEYS: connections, presence, team_users, due
-# ARGV: op (connect|alive|input|view|disconnect|sweep), connection id, viewing, team, name,
-#       kind, presence_ttl_ms, away_after_ms, user id, record_ttl_ms
+# ARGV: op (connect|alive|input|view|disconnect|sweep), connection id (for alive: the ids of
+#       all the user's connections on the calling process, space-separated), viewing, team,
+#       name, kind, presence_ttl_ms, away_after_ms, user id, record_ttl_ms
 # -> {changed 0|1, live connections, status, viewing, team, name, kind} | {} unknown user
 UPDATE = """
 redis.replicate_commands()
@@ -20,20 +21,27 @@ local function parse(v)
   local a, i, w = string.match(v, '(%d+) (%d+) (%S+)')
   return tonumber(a), tonumber(i), w
 end
-local function put(a, i, w)
-  redis.call('HSET', KEYS[1], conn, string.format('%d %d %s', a, i, w))
+local function put(c, a, i, w)
+  redis.call('HSET', KEYS[1], c, string.format('%d %d %s', a, i, w))
 end
-if op == 'connect' then
-  put(now, now, '-')
-elseif op == 'disconnect' then
-  redis.call('HDEL', KEYS[1], conn)
-elseif op ~= 'sweep' then
-  local v = redis.call('HGET', KEYS[1], conn)
+local function refresh(c)
+  local v = redis.call('HGET', KEYS[1], c)
   if v then
     local a, i, w = parse(v)
     if op == 'input' then i = now elseif op == 'view' then i = now; w = ARGV[3] end
-    put(now, i, w)
+    put(c, now, i, w)
   end
+end
+if op == 'connect' then
+  put(conn, now, now, '-')
+elseif op == 'disconnect' then
+  redis.call('HDEL', KEYS[1], conn)
+elseif op == 'alive' then
+  -- one step per user, not per connection: the fold below reads all of the user's
+  -- connections, so a user with n sockets (a bot) costs O(n) per heartbeat, not O(n^2)
+  for c in string.gmatch(conn, '%S+') do refresh(c) end
+elseif op ~= 'sweep' then
+  refresh(conn)
 end
 local all = redis.call('HGETALL', KEYS[1])
 local live, best, viewing, next_at = 0, -1, '-', nil

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.helpers import Agent, login
@@ -52,4 +53,29 @@ async def test_presence_online_away_offline_and_viewing(lock_server: ServerFacto
         statuses = {i["user"]["name"]: i["status"] for i in board}
         assert statuses["Bob Agent"] == "offline"
         assert statuses["Carol Supervisor"] in ("online", "away")
+        await carol_ws.close()
+
+
+async def test_every_tab_of_a_user_outlives_the_presence_ttl(lock_server: ServerFactory) -> None:
+    ttl = 0.5
+    async with lock_server(presence_ttl=ttl) as app:
+        bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
+        conversation = await new_conversation(bob, "+15552250002")
+        carol_ws = await Agent.connect(app.url, cookies=carol.cookies)
+        tabs = [await Agent.connect(app.url, cookies=bob.cookies) for _ in range(3)]
+        await carol_ws.next_event("presence.changed", about("Bob Agent", "online"))
+        # Several TTLs with no input: only the server's heartbeats keep the three tabs alive.
+        await asyncio.sleep(4 * ttl)
+        for tab in tabs[:2]:
+            await tab.close()
+        # The third tab was refreshed too: bob is online, and his view still reaches carol.
+        await tabs[2].command("conversation.view", {"conversation_id": conversation})
+        seen = await carol_ws.next_event(
+            "presence.changed", lambda d: d["user"]["name"] == "Bob Agent" and d["viewing"]
+        )
+        assert (seen["data"]["status"], seen["data"]["viewing"]) == ("online", conversation)
+        board = (await carol.get("/api/v1/presence")).json()["items"]
+        assert {i["user"]["name"]: i["status"] for i in board}["Bob Agent"] == "online"
+        await tabs[2].close()
+        await carol_ws.next_event("presence.changed", about("Bob Agent", "offline"))
         await carol_ws.close()
