@@ -94,9 +94,7 @@ class Services:
         return PresenceStore(self.redis, s.presence_ttl, s.presence_away_after)
 
     async def announce(self, *records: EventRecord | None) -> None:
-        for record in records:
-            if record is not None:
-                await self.hub.announce(logged(record))
+        await self.hub.announce([logged(r) for r in records if r is not None])
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run slow work after the answer; kept referenced so it is not collected mid-flight."""

@@ -93,3 +93,37 @@ async def test_no_event_is_lost_while_redis_restarts(
             ids = [e["id"] for e in events]
             assert ids == sorted(set(ids))
             await ws.close()
+
+
+async def test_an_agent_on_another_server_gets_every_event_of_a_bulk_send_in_order(
+    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+) -> None:
+    """A bulk send announces its events together (one doorbell message for the batch): the other
+    process must still deliver each one, in id order, and the sender's own process too."""
+    fake, fake_url = fake_twilio
+    port_a, port_b = free_port(), free_port()
+    data = tmp_path / "data"
+    with (
+        ServerThread(
+            create_app(make_settings(data, clean_redis, port_a, fake, fake_url)), port_a
+        ) as a,
+        ServerThread(
+            create_app(make_settings(data, clean_redis, port_b, fake, fake_url)), port_b
+        ) as b,
+    ):
+        carol_on_a = await Agent.connect(a.url, cookies=(await login(a.url, "carol")).cookies)
+        bob_b = await login(b.url, "bob")
+        bob_on_b = await Agent.connect(b.url, cookies=bob_b.cookies)
+        numbers = [f"+1555910{i:04d}" for i in range(30)]
+        response = await bob_b.post(
+            f"/api/v1/inboxes/{FRONT_DESK_ID}/bulk",
+            json={"body": "Closed Friday", "numbers": numbers},
+        )
+        assert response.status_code == 200 and response.json()["queued"] == len(numbers)
+        for agent in (carol_on_a, bob_on_b):
+            events = [await agent.next_event("message.created") for _ in numbers]
+            assert [e["data"]["conversation"]["counterparty"] for e in events] == numbers
+            ids = [e["id"] for e in events]
+            assert ids == sorted(set(ids))
+        await carol_on_a.close()
+        await bob_on_b.close()
