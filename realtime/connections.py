@@ -22,6 +22,7 @@ from websockets.frames import Frame, Opcode
 SEND_QUEUE_FRAMES = 1024
 CLOSE_SLOW_CONSUMER = 4008  # private-use close code: "your send queue overflowed"
 CLOSE_GOING_AWAY = 1001
+FLUSH_CHUNK = 32  # sockets written per turn of the loop
 # A client that says hello does so in its first frame, one round trip after the upgrade; a
 # silent one starts receiving after this wait, with nothing lost (the events were buffered).
 HELLO_WAIT_SECS = 0.5
@@ -94,7 +95,9 @@ class Outbox:
         self._dirty.append(conn)
 
     def flush(self) -> None:
-        dirty, self._dirty = self._dirty, []
+        dirty, self._dirty = self._dirty[:FLUSH_CHUNK], self._dirty[FLUSH_CHUNK:]
+        if self._dirty:  # the rest next turn: commands waiting on the loop go in between
+            asyncio.get_running_loop().call_soon(self.flush)
         for conn in dirty:
             conn.flush()
 
@@ -187,6 +190,21 @@ class Connection:
                 return
             self.idle = False
         self._enqueue(item)
+
+    def reply(self, text: str) -> None:
+        """Send the answer to a client's command: written at once when nothing waits to go out
+        before it, since the client is waiting for it (the outbox holds events to the end of
+        the loop's turn, one more turn of the loop on every round trip); else as `send`."""
+        if not self._pending and self.idle and self.direct is not None:
+            if self.closed.is_set():
+                return
+            try:
+                if self.direct(wire_frame(text)):
+                    return
+            except Exception:
+                self.close(CLOSE_GOING_AWAY, "the socket failed")
+                return
+        self.send(text)
 
     def _enqueue(self, item: str | Unfinished) -> bool:
         """Hand a frame to the writer task; a full queue closes the connection (False)."""

@@ -34,7 +34,7 @@ class Command:
     ws: WebSocket
 
     def ack(self, data: dict[str, Any]) -> None:
-        self.conn.send(json.dumps({"type": "ack", "ref": self.ref, "data": data}))
+        self.conn.reply(json.dumps({"type": "ack", "ref": self.ref, "data": data}))
 
     def conversation_id(self) -> int:
         value = self.data.get("conversation_id")
@@ -68,7 +68,7 @@ async def hello(cmd: Command) -> None:
 
 
 async def ping(cmd: Command) -> None:
-    cmd.conn.send(json.dumps({"type": "pong", "ref": cmd.ref}))
+    cmd.conn.reply(json.dumps({"type": "pong", "ref": cmd.ref}))
 
 
 async def message_send(cmd: Command) -> None:

@@ -204,16 +204,16 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
         except WebSocketDisconnect:
             return
         except ApiError as exc:
-            conn.send(error_frame(command.get("ref"), exc.code, exc.message, **exc.extra))
+            conn.reply(error_frame(command.get("ref"), exc.code, exc.message, **exc.extra))
         except InboxError as exc:
-            conn.send(error_frame(command.get("ref"), exc.code, exc.message))
+            conn.reply(error_frame(command.get("ref"), exc.code, exc.message))
         finally:
             conn.release()  # a no-op once live; ends the hold if a hello was refused
 
 
 def _refuse(conn: Connection, code: str, message: str) -> None:
     conn.release()  # a refused first frame ends the hold like any other
-    conn.send(error_frame(None, code, message))
+    conn.reply(error_frame(None, code, message))
 
 
 async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: WebSocket) -> None:
