@@ -21,9 +21,10 @@ logger = logging.getLogger(__name__)
 
 # Commands that do not count as the user doing something (a ping is the browser, not a person).
 NOT_INPUT = frozenset({"ping", "hello"})
-# Input is written to Redis at most this often per connection: typing sends lock.activity many
-# times a second, and "away" is measured in minutes (tests use a fraction of a second).
-INPUT_REFRESH_MAX_SECS = 1.0
+# Input is written to Redis at most once per this share of the away time per connection (15 s
+# of the default 5 minutes): typing sends lock.activity many times a second, and someone typing
+# all along is so seen as away at most 5 % early. Input after a quiet spell is written at once.
+INPUT_REFRESHES_PER_AWAY = 20
 
 
 @dataclass
@@ -59,13 +60,13 @@ async def connected(svc: Services, conn: Connection, user: User) -> None:
 
 
 def acted(svc: Services, conn: Connection, command_type: str) -> None:
-    """Record input (at most every INPUT_REFRESH_MAX_SECS per connection) in the background:
-    the command itself, a lock round trip say, does not wait for the presence write."""
+    """Record input (at most INPUT_REFRESHES_PER_AWAY times per away time, per connection) in
+    the background: the command itself, a lock round trip say, does not wait for the write."""
     known = _ids.get(conn)
     if known is None or command_type in NOT_INPUT:
         return
     now = time.monotonic()
-    every = min(INPUT_REFRESH_MAX_SECS, svc.settings.presence_away_after / 4)
+    every = svc.settings.presence_away_after / INPUT_REFRESHES_PER_AWAY
     if now - known.input_at < every:
         return
     known.input_at = now
