@@ -176,6 +176,7 @@ class Agent:
             additional_headers=headers,
             origin=websockets.Origin(origin or base_url) if cookies is not None else None,
             max_size=None,
+            max_queue=None,  # read everything, as a browser does: a close is never stuck behind
         )
         agent = cls(ws)
         if hello is not None:
