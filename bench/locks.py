@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,24 @@ from inbox.models import Inbox, InboxMember, Team  # noqa: E402
 from server.embedded_redis import embedded_redis  # noqa: E402
 
 FRONT_DESK_ID = 1
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One round trip on the client's clock: sent, its answer read off the socket, and the
+    awaiting task resumed (after whatever else the client process had to do first)."""
+
+    started: float
+    read_at: float
+    resumed_at: float
+
+    @property
+    def ms(self) -> float:
+        return (self.read_at - self.started) * 1000
+
+    @property
+    def resumed_ms(self) -> float:
+        return (self.resumed_at - self.started) * 1000
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -108,24 +127,25 @@ class Agent(SocketAgent):
     def __init__(self, request: bytes) -> None:
         super().__init__(request, {}, 0)
         self.ref = 0
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.waiting: dict[str, asyncio.Future[tuple[float, dict[str, Any]]]] = {}
 
     def _event(self, payload: bytes) -> None:
         if b'"ref"' not in payload:
             return  # an event of the agent's inbox: only answers carry a ref
+        read_at = time.perf_counter()
         frame = json.loads(payload)
         future = self.waiting.pop(str(frame.get("ref")), None)
         if future is not None and not future.done():
-            future.set_result(frame)
+            future.set_result((read_at, frame))
 
-    async def command(self, kind: str, data: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    async def command(self, kind: str, data: dict[str, Any]) -> tuple[Timing, dict[str, Any]]:
         self.ref += 1
         ref = str(self.ref)
         future = self.waiting[ref] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
         self.send_text(json.dumps({"type": kind, "ref": ref, "data": data}).encode())
-        frame = await asyncio.wait_for(future, 30)
-        return (time.perf_counter() - started) * 1000, frame
+        read_at, frame = await asyncio.wait_for(future, 30)
+        return Timing(started, read_at, time.perf_counter()), frame
 
     def close(self) -> None:
         if self.transport is not None:
@@ -146,7 +166,7 @@ async def agent_loop(
     conversations: list[int],
     until: float,
     think_ms: float,
-    out: dict[str, list[float]],
+    out: dict[str, list[Timing]],
     measure_from: float,
 ) -> None:
     rng = random.Random()
@@ -154,26 +174,57 @@ async def agent_loop(
         await asyncio.sleep(rng.uniform(0, 2 * think_ms) / 1000)
         kept = out if time.perf_counter() >= measure_from else {k: [] for k in out}  # warm-up
         target = {"conversation_id": rng.choice(conversations)}
-        ms, frame = await agent.command("lock.acquire", target)
+        timing, frame = await agent.command("lock.acquire", target)
         if frame["type"] == "ack":
-            kept["acquire_won"].append(ms)
-            ms, _ = await agent.command("lock.release", target)
-            kept["release"].append(ms)
+            kept["acquire_won"].append(timing)
+            timing, _ = await agent.command("lock.release", target)
+            kept["release"].append(timing)
         else:
             assert frame["error"]["code"] == "locked", frame
-            kept["acquire_refused"].append(ms)
+            kept["acquire_refused"].append(timing)
 
 
-async def bare_loop(
-    redis: aioredis.Redis, until: float, out: list[float], measure_from: float
-) -> None:
-    while time.perf_counter() < until:
+class RespProbe(asyncio.Protocol):
+    """A bare Redis client for the side-by-side `SET NX PX`: every reply it sends for is one
+    line, timed as it is read, like the agents' answers."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.reply: asyncio.Future[float] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        if self.reply is not None and not self.reply.done() and data.endswith(b"\r\n"):
+            self.reply.set_result(time.perf_counter())
+
+    async def call(self, *args: str) -> Timing:
+        assert self.transport is not None
+        self.reply = asyncio.get_running_loop().create_future()
+        command = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
         started = time.perf_counter()
-        await redis.set("bench:bare", "x", nx=True, px=5000)
-        if started >= measure_from:
-            out.append((time.perf_counter() - started) * 1000)
-        await redis.delete("bench:bare")
+        self.transport.write(command.encode())
+        read_at = await self.reply
+        return Timing(started, read_at, time.perf_counter())
+
+
+async def bare_loop(redis_url: str, until: float, out: list[Timing], measure_from: float) -> None:
+    loop = asyncio.get_running_loop()
+    probe = RespProbe()
+    if redis_url.startswith("unix://"):
+        await loop.create_unix_connection(lambda: probe, redis_url.removeprefix("unix://"))
+    else:
+        parts = urlsplit(redis_url)
+        await loop.create_connection(lambda: probe, parts.hostname, parts.port)
+    while time.perf_counter() < until:
+        timing = await probe.call("SET", "bench:bare", "x", "NX", "PX", "5000")
+        if timing.started >= measure_from:
+            out.append(timing)
+        await probe.call("DEL", "bench:bare")
         await asyncio.sleep(0.005)
+    assert probe.transport is not None
+    probe.transport.close()
 
 
 async def command_calls(redis: aioredis.Redis) -> dict[str, int]:
@@ -236,8 +287,8 @@ async def run(
         agents.append((await connect(base, token), by_inbox[inbox_id]))
     redis = aioredis.Redis.from_url(redis_url)
     await asyncio.sleep(1.0)  # let the connections' presence events settle
-    out: dict[str, list[float]] = {"acquire_won": [], "acquire_refused": [], "release": []}
-    bare: list[float] = []
+    out: dict[str, list[Timing]] = {"acquire_won": [], "acquire_refused": [], "release": []}
+    bare: list[Timing] = []
     before = await command_calls(redis)
     # The client is the instrument: no collector pauses in it while it times (it runs for
     # seconds and allocates little); the server keeps its own collector, as in production.
@@ -254,7 +305,7 @@ async def run(
 
     await asyncio.gather(
         start_measuring(),
-        bare_loop(redis, until, bare, measure_from),
+        bare_loop(redis_url, until, bare, measure_from),
         *(agent_loop(a, mine, until, args.think_ms, out, measure_from) for a, mine in agents),
     )
     server_cpu = proc_cpu_secs(server_pid) - cpu0
@@ -266,22 +317,30 @@ async def run(
     delta["del"] = delta.get("del", 0) - len(bare)
     delta = {k: v for k, v in delta.items() if v > 0 and k != "info"}
     ops = sum(len(v) for v in out.values())
-    everything = [ms for v in out.values() for ms in v]
+    everything = [t for v in out.values() for t in v]
     print(
         f"agents={args.agents} conversations={args.conversations} seconds={args.seconds} "
         f"inboxes={args.inboxes} think_ms={args.think_ms} "
         f"lock_ops={ops} ({ops / args.seconds:.0f}/s)"
     )
     rows = [*out.items(), ("all lock ops", everything), ("bare SET NX PX", bare)]
-    for name, samples in rows:
+    for name, timings in rows:
+        samples = [t.ms for t in timings]
         print(
             f"{name:16} n={len(samples):6} p50={pct(samples, 50):6.2f} ms  "
             f"p90={pct(samples, 90):6.2f} ms  p99={pct(samples, 99):6.2f} ms  "
             f"max={max(samples, default=0):6.2f} ms"
         )
+    ours, theirs = [t.ms for t in everything], [t.ms for t in bare]
     print(
-        f"ratio socket/bare: p50 {pct(everything, 50) / pct(bare, 50):.1f}x, "
-        f"p99 {pct(everything, 99) / pct(bare, 99):.1f}x"
+        f"ratio socket/bare: p50 {pct(ours, 50) / pct(theirs, 50):.1f}x, "
+        f"p99 {pct(ours, 99) / pct(theirs, 99):.1f}x"
+    )
+    ours, theirs = [t.resumed_ms for t in everything], [t.resumed_ms for t in bare]
+    print(
+        f"as the awaiting tasks saw them (plus the client's own turns): lock ops p50 "
+        f"{pct(ours, 50):.2f} ms p99 {pct(ours, 99):.2f} ms, bare p50 {pct(theirs, 50):.2f} ms "
+        f"p99 {pct(theirs, 99):.2f} ms"
     )
     print(
         f"server CPU per lock op: {server_cpu / ops * 1e3:.2f} ms "
