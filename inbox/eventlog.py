@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, insert, select, update
+from sqlalchemy import CursorResult, Result, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -63,6 +63,14 @@ async def append_events(
 
 _TEAM = Team.metadata.tables["team"]
 _EVENT = EventRecord.metadata.tables["event"]
+# Built once: making the expression anew was a tenth of the event loop's time under lock load.
+_BUMP = (
+    update(_TEAM)
+    .where(_TEAM.c.id == bindparam("team"))
+    .values(last_event_id=_TEAM.c.last_event_id + bindparam("count"))
+    .returning(_TEAM.c.last_event_id)
+)
+_INSERT = insert(_EVENT)
 
 
 async def _append(
@@ -77,12 +85,7 @@ async def _append(
     records returned are never added to the session."""
     if not events:
         return []
-    last = await session.scalar(
-        update(_TEAM)
-        .where(_TEAM.c.id == team_id)
-        .values(last_event_id=_TEAM.c.last_event_id + len(events))
-        .returning(_TEAM.c.last_event_id)
-    )
+    last = await session.scalar(_BUMP, {"team": team_id, "count": len(events)})
     if last is None:
         raise RuntimeError(f"Cannot append events for team {team_id}: no such team.")
     first, now = last - len(events) + 1, utcnow()
@@ -98,5 +101,5 @@ async def _append(
         }
         for i, (type, data, inbox_id, user_id) in enumerate(events)
     ]
-    await session.execute(insert(_EVENT), rows)
-    return [EventRecord(**row) for row in rows]
+    await session.execute(_INSERT, rows)
+    return [EventRecord.model_construct(**row) for row in rows]  # trusted values: no validation
