@@ -1,12 +1,16 @@
 """Lock round trips over the socket, side by side with a bare Redis SET NX PX, and Redis
 commands per lock operation (README.md, "Locks"; figures in docs/performance.md).
 
-    .venv/bin/python bench/locks.py --agents 200 --conversations 50 --seconds 10
+    .venv/bin/python bench/locks.py [--agents 200 --conversations 50 --inboxes 10 --seconds 15]
 
 Starts a private redis-server and one `switchboard serve` process on a temp data dir, adds
-`--agents` agents (bearer tokens) to Front Desk, makes `--conversations` conversations, then
-every agent loops: think, `lock.acquire` a random conversation, and `lock.release` it when won.
-Meanwhile one task of the same client process times `SET NX PX` + `DEL` against the same Redis.
+`--agents` agents (bearer tokens) spread over `--inboxes` inboxes, makes `--conversations`
+conversations among them, then every agent loops: think (`--think-ms` on average),
+`lock.acquire` a random conversation of its inbox, and `lock.release` it when won. Meanwhile one
+task of the same client process times `SET NX PX` + `DEL` against the same Redis with a bare
+RESP client. Every round trip is timed from the send to the moment its answer is read off the
+socket. The server and Redis run on the first core and this client on the others (`--no-pin`:
+anywhere), so the client's reading of 200 agents' events does not preempt what it measures.
 """
 
 from __future__ import annotations
@@ -358,21 +362,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--conversations", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured, after --warmup")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured, after --warmup")
     parser.add_argument(
         "--warmup", type=float, default=1.0, help="seconds of load first, not measured"
     )
     parser.add_argument(
-        "--inboxes", type=int, default=1, help="agents and conversations spread over this many"
+        "--inboxes", type=int, default=10, help="agents and conversations spread over this many"
     )
-    parser.add_argument("--think-ms", type=float, default=200.0, help="mean pause between ops")
+    parser.add_argument("--think-ms", type=float, default=2000.0, help="mean pause between ops")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the client share the server's core (by default the server and Redis get the "
+        "first core and this client, 200 agents' worth of socket reading, the others)",
+    )
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = not args.no_pin and len(cpus) > 1
+    if pinned:  # Redis and the server start on the first core (children inherit it)...
+        os.sched_setaffinity(0, cpus[:1])
     with tempfile.TemporaryDirectory() as tmp, embedded_redis(Path(tmp) / "redis", port=0) as url:
         data_dir = Path(tmp) / "data"
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
         proc = start_server(data_dir, url, port)
+        if pinned:  # ...and the client, the instrument, takes the others
+            os.sched_setaffinity(0, cpus[1:])
+            print(f"pinned: server and Redis on cpu {cpus[0]}, this client on {cpus[1:]}")
         try:
             uvloop.run(run(args, data_dir, url, port, proc.pid))  # as the server runs
         finally:
