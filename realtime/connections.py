@@ -192,19 +192,12 @@ class Connection:
         self._enqueue(item)
 
     def reply(self, text: str) -> None:
-        """Send the answer to a client's command: written at once when nothing waits to go out
-        before it, since the client is waiting for it (the outbox holds events to the end of
-        the loop's turn, one more turn of the loop on every round trip); else as `send`."""
-        if not self._pending and self.idle and self.direct is not None:
-            if self.closed.is_set():
-                return
-            try:
-                if self.direct(wire_frame(text)):
-                    return
-            except Exception:
-                self.close(CLOSE_GOING_AWAY, "the socket failed")
-                return
+        """Send the answer to a client's command, and write it at once with whatever waits in
+        the outbox for this socket (ahead of it): the client is waiting for it, and the outbox
+        would hold it to the end of the loop's turn, one more turn on every round trip."""
         self.send(text)
+        if self._pending:
+            self.flush()
 
     def _enqueue(self, item: str | Unfinished) -> bool:
         """Hand a frame to the writer task; a full queue closes the connection (False)."""
