@@ -236,7 +236,7 @@ class Hub:
                         async with self._lock(team):
                             await self._catch_up(team)
                     async for message in pubsub.listen():
-                        for event in _parse(message["data"], self._delivered):
+                        for event in _parse(message["data"]):
                             await self._deliver(event)
             except asyncio.CancelledError:
                 raise
@@ -279,15 +279,13 @@ def _message(event: LoggedEvent) -> str:
     return header + "\n" + event.frame
 
 
-def _parse(data: bytes | str, delivered: dict[int, int]) -> list[LoggedEvent]:
-    """A doorbell message's events, less those `delivered` says went out here already (this
+def _parse(data: bytes | str) -> list[LoggedEvent]:
+    """A doorbell message's events (`_deliver` drops those that went out here already: this
     process's own, delivered as it announced them)."""
     lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
     events = []
     for header, frame in zip(lines[::2], lines[1::2], strict=True):
         team, ident, inbox, user, access = header.split(" ")
-        if int(ident) <= delivered.get(int(team), 0):
-            continue
         events.append(
             LoggedEvent(
                 team_id=int(team),

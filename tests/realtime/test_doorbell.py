@@ -20,10 +20,4 @@ def test_a_message_of_many_events_reads_back_as_announced() -> None:
         event(10, team_id=2),
     ]
     message = "\n".join(map(_message, events)).encode()
-    assert _parse(message, {}) == events
-
-
-def test_events_this_process_delivered_already_are_left_out() -> None:
-    events = [event(7), event(8), event(3, team_id=2)]
-    message = "\n".join(map(_message, events))
-    assert _parse(message, {1: 7, 2: 3}) == [events[1]]
+    assert _parse(message) == events
