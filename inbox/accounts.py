@@ -42,6 +42,16 @@ async def create_team(session: AsyncSession, name: str) -> Team:
     return team
 
 
+async def team_by_name(session: AsyncSession, name: str) -> Team | None:
+    found: Team | None = await session.scalar(select(Team).where(col(Team.name) == name))
+    return found
+
+
+async def any_team(session: AsyncSession) -> bool:
+    """Whether the store has a team yet (a new install has none)."""
+    return await session.scalar(select(col(Team.id)).limit(1)) is not None
+
+
 async def create_user(
     session: AsyncSession,
     team_id: int,
@@ -99,6 +109,34 @@ async def touch_token(session: AsyncSession, token: str) -> None:
     row = await session.scalar(select(Token).where(col(Token.token_hash) == hash_token(token)))
     if row is not None:
         row.last_used_at = utcnow()
+
+
+async def lock_team(session: AsyncSession, team_id: int) -> None:
+    """Take the team row's lock until commit (PostgreSQL; on SQLite a write transaction's BEGIN
+    IMMEDIATE already holds the whole database): a team's fenced sends and presence
+    announcements are serialised around it."""
+    await session.execute(select(col(Team.id)).where(col(Team.id) == team_id).with_for_update())
+
+
+async def teammates(session: AsyncSession, team_id: int) -> list[User]:
+    """People of the team a conversation can be assigned to (bots excluded), by name."""
+    rows = await session.scalars(
+        select(User)
+        .where(col(User.team_id) == team_id, col(User.role) != "bot")
+        .order_by(col(User.name))
+    )
+    return list(rows)
+
+
+async def visible_inboxes(session: AsyncSession, user: User) -> list[Inbox]:
+    """The inboxes the user may see, by name."""
+    rows = await session.scalars(
+        select(Inbox)
+        .join(InboxMember, col(InboxMember.inbox_id) == col(Inbox.id))
+        .where(col(InboxMember.user_id) == user.id, col(Inbox.team_id) == user.team_id)
+        .order_by(col(Inbox.name))
+    )
+    return list(rows)
 
 
 async def visible_inbox_ids(session: AsyncSession, user: User) -> set[int]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
+from inbox.eventlog import rowcount
 from inbox.models import (
     Contact,
     ContactNumber,
@@ -81,6 +83,79 @@ async def get_or_create_conversation(
         assert found is not None
         return found, False
     return conversation, True
+
+
+async def get_or_create_many(
+    session: AsyncSession, inbox: Inbox, numbers: Sequence[str]
+) -> dict[str, Conversation]:
+    """`get_or_create_conversation` for many numbers in a handful of queries (a bulk send)."""
+    assert inbox.id is not None
+    found = {
+        c.counterparty: c
+        for c in await session.scalars(
+            select(Conversation).where(
+                col(Conversation.inbox_id) == inbox.id, col(Conversation.counterparty).in_(numbers)
+            )
+        )
+    }
+    missing = [n for n in numbers if n not in found]
+    if not missing:
+        return found
+    contact_of = dict(
+        (
+            await session.execute(
+                select(col(ContactNumber.number), col(ContactNumber.contact_id)).where(
+                    col(ContactNumber.team_id) == inbox.team_id,
+                    col(ContactNumber.number).in_(missing),
+                )
+            )
+        ).all()
+    )
+    now = utcnow()
+    made = [
+        Conversation(
+            team_id=inbox.team_id,
+            inbox_id=inbox.id,
+            counterparty=n,
+            contact_id=contact_of.get(n),
+            last_message_at=now,
+        )
+        for n in missing
+    ]
+    try:
+        async with session.begin_nested():
+            session.add_all(made)
+    except IntegrityError:  # another writer made some of them meanwhile: one by one then
+        for n in missing:
+            found[n], _ = await get_or_create_conversation(session, inbox, n)
+        return found
+    return found | {c.counterparty: c for c in made}
+
+
+async def ids_by_number(
+    session: AsyncSession, inbox_id: int, numbers: Sequence[str]
+) -> dict[int, str]:
+    """The inbox's conversations with these numbers: id -> number."""
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(col(Conversation.id), col(Conversation.counterparty)).where(
+            col(Conversation.inbox_id) == inbox_id, col(Conversation.counterparty).in_(numbers)
+        )
+    )
+    return {cid: number for cid, number in rows if cid is not None}
+
+
+async def fence(session: AsyncSession, conversation_id: int, token: int) -> bool:
+    """Write the lock's fencing token onto the conversation unless a newer one is there (a
+    newer holder's reply is already stored): whether this token may store a reply
+    (README.md, "Locks", and server/flows/sending.py)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(col(Conversation.id) == conversation_id, col(Conversation.lock_fence) <= token)
+        .values(lock_fence=token)
+    )
+    return rowcount(result) > 0
 
 
 def unread_clause(user_id: int) -> Any:

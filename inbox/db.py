@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -61,6 +61,11 @@ class Database:
             return
         async with self._write_turn:
             yield
+
+    async def ping(self) -> None:
+        """Raise unless the store answers a query."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Result, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -49,9 +49,42 @@ async def last_event_id(session: AsyncSession, team_id: int) -> int:
     return await session.scalar(select(col(Team.last_event_id)).where(col(Team.id) == team_id)) or 0
 
 
+async def last_event_ids(session: AsyncSession, team_ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(col(Team.id), col(Team.last_event_id)).where(col(Team.id).in_(team_ids))
+    )
+    return {team: last for team, last in rows if team is not None}
+
+
 async def prune_events(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(delete(EventRecord).where(col(EventRecord.created_at) < before))
     return rowcount(result)
+
+
+async def rewrite_events(
+    session: AsyncSession,
+    team_id: int,
+    inbox_id: int,
+    containing: Sequence[str],
+    type: str,
+    data: dict[str, Any],
+) -> int:
+    """Replace every logged event of the inbox whose data contains one of `containing` by
+    `(type, data)`, keeping its id (redaction: replay still has no gap)."""
+    result = await session.execute(
+        update(EventRecord)
+        .where(
+            col(EventRecord.team_id) == team_id,
+            col(EventRecord.inbox_id) == inbox_id,
+            or_(*(col(EventRecord.data).contains(text, autoescape=True) for text in containing)),
+        )
+        .values(type=type, data=_encode(data))
+    )
+    return rowcount(result)
+
+
+def _encode(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 async def append_events(
@@ -96,7 +129,7 @@ async def _append(
             "type": type,
             "inbox_id": inbox_id,
             "user_id": user_id,
-            "data": json.dumps(data, separators=(",", ":")),
+            "data": _encode(data),
             "created_at": now,
         }
         for i, (type, data, inbox_id, user_id) in enumerate(events)

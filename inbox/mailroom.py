@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.eventlog import append_event
-from inbox.memberships import ACCESS_CHANGED, inbox_ids_of
 from inbox.models import (
+    SUPERVISING_ROLES,
     Conversation,
     Inbox,
     InboxMember,
@@ -26,11 +25,11 @@ from inbox.models import (
 
 MAILROOM_NAME = "Mailroom"
 MAILROOM_CODE = "mailroom"
-MAILROOM_ROLES = ("admin", "supervisor")
 
 
-async def mailroom_for_number(session: AsyncSession, number: str) -> Inbox | None:
-    """The Mailroom of the team owning `number`, made on demand, if no inbox has the number."""
+async def mailroom_for_number(session: AsyncSession, number: str) -> tuple[Inbox | None, bool]:
+    """The Mailroom of the team owning `number`, if no inbox has the number, and whether it was
+    made just now (its members then gained access: the caller tells them)."""
     owned = await session.scalar(
         select(PhoneNumber).where(
             col(PhoneNumber.number) == number,
@@ -39,16 +38,16 @@ async def mailroom_for_number(session: AsyncSession, number: str) -> Inbox | Non
         )
     )
     if owned is None:
-        return None
+        return None, False
     return await get_or_create_mailroom(session, owned.team_id)
 
 
-async def get_or_create_mailroom(session: AsyncSession, team_id: int) -> Inbox:
+async def get_or_create_mailroom(session: AsyncSession, team_id: int) -> tuple[Inbox, bool]:
     found = await session.scalar(
         select(Inbox).where(col(Inbox.team_id) == team_id, col(Inbox.mailroom).is_(True))
     )
     if found is not None:
-        return found
+        return found, False
     # Writes run one at a time (the write lock), so two texts cannot make two Mailrooms.
     inbox = Inbox(
         team_id=team_id,
@@ -62,20 +61,14 @@ async def get_or_create_mailroom(session: AsyncSession, team_id: int) -> Inbox:
     await session.flush()
     assert inbox.id is not None
     members = await session.scalars(
-        select(col(User.id)).where(col(User.team_id) == team_id, col(User.role).in_(MAILROOM_ROLES))
+        select(col(User.id)).where(
+            col(User.team_id) == team_id, col(User.role).in_(SUPERVISING_ROLES)
+        )
     )
     user_ids = [u for u in members if u is not None]
     session.add_all([InboxMember(inbox_id=inbox.id, user_id=u) for u in user_ids])
     await session.flush()
-    for user_id in user_ids:  # the bus applies their new access before the text that made it
-        await append_event(
-            session,
-            team_id,
-            ACCESS_CHANGED,
-            {"inbox_ids": await inbox_ids_of(session, user_id, team_id)},
-            user_id=user_id,
-        )
-    return inbox
+    return inbox, True
 
 
 async def move_conversation(

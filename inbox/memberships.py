@@ -1,6 +1,6 @@
-"""Who belongs to which inbox. Every change appends an `access.changed` event for each user
-it touches, carrying their inboxes from then on, so the socket bus applies the new access
-before any later event of the team (access is decided at delivery time)."""
+"""Who belongs to which inbox. A change returns the users it touched; the caller appends an
+`access.changed` event for each, with their inboxes from then on (`inbox_ids_of`), so the socket
+bus applies the new access before any later event of the team."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError, NotFoundError
-from inbox.eventlog import append_event
-from inbox.models import EventRecord, Inbox, InboxMember, User
-
-ACCESS_CHANGED = "access.changed"
+from inbox.models import Inbox, InboxMember, User
 
 
 async def team_inbox(session: AsyncSession, team_id: int, inbox_id: int) -> Inbox:
@@ -42,8 +39,9 @@ async def inbox_ids_of(session: AsyncSession, user_id: int, team_id: int) -> lis
 
 async def set_members(
     session: AsyncSession, team_id: int, inbox_id: int, user_ids: Iterable[int]
-) -> tuple[list[int], list[EventRecord]]:
-    """Make exactly `user_ids` the inbox's members; return them and the access events."""
+) -> tuple[list[int], list[int]]:
+    """Make exactly `user_ids` the inbox's members; return them and the users whose access
+    changed."""
     await team_inbox(session, team_id, inbox_id)
     wanted = set(user_ids)
     found = set(
@@ -64,12 +62,4 @@ async def set_members(
         )
     session.add_all(InboxMember(inbox_id=inbox_id, user_id=u) for u in sorted(added))
     await session.flush()
-    events = []
-    for user_id in sorted(removed | added):
-        inbox_ids = await inbox_ids_of(session, user_id, team_id)
-        events.append(
-            await append_event(
-                session, team_id, ACCESS_CHANGED, {"inbox_ids": inbox_ids}, user_id=user_id
-            )
-        )
-    return sorted(wanted), events
+    return sorted(wanted), sorted(removed | added)

@@ -1,63 +1,70 @@
-"""Messages: receiving inbound texts, queueing outbound ones, and their delivery status.
-
-Each function runs inside the caller's write transaction and appends the event that describes
-its change to the event log, so the change and its event commit together."""
+"""Messages: receiving inbound texts, their history, and the rules every text obeys. Functions
+that write run inside the caller's write transaction; the caller appends the events that
+describe the change (server/flows/events.py), so the change and its events commit together.
+The outbound side (queueing sends, delivery outcomes) is `inbox/outbound.py`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.conversations import describe, get_or_create_conversation
-from inbox.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from inbox.eventlog import append_event, rowcount
+from inbox.conversations import get_or_create_conversation
+from inbox.errors import InvalidInputError, NotFoundError
+from inbox.inboxes import inbox_by_number
 from inbox.mailroom import mailroom_for_number
-from inbox.models import Conversation, EventRecord, Inbox, Message, User, utcnow
-from inbox.optout import is_opted_out
+from inbox.models import Conversation, Inbox, Message, utcnow
 from inbox.phones import to_e164
 from inbox.segments import MAX_BODY_CHARS, segment_count
 from inbox.views import message_view, users_by_id
 
-# Delivery statuses in the order Twilio moves through them; callbacks arrive out of order, so a
-# status only ever moves to a higher rank. Final states share the top rank but for "read".
-STATUS_RANK = {
-    "accepted": 0,
-    "scheduled": 0,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "receiving": 3,
-    "received": 4,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
-    "read": 5,
-}
-
 
 @dataclass
 class Stored:
-    """What a write stored: the message, its conversation, and the event to announce."""
+    """What an inbound text stored: the message and its conversation."""
 
     message: Message
     conversation: Conversation
-    event: EventRecord | None  # None when nothing changed (a duplicate webhook)
+    created: bool  # False for a repeated MessageSid: nothing changed
+    new_mailroom: Inbox | None = None  # the team's Mailroom, when this text made it
 
 
-async def _message_created(
-    session: AsyncSession, message: Message, conversation: Conversation, sender: User | None
-) -> EventRecord:
-    (conversation_data,) = await describe(session, [conversation], None)
-    data = {"message": message_view(message, sender), "conversation": conversation_data}
-    return await append_event(
-        session, message.team_id, "message.created", data, inbox_id=message.inbox_id
+def new_message(
+    conversation: Conversation,
+    direction: str,
+    body: str,
+    status: str,
+    now: datetime,
+    *,
+    sender_id: int | None = None,
+    automatic: bool = False,
+    provider_sid: str | None = None,
+    media_urls: Sequence[str] = (),
+) -> Message:
+    """A message row of `conversation` (the one constructor of messages, both directions)."""
+    if conversation.id is None:
+        raise RuntimeError("Cannot store a message in a conversation that was never flushed.")
+    return Message(
+        team_id=conversation.team_id,
+        inbox_id=conversation.inbox_id,
+        conversation_id=conversation.id,
+        direction=direction,
+        body=body,
+        media_urls=json.dumps(list(media_urls)),
+        sender_id=sender_id,
+        automatic=automatic,
+        provider_sid=provider_sid,
+        status=status,
+        segments=segment_count(body)[0],
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -72,26 +79,23 @@ async def receive_inbound(
 ) -> Stored:
     """Store an inbound text once per `provider_sid`; route it by the `to` number."""
     to_number, from_number = to_e164(to), to_e164(from_)
-    inbox = await session.scalar(select(Inbox).where(col(Inbox.phone_number) == to_number))
+    new_mailroom = None
+    inbox = await inbox_by_number(session, to_number)
     if inbox is None:  # a team number no inbox has: the team's Mailroom takes it
-        inbox = await mailroom_for_number(session, to_number)
+        inbox, made = await mailroom_for_number(session, to_number)
+        new_mailroom = inbox if made else None
     if inbox is None:
         raise NotFoundError(f"no inbox has the number {to_number}")
     conversation, _ = await get_or_create_conversation(session, inbox, from_number)
-    conversation_id = _id(conversation)
     now = utcnow()
-    message = Message(
-        team_id=inbox.team_id,
-        inbox_id=conversation.inbox_id,
-        conversation_id=conversation_id,
-        direction="inbound",
-        body=body,
-        media_urls=json.dumps(list(media_urls)),
+    message = new_message(
+        conversation,
+        "inbound",
+        body,
+        "received",
+        now,
         provider_sid=provider_sid,
-        status="received",
-        segments=segment_count(body)[0],
-        created_at=now,
-        updated_at=now,
+        media_urls=media_urls,
     )
     try:
         async with session.begin_nested():
@@ -102,7 +106,7 @@ async def receive_inbound(
         )
         if existing is None:
             raise
-        return Stored(existing, conversation, None)
+        return Stored(existing, conversation, created=False)
     conversation.last_message_at = now
     conversation.last_inbound_at = now
     if conversation.status == "archived":
@@ -110,15 +114,7 @@ async def receive_inbound(
         conversation.handed_off = False  # a new request: an inbox's bot may take it again
     session.add(conversation)
     await session.flush()
-    return Stored(
-        message, conversation, await _message_created(session, message, conversation, None)
-    )
-
-
-def _id(conversation: Conversation) -> int:
-    if conversation.id is None:
-        raise RuntimeError("Cannot store a message in a conversation that was never flushed.")
-    return conversation.id
+    return Stored(message, conversation, created=True, new_mailroom=new_mailroom)
 
 
 def validate_body(body: Any) -> str:
@@ -129,102 +125,6 @@ def validate_body(body: Any) -> str:
             f"body is {len(body)} characters; at most {MAX_BODY_CHARS} fit in a text", "too_long"
         )
     return body
-
-
-async def queue_outbound(
-    session: AsyncSession,
-    conversation: Conversation,
-    sender: User | None,
-    body: str,
-    *,
-    automatic: bool = False,
-    help_answer: bool = False,
-) -> Stored:
-    """Store an outbound text as `queued`; the caller hands it to the SMS provider after commit.
-    A `help_answer` may reach an opted-out number (carriers require HELP to be answered)."""
-    body = validate_body(body)
-    if conversation.read_only:
-        raise ConflictError(
-            "this conversation is read-only: the contact's number changed", "read_only"
-        )
-    conversation_id = _id(conversation)
-    inbox = await session.get(Inbox, conversation.inbox_id)
-    assert inbox is not None
-    if inbox.registration != "registered":
-        raise ForbiddenError(
-            "this inbox is not registered with carriers yet and cannot send", "not_registered"
-        )
-    if inbox.phone_number is None:
-        raise ConflictError("this inbox has no number to send from; move it first", "no_number")
-    if not help_answer and await is_opted_out(session, inbox.id or 0, conversation.counterparty):
-        raise ConflictError(f"{conversation.counterparty} has opted out (STOP)", "opted_out")
-    now = utcnow()
-    message = Message(
-        team_id=conversation.team_id,
-        inbox_id=conversation.inbox_id,
-        conversation_id=conversation_id,
-        direction="outbound",
-        body=body,
-        sender_id=sender.id if sender else None,
-        automatic=automatic,
-        status="queued",
-        segments=segment_count(body)[0],
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
-    conversation.last_message_at = now
-    session.add(conversation)
-    await session.flush()
-    return Stored(
-        message, conversation, await _message_created(session, message, conversation, sender)
-    )
-
-
-async def update_status(
-    session: AsyncSession,
-    message_id: int,
-    status: str,
-    *,
-    provider_sid: str | None = None,
-    error_code: str | None = None,
-    error_message: str | None = None,
-) -> EventRecord | None:
-    """Move a message's status forward (never back); return the `message.status` event, if any."""
-    rank = STATUS_RANK.get(status)
-    if rank is None:
-        raise InvalidInputError(f"unknown message status {status!r}")
-    lower = [s for s, r in STATUS_RANK.items() if r < rank]
-    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-    if error_code is not None:
-        values["error_code"] = error_code
-        values["error_message"] = error_message
-    result = await session.execute(
-        update(Message)
-        .where(col(Message.id) == message_id, col(Message.status).in_(lower))
-        .values(**values)
-    )
-    changed = rowcount(result) > 0
-    if provider_sid is not None:
-        # The provider's id is news too: the text has left us, even if its status is the same.
-        result = await session.execute(
-            update(Message)
-            .where(col(Message.id) == message_id, col(Message.provider_sid).is_(None))
-            .values(provider_sid=provider_sid)
-        )
-        changed = changed or rowcount(result) > 0
-    if not changed:
-        return None
-    message = await session.get(Message, message_id, populate_existing=True)
-    assert message is not None
-    sender = (await users_by_id(session, [message.sender_id])).get(message.sender_id or 0)
-    return await append_event(
-        session,
-        message.team_id,
-        "message.status",
-        {"message": message_view(message, sender)},
-        inbox_id=message.inbox_id,
-    )
 
 
 async def message_id_by_sid(session: AsyncSession, provider_sid: str) -> int | None:
@@ -252,6 +152,31 @@ async def list_messages(
     return items, (rows[0].id if more and rows else None)
 
 
+async def unseen_inbound(
+    session: AsyncSession, conversation_id: int, seen_message_id: int | None
+) -> list[int]:
+    """Inbound messages newer than what a sender was last shown (none if never shown)."""
+    if seen_message_id is None:
+        return []
+    rows = await session.scalars(
+        select(col(Message.id))
+        .where(
+            col(Message.conversation_id) == conversation_id,
+            col(Message.direction) == "inbound",
+            col(Message.id) > seen_message_id,
+        )
+        .order_by(col(Message.id))
+    )
+    return [i for i in rows.all() if i is not None]
+
+
+async def newest_message_id(session: AsyncSession, conversation_id: int) -> int:
+    found = await session.scalar(
+        select(func.max(col(Message.id))).where(col(Message.conversation_id) == conversation_id)
+    )
+    return int(found or 0)
+
+
 async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, str]:
     """The newest message body of each conversation, for list previews."""
     if not conversation_ids:
@@ -265,3 +190,18 @@ async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) ->
         select(col(Message.conversation_id), col(Message.body)).where(col(Message.id).in_(newest))
     )
     return {int(row[0]): str(row[1]) for row in rows}
+
+
+async def with_number(
+    session: AsyncSession, team_id: int, number: str
+) -> list[tuple[Message, str | None]]:
+    """Every message of the team's conversations with `number`, oldest first, with the number
+    of the inbox it went through (what that phone has sent and received)."""
+    rows = await session.execute(
+        select(Message, col(Inbox.phone_number))
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
+        .where(col(Conversation.counterparty) == number, col(Message.team_id) == team_id)
+        .order_by(col(Message.id))
+    )
+    return [(m, inbox_number) for m, inbox_number in rows]

@@ -8,6 +8,9 @@ from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
+# Roles that oversee the team: the supervisor board, force release, the Mailroom.
+SUPERVISING_ROLES = ("admin", "supervisor")
+ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversations
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
 

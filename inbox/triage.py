@@ -10,25 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.conversations import describe, unread_clause
+from inbox.conversations import unread_clause
 from inbox.errors import InvalidInputError
-from inbox.eventlog import append_event
-from inbox.models import Conversation, EventRecord, Inbox, InboxMember, ReadMarker, User, utcnow
-
-
-async def conversation_updated(
-    session: AsyncSession, conversation: Conversation, user_id: int | None = None
-) -> EventRecord:
-    """Append `conversation.updated`; with `user_id`, only for that user (their read state)."""
-    (view,) = await describe(session, [conversation], user_id)
-    return await append_event(
-        session,
-        conversation.team_id,
-        "conversation.updated",
-        {"conversation": view},
-        inbox_id=conversation.inbox_id,
-        user_id=user_id,
-    )
+from inbox.models import Conversation, Inbox, InboxMember, ReadMarker, User, utcnow
 
 
 async def assign(session: AsyncSession, conversation: Conversation, assignee_id: Any) -> None:

@@ -10,21 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock: a user (or bot), by id and display name."""
-
-    id: int
-    name: str
-    kind: str = "user"  # "user" | "bot"
-
-    def view(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "kind": self.kind}
+from presence.types import Holder
 
 
 class PresenceError(Exception):

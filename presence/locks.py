@@ -15,13 +15,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from presence import _lock_scripts as lua
-from presence.errors import (
-    ConversationLockedError,
-    Holder,
-    LockNotHeldError,
-    redis_errors,
-)
+from presence.errors import ConversationLockedError, LockNotHeldError, redis_errors
 from presence.keys import fence_key, held_key, held_key_prefix, lock_key, locks_due_key
+from presence.types import Holder
 
 # A lapsed lock's hash outlives its deadline by this much so a sweeper that was busy (or a
 # process restarting) can still announce the release with the holder's name.

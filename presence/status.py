@@ -15,7 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from presence import _presence_scripts as lua
-from presence.errors import Holder, redis_errors
+from presence.errors import redis_errors
 from presence.keys import (
     connections_key,
     presence_due_key,
@@ -23,6 +23,7 @@ from presence.keys import (
     seen_key,
     team_users_key,
 )
+from presence.types import Holder
 
 # Offline users stay on the supervisor board (and their record in Redis) for a day.
 PRESENCE_RECORD_TTL_MS = 24 * 3600 * 1000

@@ -25,30 +25,17 @@ from typing import Any
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from realtime.errors import BusClientError, CommandError, ConnectionLostError
+
 logger = logging.getLogger(__name__)
+
+__all__ = ["BusClient", "BusClientError", "CommandError", "ConnectionLostError"]
 
 FIRST_BACKOFF_SECS = 0.5  # a restarting server is usually back within a second
 MAX_BACKOFF_SECS = 30.0  # bounded so a bot notices a recovered server within half a minute
 COMMAND_TIMEOUT_SECS = 30.0  # a send waits on Twilio, which the server gives 15 s
 # Close codes after which reconnecting cannot help: the credentials were refused.
 FATAL_CLOSE_CODES = frozenset({4401, 4403})
-
-
-class BusClientError(Exception):
-    """The bus refused us for good (bad credentials), or the client was closed."""
-
-
-class CommandError(Exception):
-    """The server answered a command with an `error` frame."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(f"{error.get('code')}: {error.get('message')}")
-        self.code: str = str(error.get("code"))
-        self.error = error
-
-
-class ConnectionLostError(Exception):
-    """The socket dropped before a command was answered; it may or may not have run."""
 
 
 class BusClient:

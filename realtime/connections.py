@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-from websockets.frames import Frame, Opcode
+from realtime.events import LoggedEvent, wire_frame
 
 # One browser tab rarely has more than a few events in flight; 1024 queued frames is minutes of
 # a busy team's traffic, so a full queue means the client stopped reading.
@@ -26,29 +25,6 @@ FLUSH_CHUNK = 32  # sockets written per turn of the loop
 # A client that says hello does so in its first frame, one round trip after the upgrade; a
 # silent one starts receiving after this wait, with nothing lost (the events were buffered).
 HELLO_WAIT_SECS = 0.5
-ACCESS_CHANGED = "access.changed"
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An event as the log holds it, with its frame already encoded."""
-
-    team_id: int
-    id: int
-    inbox_id: int | None
-    user_id: int | None
-    frame: str
-    access: frozenset[int] | None = None  # for access.changed: the user's inboxes from now on
-
-    @cached_property
-    def wire(self) -> bytes:
-        """The frame as it goes on the wire, encoded once for every recipient."""
-        return wire_frame(self.frame)
-
-
-def wire_frame(text: str) -> bytes:
-    """A server-to-client text frame: unmasked, so the same bytes suit every socket."""
-    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 Sink = Callable[[str], Coroutine[Any, Any, None]]

@@ -1,11 +1,29 @@
-"""Every frame the server sends on `/ws` (DESIGN.md, "WebSocket"). Tests validate captured
-frames against `ServerFrame`; the server builds event envelopes from the log with `frame()`."""
+"""The event vocabulary of `/ws` (DESIGN.md, "WebSocket"), in one place: every event type's
+name and data shape (pydantic models with `extra="forbid"`; server/flows/events.py builds every
+payload through them), the envelope, the bus's in-memory form of a logged event, and the frames
+that answer a client's commands (ack, error, pong, resync)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from websockets.frames import Frame, Opcode
+
+MESSAGE_CREATED: Final = "message.created"
+MESSAGE_STATUS: Final = "message.status"
+CONVERSATION_UPDATED: Final = "conversation.updated"
+CONVERSATION_DELETED: Final = "conversation.deleted"
+PRESENCE_CHANGED: Final = "presence.changed"
+LOCK_ACQUIRED: Final = "lock.acquired"
+LOCK_RELEASED: Final = "lock.released"
+LOCK_IDLE_PROMPT: Final = "lock.idle_prompt"
+# To one user: the inboxes they may see from this event on; the bus applies it to that user's
+# sockets before any later event (access is decided at delivery time).
+ACCESS_CHANGED: Final = "access.changed"
 
 EventType = Literal[
     "message.created",
@@ -238,6 +256,63 @@ for _model in (
     _model.model_rebuild()
 
 
-def frame(event_id: int, type: str, ts: str, data_json: str) -> str:
-    """The envelope as JSON text, built around the already-encoded data (no re-encoding)."""
+def envelope(event_id: int, type: str, ts: str, data_json: str) -> str:
+    """An event frame as JSON text, built around the already-encoded data (no re-encoding)."""
     return f'{{"id":{event_id},"type":"{type}","ts":"{ts}","data":{data_json}}}'
+
+
+def wire_frame(text: str) -> bytes:
+    """A server-to-client text frame: unmasked, so the same bytes suit every socket."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event as the log holds it: the bus's one form of it, whether read from the store or
+    from another process's doorbell. Who may see it is set when it is logged (`inbox_id`: that
+    inbox's members; `user_id`: that user only; neither: the whole team)."""
+
+    team_id: int
+    id: int
+    type: str
+    inbox_id: int | None
+    user_id: int | None
+    ts: str
+    data: str  # JSON
+
+    @cached_property
+    def frame(self) -> str:
+        return envelope(self.id, self.type, self.ts, self.data)
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The frame as it goes on the wire, encoded once for every recipient."""
+        return wire_frame(self.frame)
+
+    @cached_property
+    def access(self) -> frozenset[int] | None:
+        """For `access.changed`: the user's inboxes from this event on."""
+        if self.type != ACCESS_CHANGED:
+            return None
+        return frozenset(AccessChangedData.model_validate_json(self.data).inbox_ids)
+
+
+def _reply(body: dict[str, Any]) -> str:
+    return json.dumps(body)
+
+
+def ack_frame(ref: Any, data: dict[str, Any]) -> str:
+    return _reply({"type": "ack", "ref": ref, "data": data})
+
+
+def error_frame(ref: Any, code: str, message: str, **extra: Any) -> str:
+    return _reply(
+        {"type": "error", "ref": ref, "error": {"code": code, "message": message, **extra}}
+    )
+
+
+def pong_frame(ref: Any) -> str:
+    return _reply({"type": "pong", "ref": ref})
+
+
+RESYNC_FRAME: Final = '{"type":"resync"}'

@@ -17,25 +17,18 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from realtime.connections import (
-    CLOSE_GOING_AWAY,
-    SEND_QUEUE_FRAMES,
-    Connection,
-    LoggedEvent,
-    Outbox,
-)
+from realtime.connections import CLOSE_GOING_AWAY, Connection, Outbox
+from realtime.errors import ResyncNeededError
+from realtime.events import RESYNC_FRAME, LoggedEvent
+from realtime.keys import events_channel
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "switchboard:events"
 # How often the log's newest ids are compared with what was delivered, in case a doorbell was lost.
 LOG_CHECK_SECS = 2.0
 REPLAY_PAGE = 500  # events read from the log per query: bounded memory, few round trips
 MAX_BACKOFF_SECS = 60.0
 ANNOUNCE_BATCH = 200  # events per doorbell message (a bulk action's thousands go in several)
-RESYNC_FRAME = '{"type":"resync"}'
-
-__all__ = ["Connection", "Hub", "LoggedEvent", "ResyncNeededError", "SEND_QUEUE_FRAMES"]
 
 
 class EventSource(Protocol):
@@ -46,14 +39,11 @@ class EventSource(Protocol):
     async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]: ...
 
 
-class ResyncNeededError(Exception):
-    """The client's last event id is not in the log (too old, or from another store)."""
-
-
 class Hub:
     def __init__(self, redis: aioredis.Redis, source: EventSource) -> None:
         self._redis = redis
         self._source = source
+        self._channel = events_channel()
         self._teams: dict[int, set[Connection]] = {}
         self._delivered: dict[int, int] = {}  # team id -> newest event id delivered here
         self._team_locks: dict[int, asyncio.Lock] = {}
@@ -98,7 +88,7 @@ class Hub:
         for start in range(0, len(events), ANNOUNCE_BATCH):
             batch = events[start : start + ANNOUNCE_BATCH]
             try:
-                await self._redis.publish(CHANNEL, "\n".join(map(_message, batch)))
+                await self._redis.publish(self._channel, "\n".join(map(_message, batch)))
             except RedisError:
                 logger.warning(
                     "could not announce %d events of team %s from id %s; the log check will "
@@ -228,7 +218,7 @@ class Hub:
         while not _cancel_requested():
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self._channel)
                     self.subscribed.set()
                     backoff = 1.0
                     # Anything committed while we were not subscribed is in the log.
@@ -272,11 +262,13 @@ def _cancel_requested() -> bool:
 
 
 def _message(event: LoggedEvent) -> str:
-    """An event as two lines of a doorbell message: a header, and the frame (JSON text, which
+    """An event as two lines of a doorbell message: a header, and the data (JSON text, which
     has no raw newline)."""
-    access = "-" if event.access is None else "a" + ",".join(map(str, sorted(event.access)))
-    header = f"{event.team_id} {event.id} {event.inbox_id or '-'} {event.user_id or '-'} {access}"
-    return header + "\n" + event.frame
+    header = (
+        f"{event.team_id} {event.id} {event.type} {event.inbox_id or '-'} "
+        f"{event.user_id or '-'} {event.ts}"
+    )
+    return header + "\n" + event.data
 
 
 def _parse(data: bytes | str) -> list[LoggedEvent]:
@@ -284,18 +276,17 @@ def _parse(data: bytes | str) -> list[LoggedEvent]:
     process's own, delivered as it announced them)."""
     lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
     events = []
-    for header, frame in zip(lines[::2], lines[1::2], strict=True):
-        team, ident, inbox, user, access = header.split(" ")
+    for header, event_data in zip(lines[::2], lines[1::2], strict=True):
+        team, ident, type, inbox, user, ts = header.split(" ")
         events.append(
             LoggedEvent(
                 team_id=int(team),
                 id=int(ident),
+                type=type,
                 inbox_id=None if inbox == "-" else int(inbox),
                 user_id=None if user == "-" else int(user),
-                frame=frame,
-                access=None
-                if access == "-"
-                else frozenset(int(i) for i in access[1:].split(",") if i),
+                ts=ts,
+                data=event_data,
             )
         )
     return events

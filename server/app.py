@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -27,25 +26,26 @@ from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
 from realtime.hub import Hub
-from server import (
-    admin,
-    api,
-    board,
-    bulk,
-    contact_routes,
-    housekeeping,
-    pages,
-    sweepers,
-    webhooks,
-    workflows,
-)
+from server.bus import LogSource
 from server.config import Settings
 from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
-from server.retention import prune_forever
+from server.flows import background
+from server.http import (
+    board,
+    bulk,
+    contacts,
+    conversations,
+    inboxes,
+    pages,
+    triage,
+    users,
+    webhooks,
+)
+from server.services import Services, services
 from server.shutdown import on_stop_signal
-from server.state import Services, StoreEvents, services
-from server.ws import RawSend, ws_endpoint
+from server.socket.endpoint import ws_endpoint
+from server.socket.transport import RawSend
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ async def healthz(request: Request) -> Response:
     svc = services(request)
     problems = []
     try:
-        async with svc.db.read() as session:
-            await session.execute(text("SELECT 1"))
+        await svc.db.ping()
     except Exception as exc:  # any store failure means unhealthy
         problems.append(f"store: {exc.__class__.__name__}")
     try:
@@ -116,12 +115,12 @@ async def healthz(request: Request) -> Response:
 
 
 API_ROUTES = (
-    api.routes
-    + admin.routes
-    + workflows.routes
-    + contact_routes.routes
+    users.routes
+    + inboxes.routes
+    + conversations.routes
+    + triage.routes
+    + contacts.routes
     + bulk.routes
-    + housekeeping.routes
     + board.routes
 )
 
@@ -147,13 +146,12 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
                 timeout=REDIS_POOL_WAIT_SECS,
             )
         )
-        hub = Hub(redis, StoreEvents(db))
+        hub = Hub(redis, LogSource(db))
         hub.start()
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
         svc = Services(settings, db, redis, hub, provider, templates)
-        background = sweepers.start(svc)
-        pruning = asyncio.create_task(prune_forever(db, settings.event_retention_days))
+        loops = background.start(svc)
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -164,8 +162,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             with on_stop_signal(hub.going_away):
                 yield {"services": svc}
         finally:
-            pruning.cancel()
-            await sweepers.stop(background)
+            await background.stop(loops)
             await hub.stop()
             if svc.tasks:
                 await asyncio.wait(list(svc.tasks), timeout=SHUTDOWN_GRACE_SECS)
@@ -176,14 +173,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             await db.dispose()
 
     routes = [
-        Route("/", pages.inbox_page),
-        Route("/board", pages.board_page),
-        Route("/login", pages.login_page, methods=["GET"]),
-        Route("/login", pages.login, methods=["POST"]),
-        Route("/logout", pages.logout, methods=["POST"]),
-        Route("/simulator", pages.simulator_page),
-        Route("/simulator/messages", pages.simulator_messages, methods=["GET"]),
-        Route("/simulator/messages", pages.simulator_send, methods=["POST"]),
+        *pages.routes,
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),

@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from inbox import accounts
 from inbox.models import User
 from server.errors import ApiError
-from server.state import services
+from server.services import services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

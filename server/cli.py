@@ -13,13 +13,11 @@ from contextlib import ExitStack
 from typing import Any
 
 import uvicorn
-from sqlalchemy import select
-from sqlmodel import col
 
 from inbox import accounts
 from inbox.db import Database
 from inbox.errors import InboxError
-from inbox.models import ROLES, Team
+from inbox.models import ROLES
 from server.config import Settings
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.embedded_redis import embedded_redis
@@ -27,12 +25,12 @@ from server.embedded_redis import embedded_redis
 logger = logging.getLogger("switchboard")
 
 # Frames above this are refused by the protocol layer; the app answers frames between
-# 64 KiB and this with an `error` frame (server/ws.py).
+# 64 KiB and this with an `error` frame (server/socket/endpoint.py).
 WS_MAX_FRAME_BYTES = 1024 * 1024
 # uvicorn's socket settings, shared with the tests' server so they run what production runs.
 WS_OPTIONS: dict[str, Any] = {
     # The cheapest implementation here, and the one whose transport events are written to
-    # directly (server/ws.py, `_direct_writer`).
+    # directly (server/socket/transport.py, `direct_writer`).
     "ws": "websockets-sansio",
     "ws_max_size": WS_MAX_FRAME_BYTES,
     # Event frames are small and go to many sockets; deflating each copy separately was 13.5 %
@@ -100,8 +98,8 @@ def serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=10,
             # A dead peer is noticed within the presence TTL: pinged every half of it, and
             # dropped when no pong comes within the other half.
-            ws_ping_interval=settings.presence_ttl / 2,
-            ws_ping_timeout=settings.presence_ttl / 2,
+            ws_ping_interval=settings.presence_ttl_secs / 2,
+            ws_ping_timeout=settings.presence_ttl_secs / 2,
         )
     return 0
 
@@ -111,7 +109,7 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
     try:
         await db.upgrade()
         async with db.write() as session:
-            team = await session.scalar(select(Team).where(col(Team.name) == args.team))
+            team = await accounts.team_by_name(session, args.team)
             if team is None:
                 team = await accounts.create_team(session, args.team)
             assert team.id is not None
@@ -153,7 +151,7 @@ def token_create(args: argparse.Namespace) -> int:
 def bot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from server.bot import Bot, Rules
+    from bots.rules import Bot, Rules
 
     token = args.token or os.environ.get("SWITCHBOARD_BOT_TOKEN")
     if not token:
@@ -205,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bot", help="run the example rules bot on the socket bus")
     p.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
     p.add_argument("--token", help="the bot user's API token (or SWITCHBOARD_BOT_TOKEN)")
-    p.add_argument("--rules", required=True, help="JSON rules file (see server/bot.py)")
+    p.add_argument("--rules", required=True, help="JSON rules file (see bots/rules.py)")
     p.set_defaults(func=bot)
     return parser
 

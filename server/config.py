@@ -1,11 +1,12 @@
-"""Settings from the environment (DESIGN.md, "Configuration"); the only module that reads it."""
+"""Settings from the environment (DESIGN.md, "Configuration"); the only module that reads it.
+Each setting's default is written once, on its field; `_FROM_ENV` names the variable of each."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,8 @@ from starlette.datastructures import Secret
 
 from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from exc
+from presence.locks import LockTimings
+from realtime.connections import SEND_QUEUE_FRAMES
 
 
 @dataclass(frozen=True)
@@ -36,17 +29,17 @@ class Settings:
     twilio_account_sid: str | None
     twilio_auth_token: Secret | None
     twilio_api_url: str = TWILIO_API_URL
-    lock_ttl: float = 120.0
-    lock_idle_after: float = 60.0
-    lock_grace: float = 30.0
-    presence_ttl: float = 30.0
-    presence_away_after: float = 300.0  # no input on any connection for this long: "away"
+    lock_ttl_secs: float = 120.0
+    lock_idle_after_secs: float = 60.0  # no activity for this long: the holder is asked
+    lock_grace_secs: float = 30.0  # no answer to the idle prompt for this long: released
+    presence_ttl_secs: float = 30.0  # a connection silent for this long counts as gone
+    presence_away_after_secs: float = 300.0  # no input on any connection for this long: away
     event_retention_days: float = 7.0
     demo: bool = False
     # Backoff before the first resend of a text the provider failed to take (doubles each time).
     send_backoff_secs: float = 0.5
     twilio_timeout_secs: float = 15.0
-    send_queue_frames: int = 1024  # per socket; a client this far behind is closed (4008)
+    send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +47,10 @@ class Settings:
     @property
     def sms_provider(self) -> str:
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "sandbox"
+
+    @property
+    def lock_timings(self) -> LockTimings:
+        return LockTimings(self.lock_ttl_secs, self.lock_idle_after_secs, self.lock_grace_secs)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -77,17 +74,12 @@ class Settings:
             "public_url": (env.get("SWITCHBOARD_PUBLIC_URL") or "").rstrip("/") or None,
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
             "twilio_auth_token": Secret(token) if token else None,
-            "twilio_api_url": env.get("SWITCHBOARD_TWILIO_API_URL") or TWILIO_API_URL,
-            "lock_ttl": _float(env, "SWITCHBOARD_LOCK_TTL", 120.0),
-            "lock_idle_after": _float(env, "SWITCHBOARD_LOCK_IDLE_AFTER", 60.0),
-            "lock_grace": _float(env, "SWITCHBOARD_LOCK_GRACE", 30.0),
-            "presence_ttl": _float(env, "SWITCHBOARD_PRESENCE_TTL", 30.0),
-            "presence_away_after": _float(env, "SWITCHBOARD_PRESENCE_AWAY_AFTER", 300.0),
-            "event_retention_days": _float(env, "SWITCHBOARD_EVENT_RETENTION_DAYS", 7.0),
-            "twilio_timeout_secs": _float(env, "SWITCHBOARD_TWILIO_TIMEOUT", 15.0),
-            "send_queue_frames": int(_float(env, "SWITCHBOARD_SEND_QUEUE_FRAMES", 1024)),
             "demo": env.get("SWITCHBOARD_DEMO", "") in ("1", "true", "yes"),
         }
+        for name, variable in _FROM_ENV.items():
+            raw = env.get(variable)
+            if raw not in (None, ""):
+                values[name] = _cast(name, variable, raw)
         values.update(overrides)
         return cls(**values)
 
@@ -97,17 +89,9 @@ class Settings:
             "SWITCHBOARD_DATA_DIR": str(self.data_dir),
             "SWITCHBOARD_DATABASE_URL": self.database_url,
             "SWITCHBOARD_SECRET_KEY": str(self.secret_key),
-            "SWITCHBOARD_TWILIO_API_URL": self.twilio_api_url,
-            "SWITCHBOARD_LOCK_TTL": str(self.lock_ttl),
-            "SWITCHBOARD_LOCK_IDLE_AFTER": str(self.lock_idle_after),
-            "SWITCHBOARD_LOCK_GRACE": str(self.lock_grace),
-            "SWITCHBOARD_PRESENCE_TTL": str(self.presence_ttl),
-            "SWITCHBOARD_PRESENCE_AWAY_AFTER": str(self.presence_away_after),
-            "SWITCHBOARD_EVENT_RETENTION_DAYS": str(self.event_retention_days),
-            "SWITCHBOARD_TWILIO_TIMEOUT": str(self.twilio_timeout_secs),
-            "SWITCHBOARD_SEND_QUEUE_FRAMES": str(self.send_queue_frames),
             "SWITCHBOARD_DEMO": "1" if self.demo else "",
         }
+        env |= {variable: str(getattr(self, name)) for name, variable in _FROM_ENV.items()}
         if self.redis_url:
             env["SWITCHBOARD_REDIS_URL"] = self.redis_url
         if self.public_url:
@@ -117,6 +101,36 @@ class Settings:
         if self.twilio_auth_token:
             env["TWILIO_AUTH_TOKEN"] = str(self.twilio_auth_token)
         return env
+
+
+# Settings read from one variable each, cast to their field's type (the default is the field's).
+_FROM_ENV = {
+    "twilio_api_url": "SWITCHBOARD_TWILIO_API_URL",
+    "lock_ttl_secs": "SWITCHBOARD_LOCK_TTL",
+    "lock_idle_after_secs": "SWITCHBOARD_LOCK_IDLE_AFTER",
+    "lock_grace_secs": "SWITCHBOARD_LOCK_GRACE",
+    "presence_ttl_secs": "SWITCHBOARD_PRESENCE_TTL",
+    "presence_away_after_secs": "SWITCHBOARD_PRESENCE_AWAY_AFTER",
+    "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
+    "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
+    "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
+}
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _cast(name: str, variable: str, raw: str) -> Any:
+    kind = _TYPES[name]
+    if kind == "str":
+        return raw
+    try:
+        number = float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{variable} must be a number, not {raw!r}") from exc
+    if kind == "int":
+        if not number.is_integer():
+            raise SystemExit(f"{variable} must be a whole number, not {raw!r}")
+        return int(number)
+    return number
 
 
 def _kept_secret(data_dir: Path) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from inbox import accounts, messages
 from inbox.db import Database
-from inbox.models import Contact, ContactNumber, Inbox, InboxMember, PhoneNumber, Team
+from inbox.models import Contact, ContactNumber, Inbox, InboxMember, PhoneNumber
+from server.flows.events import append_message_created
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ _CONTACTS = [
 async def seed_demo(db: Database) -> bool:
     """Seed the demo team when the store has no team yet; return whether it seeded."""
     async with db.write() as session:
-        if await session.scalar(select(col(Team.id)).limit(1)) is not None:
+        if await accounts.any_team(session):
             return False
         team = await accounts.create_team(session, "Demo")
         assert team.id is not None
@@ -73,11 +71,12 @@ async def seed_demo(db: Database) -> bool:
             assert contact.id is not None
             session.add(ContactNumber(team_id=team.id, contact_id=contact.id, number=number))
             await session.flush()
-            await messages.receive_inbound(
+            stored = await messages.receive_inbound(
                 session,
                 to=inbox_number,
                 from_=number,
                 body=text,
                 provider_sid="SM" + uuid.uuid4().hex,
             )
+            await append_message_created(session, stored.message, stored.conversation, None)
     return True

@@ -1,8 +1,12 @@
-"""HTTP error answers: `{"error": {"code", "message"}}` with the fitting status."""
+"""Errors at the boundaries: what each refusal answers, for REST (`{"error": {"code",
+"message"}}` with the fitting status) and for the socket (an `error` frame with the command's
+`ref`, server/socket/endpoint.py). Both ask `answer_of`, the one place a domain error
+(InboxError, PresenceError) or our own ApiError becomes a status, a code and a message."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -17,6 +21,7 @@ from inbox.errors import (
     NotFoundError,
     SmsError,
 )
+from presence.errors import ConversationLockedError, LockNotHeldError, PresenceError
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +35,36 @@ _STATUS_OF: list[tuple[type[InboxError], int]] = [
 
 
 class ApiError(Exception):
+    """A refusal decided by the server itself (bad JSON, wrong role, a missing field)."""
+
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    code: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def answer_of(exc: Exception) -> Answer | None:
+    """How to answer `exc` to a client, or None when it is not a refusal (a bug: 500)."""
+    if isinstance(exc, ApiError):
+        return Answer(exc.status, exc.code, exc.message, exc.extra)
+    if isinstance(exc, InboxError):
+        return Answer(status_of(exc), exc.code, exc.message)
+    if isinstance(exc, ConversationLockedError):
+        holder = exc.holder.view() if exc.holder else None
+        who = exc.holder.name if exc.holder else "someone else"
+        return Answer(409, exc.code, f"{who} is replying to this conversation", {"holder": holder})
+    if isinstance(exc, LockNotHeldError):
+        return Answer(409, exc.code, str(exc))
+    if isinstance(exc, PresenceError):
+        return Answer(503, "unavailable", str(exc))
+    return None
 
 
 def status_of(exc: InboxError) -> int:
@@ -46,24 +74,21 @@ def status_of(exc: InboxError) -> int:
     return 400
 
 
-async def on_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
 
 
-async def on_inbox_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InboxError)
-    return error_response(status_of(exc), exc.code, exc.message)
+async def on_refusal(request: Request, exc: Exception) -> Response:
+    answer = answer_of(exc)
+    if answer is None:
+        return await on_unexpected(request, exc)
+    return error_response(answer.status, answer.code, answer.message, **answer.extra)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(
-        exc.status_code,
-        code,
-        str(exc.detail),
-    )
+    return error_response(exc.status_code, code, str(exc.detail))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -72,8 +97,9 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
-    ApiError: on_api_error,
-    InboxError: on_inbox_error,
+    ApiError: on_refusal,
+    InboxError: on_refusal,
+    PresenceError: on_refusal,
     HTTPException: on_http_error,
     Exception: on_unexpected,
 }

@@ -11,7 +11,12 @@ from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
 
 # Generous defaults, so only the tests about timing see prompts and expiries.
-CALM = {"lock_ttl": 30.0, "lock_idle_after": 20.0, "lock_grace": 10.0, "presence_ttl": 30.0}
+CALM = {
+    "lock_ttl_secs": 30.0,
+    "lock_idle_after_secs": 20.0,
+    "lock_grace_secs": 10.0,
+    "presence_ttl_secs": 30.0,
+}
 
 ServerFactory = Callable[..., AbstractAsyncContextManager[Running]]
 

@@ -18,8 +18,8 @@ async def _fire(agent: Agent, conversations: list[int], tag: str) -> dict[int, s
     """Send every lock.acquire at once, then read until each is answered: id -> ack|error."""
     refs = {f"{tag}-{c}": c for c in conversations}
     for ref, conversation in refs.items():
-        frame = {"type": "lock.acquire", "ref": ref, "data": {"conversation_id": conversation}}
-        await agent.ws.send(json.dumps(frame))
+        command = {"type": "lock.acquire", "ref": ref, "data": {"conversation_id": conversation}}
+        await agent.ws.send(json.dumps(command))
     answers: dict[int, str] = {}
     while len(answers) < len(refs):
         frame = await agent.frame()
@@ -66,7 +66,7 @@ async def test_concurrent_races_each_have_exactly_one_winner(lock_server: Server
 
 
 async def test_a_sender_whose_lock_lapsed_gets_409(lock_server: ServerFactory) -> None:
-    async with lock_server(lock_ttl=0.5, lock_idle_after=5.0) as app:
+    async with lock_server(lock_ttl_secs=0.5, lock_idle_after_secs=5.0) as app:
         bob, alice = await login(app.url, "bob"), await login(app.url, "alice")
         conversation = await new_conversation(bob, "+15552230001")
         bob_ws = await Agent.connect(app.url, cookies=bob.cookies)

@@ -57,7 +57,7 @@ async def test_second_agent_is_refused_with_the_holders_name_and_cannot_send(
 async def test_idle_prompt_reaches_only_the_holder_and_silence_releases(
     lock_server: ServerFactory,
 ) -> None:
-    async with lock_server(lock_idle_after=0.3, lock_grace=0.6) as app:
+    async with lock_server(lock_idle_after_secs=0.3, lock_grace_secs=0.6) as app:
         bob, alice = await login(app.url, "bob"), await login(app.url, "alice")
         conversation = await new_conversation(bob, "+15552220002")
         bob_ws = await Agent.connect(app.url, cookies=bob.cookies)
@@ -88,7 +88,7 @@ async def test_idle_prompt_reaches_only_the_holder_and_silence_releases(
 async def test_typing_keeps_the_lock_past_its_ttl_without_a_prompt(
     lock_server: ServerFactory,
 ) -> None:
-    async with lock_server(lock_ttl=1.5, lock_idle_after=1.0, lock_grace=0.5) as app:
+    async with lock_server(lock_ttl_secs=1.5, lock_idle_after_secs=1.0, lock_grace_secs=0.5) as app:
         bob, alice = await login(app.url, "bob"), await login(app.url, "alice")
         conversation = await new_conversation(bob, "+15552220003")
         bob_ws = await Agent.connect(app.url, cookies=bob.cookies)

@@ -14,7 +14,7 @@ def about(name: str, status: str) -> Any:
 
 
 async def test_presence_online_away_offline_and_viewing(lock_server: ServerFactory) -> None:
-    async with lock_server(presence_away_after=0.5) as app:
+    async with lock_server(presence_away_after_secs=0.5) as app:
         bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
         conversation = await new_conversation(bob, "+15552250001")
         carol_ws = await Agent.connect(app.url, cookies=carol.cookies)
@@ -58,7 +58,7 @@ async def test_presence_online_away_offline_and_viewing(lock_server: ServerFacto
 
 async def test_every_tab_of_a_user_outlives_the_presence_ttl(lock_server: ServerFactory) -> None:
     ttl = 0.5
-    async with lock_server(presence_ttl=ttl) as app:
+    async with lock_server(presence_ttl_secs=ttl) as app:
         bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
         conversation = await new_conversation(bob, "+15552250002")
         carol_ws = await Agent.connect(app.url, cookies=carol.cookies)

@@ -1,5 +1,5 @@
-"""Event frames skip ASGI under the settings `switchboard serve` runs (server/ws.py,
-`_direct_writer`): checked against the installed uvicorn, so an upgrade that changes its
+"""Event frames skip ASGI under the settings `switchboard serve` runs (server/socket/transport.py,
+`direct_writer`): checked against the installed uvicorn, so an upgrade that changes its
 protocol object falls back loudly here instead of silently in production."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from realtime.connections import wire_frame
-from server.ws import RawSend, _direct_writer
+from realtime.events import wire_frame
+from server.socket.transport import RawSend, direct_writer
 from tests.helpers import ServerThread
 
 
@@ -19,7 +19,7 @@ async def test_frames_written_to_the_transport_arrive_in_order_with_asgi_sends()
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
-        direct = _direct_writer(websocket)
+        direct = direct_writer(websocket)
         found.append(direct is not None)
         if direct is not None:
             assert direct(wire_frame('{"n":1,"text":"caf\u00e9 \u2615"}'))
@@ -33,5 +33,5 @@ async def test_frames_written_to_the_transport_arrive_in_order_with_asgi_sends()
         async with websockets.connect(server.url.replace("http", "ws", 1) + "/ws") as client:
             assert await client.recv() == '{"n":1,"text":"caf\u00e9 \u2615"}'
             assert await client.recv() == '{"n":2}'
-            assert (await client.recv()).startswith('{"n":3,')
+            assert str(await client.recv()).startswith('{"n":3,')
     assert found == [True]

@@ -49,7 +49,7 @@ async def test_bulk_send_to_500_contacts_skips_opted_out(app_server: Running) ->
     results = report["items"]
     assert len(results) == RECIPIENTS + 2
     skipped = {r["to"]: r["error"]["code"] for r in results if r["status"] == "skipped"}
-    expected = {number(i): "opted_out" for i in OPTED_OUT}
+    expected: dict[str | None, str] = {number(i): "opted_out" for i in OPTED_OUT}
     assert skipped == {**expected, None: "invalid_number", number(0): "duplicate"}
     assert [r["error"]["code"] for r in results[-2:]] == ["invalid_number", "duplicate"]
 

@@ -152,12 +152,12 @@ async def test_a_refused_send_says_why_and_keeps_the_draft(
     online = {"allowed": True}
     sockets: list[WebSocketRoute] = []
 
-    def relay(ws: WebSocketRoute) -> None:
+    async def relay(ws: WebSocketRoute) -> None:
         if online["allowed"]:
             ws.connect_to_server()
             sockets.append(ws)
         else:
-            ws.close(code=1011, reason="test: offline")
+            await ws.close(code=1011, reason="test: offline")
 
     await carol_context.route_web_socket("**/ws", relay)
     await carol.reload()

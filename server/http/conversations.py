@@ -1,82 +1,25 @@
-"""REST under /api/v1 (DESIGN.md, "REST")."""
+"""REST for conversations and their messages: the filtered list, starting one, the history,
+sending (fenced, server/flows/sending.py), moving one to another inbox (out of the Mailroom,
+mostly) and deleting one (admins, with the counterparty's number typed as confirmation)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from inbox import accounts, contacts, conversations, eventlog, messages, triage
-from inbox.models import Inbox, User
+from inbox import contacts, conversations, deletion, mailroom, messages
+from inbox.models import ADMIN_ROLES, User
 from inbox.phones import to_e164
-from inbox.views import inbox_view, user_view
-from server.auth import require_user
 from server.errors import ApiError
-from server.sending import send_text
-from server.state import services
-
-MAX_PAGE_SIZE = 200  # a page a browser renders at once without stalling
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError as exc:
-        raise ApiError(400, "invalid_json", "the request body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    return body
-
-
-def path_id(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not str(raw).isdigit():
-        raise ApiError(404, "not_found", f"{name} must be a number")
-    return int(raw)
-
-
-def page_limit(raw: str | None) -> int:
-    if raw is None:
-        return conversations.PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApiError(422, "invalid", f"limit must be 1 to {MAX_PAGE_SIZE}")
-    return int(raw)
-
-
-async def caller(request: Request) -> tuple[User, set[int]]:
-    user = await require_user(request)
-    async with services(request).db.read() as session:
-        return user, await accounts.visible_inbox_ids(session, user)
-
-
-async def me(request: Request) -> JSONResponse:
-    user = await require_user(request)
-    async with services(request).db.read() as session:
-        last = await eventlog.last_event_id(session, user.team_id)
-    return JSONResponse(
-        {
-            **(user_view(user) or {}),
-            "username": user.username,
-            "role": user.role,
-            "team_id": user.team_id,
-            "last_event_id": last,  # where a new socket client starts (hello replays after it)
-        }
-    )
-
-
-async def list_inboxes(request: Request) -> JSONResponse:
-    user, visible = await caller(request)
-    async with services(request).db.read() as session:
-        rows = await session.scalars(
-            select(Inbox).where(col(Inbox.id).in_(visible)).order_by(col(Inbox.name))
-        )
-        return JSONResponse({"items": [inbox_view(i) for i in rows], "next": None})
+from server.flows.events import append_conversation_left, append_conversation_updated
+from server.flows.sending import send_text
+from server.http._helpers import caller, json_body, page_limit, path_id, require_role
+from server.inputs import int_or_none
+from server.services import services
 
 
 async def list_conversations(request: Request) -> JSONResponse:
@@ -107,13 +50,13 @@ async def start_conversation(request: Request) -> JSONResponse:
     (201, published) when there is none yet, else the existing one (200)."""
     user, visible = await caller(request)
     body = await json_body(request)
-    inbox_id, to = body.get("inbox_id"), body.get("to")
-    if not isinstance(inbox_id, int) or isinstance(inbox_id, bool):
+    inbox_id = int_or_none(body.get("inbox_id"))
+    if inbox_id is None:
         raise ApiError(422, "invalid", "inbox_id (a number) and to (a phone number) are required")
     svc = services(request)
     async with svc.db.write() as session:
         inbox = await conversations.get_inbox(session, inbox_id, visible)
-        number = await start_number(session, user, to, body.get("contact_id"))
+        number = await _start_number(session, user, body.get("to"), body.get("contact_id"))
         if inbox.phone_number is None:
             raise ApiError(409, "no_number", "this inbox has no number to text from")
         if number == inbox.phone_number:
@@ -121,16 +64,16 @@ async def start_conversation(request: Request) -> JSONResponse:
         conversation, created = await conversations.get_or_create_conversation(
             session, inbox, number
         )
-        event = await triage.conversation_updated(session, conversation) if created else None
+        event = await append_conversation_updated(session, conversation) if created else None
         (view,) = await conversations.describe(session, [conversation], user.id)
     await svc.announce(event)
     return JSONResponse(view, status_code=201 if created else 200)
 
 
-async def start_number(session: AsyncSession, user: User, to: Any, contact_id: Any) -> str:
+async def _start_number(session: AsyncSession, user: User, to: Any, contact_id: Any) -> str:
     if isinstance(to, str):
         return to_e164(to)
-    if isinstance(contact_id, int) and not isinstance(contact_id, bool):
+    if int_or_none(contact_id) is not None:
         contact = await contacts.get_contact(session, user.team_id, contact_id)
         assert contact.id is not None
         numbers = (await contacts.numbers_of(session, [contact.id]))[contact.id]
@@ -155,7 +98,6 @@ async def list_messages(request: Request) -> JSONResponse:
 async def send_message(request: Request) -> JSONResponse:
     user, visible = await caller(request)
     body = await json_body(request)
-    seen = body.get("seen_message_id")
     sent = await send_text(
         services(request),
         user,
@@ -163,16 +105,54 @@ async def send_message(request: Request) -> JSONResponse:
         visible,
         body.get("body"),
         callback_base=str(request.base_url),
-        seen_message_id=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
+        seen_message_id=int_or_none(body.get("seen_message_id")),
     )
     return JSONResponse({**sent.message, "unseen_messages": sent.unseen_messages}, status_code=201)
 
 
+async def move_conversation(request: Request) -> JSONResponse:
+    """`{inbox_id}`: the caller must be a member of both inboxes. Members of the old inbox are
+    told it left (`conversation.deleted`), members of the new one see it arrive."""
+    user, visible = await caller(request)
+    target_id = int_or_none((await json_body(request)).get("inbox_id"))
+    if target_id is None:
+        raise ApiError(422, "invalid", "inbox_id (a number) is required")
+    svc = services(request)
+    async with svc.db.write() as session:
+        conversation = await conversations.get_conversation(
+            session, path_id(request, "conversation_id"), visible
+        )
+        target = await conversations.get_inbox(session, target_id, visible)
+        gone = await append_conversation_left(session, conversation)
+        moved = await mailroom.move_conversation(session, conversation, target)
+        arrived = await append_conversation_updated(session, moved)
+        (view,) = await conversations.describe(session, [moved], user.id)
+    await svc.announce(gone, arrived)
+    return JSONResponse(view)
+
+
+async def delete_conversation(request: Request) -> Response:
+    """Body `{"confirm": "<the counterparty's number>"}`; removes every message, for good."""
+    user, visible = await caller(request)
+    require_role(user, ADMIN_ROLES)
+    body = await json_body(request)
+    svc = services(request)
+    async with svc.db.write() as session:
+        conversation = await conversations.get_conversation(
+            session, path_id(request, "conversation_id"), visible
+        )
+        deletion.check_confirmation(conversation, body.get("confirm"))
+        event = await append_conversation_left(session, conversation, erase=True)
+        await deletion.delete_conversation(session, conversation)
+    await svc.announce(event)
+    return Response(status_code=204)
+
+
 routes = [
-    Route("/me", me),
-    Route("/inboxes", list_inboxes),
     Route("/inboxes/{inbox_id}/conversations", list_conversations),
     Route("/conversations", start_conversation, methods=["POST"]),
+    Route("/conversations/{conversation_id}", delete_conversation, methods=["DELETE"]),
     Route("/conversations/{conversation_id}/messages", list_messages, methods=["GET"]),
     Route("/conversations/{conversation_id}/messages", send_message, methods=["POST"]),
+    Route("/conversations/{conversation_id}/move", move_conversation, methods=["POST"]),
 ]

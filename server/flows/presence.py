@@ -1,5 +1,6 @@
 """Presence of socket connections (README.md, "Presence"): `/ws` calls these as connections
-open, act and close. Presence is best effort: a Redis hiccup is logged and never breaks the
+open, act and close, and the background loops refresh and sweep them; each change is logged
+as `presence.changed`. Presence is best effort: a Redis hiccup is logged and never breaks the
 socket (the next heartbeat or sweep repairs the record)."""
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ import time
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
+from inbox.accounts import lock_team
 from inbox.models import User
-from presence.errors import Holder, PresenceError
+from presence.errors import PresenceError
 from presence.status import PresenceState
-from realtime.hub import Connection
-from server.errors import ApiError
-from server.locking import holder_of, publish_presence, release_all
-from server.state import Services
+from presence.types import Holder
+from realtime.connections import Connection
+from server.flows.events import append_presence_changed
+from server.flows.locks import holder_of, release_all
+from server.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,16 @@ def holder(conn: Connection) -> Holder | None:
     return known.holder if known else None
 
 
+async def publish_presence(svc: Services, team_id: int, user_id: int) -> None:
+    """Announce the user's presence as Redis holds it now. Reading it under the team lock (not
+    passing the state that changed) keeps two processes' near-simultaneous changes in order."""
+    async with svc.db.write() as session:
+        await lock_team(session, team_id)
+        state = await svc.presence.current(user_id)
+        record = None if state is None else await append_presence_changed(session, state)
+    await svc.announce(record)
+
+
 async def _publish(svc: Services, state: PresenceState | None) -> None:
     if state is not None:
         await publish_presence(svc, state.team_id, state.user.id)
@@ -66,7 +79,7 @@ def acted(svc: Services, conn: Connection, command_type: str) -> None:
     if known is None or command_type in NOT_INPUT:
         return
     now = time.monotonic()
-    every = svc.settings.presence_away_after / INPUT_REFRESHES_PER_AWAY
+    every = svc.settings.presence_away_after_secs / INPUT_REFRESHES_PER_AWAY
     if now - known.input_at < every:
         return
     known.input_at = now
@@ -99,7 +112,7 @@ async def disconnected(svc: Services, conn: Connection) -> None:
             await release_all(svc, conn.team_id, conn.user_id, "disconnected")
         if changed:
             await _publish(svc, state)
-    except (PresenceError, ApiError):
+    except PresenceError:
         logger.exception("could not clean up after connection %s", conn_id)
 
 

@@ -1,18 +1,22 @@
-"""Background loops of every process (README.md, "Locks" and "Presence"): sweep due locks
-(idle prompts, releases), sweep presence (away, gone), and refresh this process's connections.
-Every process runs them; the Lua scripts make sure each change is published once. Each also
-checkpoints the SQLite store's write-ahead log (inbox/db.py)."""
+"""Background loops of every process (README.md, "Locks", "Presence" and "The bus"): sweep due
+locks (idle prompts, releases), sweep presence (away, gone), refresh this process's
+connections, checkpoint the SQLite store's write-ahead log (inbox/db.py), and prune the event
+log. Every process runs them; the Lua scripts make sure each change is published once, and
+the prune is idempotent."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
-from server import online
-from server.locking import sweep_locks
-from server.state import Services
+from inbox.models import utcnow
+from server.flows import presence
+from server.flows.locks import sweep_locks
+from server.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,10 @@ PRESENCE_SWEEP_SECS = 0.25
 # A connection is refreshed three times per presence TTL, so one late beat never drops it.
 HEARTBEATS_PER_TTL = 3
 MAX_BACKOFF_SECS = 60.0
+# Prune about ten times per retention period: the log then holds at most 10% more than it
+# must. Bounded so a test's tiny retention does not spin, and a week's is still hourly.
+MIN_PRUNE_EVERY_SECS = 0.5
+MAX_PRUNE_EVERY_SECS = 3600.0
 
 
 def cancel_requested() -> bool:
@@ -48,13 +56,32 @@ async def run_every(interval_secs: float, step: Callable[[], Awaitable[None]], n
             backoff = min(backoff * 2, MAX_BACKOFF_SECS)
 
 
+def prune_every_secs(retention_days: float) -> float:
+    period = retention_days * 86400 / 10
+    return min(MAX_PRUNE_EVERY_SECS, max(MIN_PRUNE_EVERY_SECS, period))
+
+
+async def prune_events(svc: Services) -> None:
+    """Delete events older than the retention: a client asking for them is told to resync."""
+    days = svc.settings.event_retention_days
+    async with svc.db.write() as session:
+        removed = await eventlog.prune_events(session, utcnow() - timedelta(days=days))
+    if removed:
+        logger.info("pruned %d events older than %g days", removed, days)
+
+
 def start(svc: Services) -> list[asyncio.Task[None]]:
-    heartbeat_secs = svc.settings.presence_ttl / HEARTBEATS_PER_TTL
+    heartbeat_secs = svc.settings.presence_ttl_secs / HEARTBEATS_PER_TTL
     loops: list[tuple[float, Callable[[], Awaitable[None]], str]] = [
         (LOCK_SWEEP_SECS, lambda: sweep_locks(svc), "lock sweep"),
-        (PRESENCE_SWEEP_SECS, lambda: online.sweep(svc), "presence sweep"),
-        (heartbeat_secs, lambda: online.heartbeat(svc), "presence heartbeat"),
+        (PRESENCE_SWEEP_SECS, lambda: presence.sweep(svc), "presence sweep"),
+        (heartbeat_secs, lambda: presence.heartbeat(svc), "presence heartbeat"),
         (CHECKPOINT_SECS, svc.db.checkpoint, "store checkpoint"),
+        (
+            prune_every_secs(svc.settings.event_retention_days),
+            lambda: prune_events(svc),
+            "event pruning",
+        ),
     ]
     return [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
 

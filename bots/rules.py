@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 
 from inbox.optout import keyword_action
-from realtime.client import BusClient, CommandError, ConnectionLostError
+from realtime.client import BusClient
+from realtime.errors import CommandError, ConnectionLostError
 
 logger = logging.getLogger("switchboard.bot")
 

@@ -7,26 +7,21 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import contacts, triage
+from inbox import contacts
 from inbox.errors import InboxError
-from inbox.models import Conversation, EventRecord
-from server.api import json_body, page_limit, path_id
 from server.auth import require_user
 from server.errors import ApiError, status_of
-from server.state import services
+from server.flows.events import append_conversations_updated
+from server.http._helpers import json_body, page_limit, path_id
+from server.services import services
 
 # Contacts written per transaction on import: short write locks, so webhooks are not held up.
 IMPORT_BATCH = 100
 MAX_IMPORT = 5000  # a spreadsheet's worth; bigger lists go in several calls
-
-
-async def _events(session: AsyncSession, changed: list[Conversation]) -> list[EventRecord]:
-    return [await triage.conversation_updated(session, c) for c in changed]
 
 
 async def create_contact(request: Request) -> JSONResponse:
@@ -37,7 +32,7 @@ async def create_contact(request: Request) -> JSONResponse:
         contact, numbers, changed = await contacts.create_contact(
             session, user.team_id, body.get("name"), body.get("numbers")
         )
-        events = await _events(session, changed)
+        events = await append_conversations_updated(session, changed)
     await svc.announce(*events)
     return JSONResponse(contacts.contact_view(contact, numbers), status_code=201)
 
@@ -60,7 +55,7 @@ async def import_contacts(request: Request) -> JSONResponse:
                         contact, numbers, changed = await contacts.create_contact(
                             session, user.team_id, item.get("name"), item.get("numbers")
                         )
-                        events += await _events(session, changed)
+                        events += await append_conversations_updated(session, changed)
                     results.append(contacts.contact_view(contact, numbers))
                 except InboxError as exc:
                     error = {"code": exc.code, "message": exc.message, "status": status_of(exc)}
@@ -103,7 +98,7 @@ async def update_contact(request: Request) -> JSONResponse:
         numbers, changed = await contacts.update_contact(
             session, contact, body.get("name"), body.get("numbers")
         )
-        events = await _events(session, changed)
+        events = await append_conversations_updated(session, changed)
     await svc.announce(*events)
     return JSONResponse(contacts.contact_view(contact, numbers))
 

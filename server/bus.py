@@ -1,27 +1,20 @@
-"""Lock events, written after the decision (README.md, "Locks").
-
-Redis decides who holds a lock (one Lua script, atomic across processes) and the socket acks
-right there. The `lock.*` event is queued here and written to the event log afterwards, by one
-task per process that takes whatever queued meanwhile and appends it in one write transaction,
-then announces it. Nothing a lock command needs waits for the store.
-
-Event ids still grow strictly per team (`append_events` bumps the team's counter), and hello
-replay reads them from the log as before. What no longer holds is that two decisions on one
-conversation get their ids in the order Redis made them (two processes may commit in the other
-order); the events carry the conversation's lock `version` for that (`_lock_scripts.py`) and
-clients drop an event older than what they show (web/static/js/lockorder.js)."""
+"""The store's side of the socket bus (README.md, "The bus"): the event log as the hub reads it,
+a logged record in the hub's form, and the writer of events decided outside a store
+transaction (a lock decision in Redis), appended in batches right after the decision."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from inbox import eventlog
 from inbox.db import Database
-from inbox.eventlog import append_events
 from inbox.models import EventRecord
+from inbox.views import iso
+from realtime.events import LoggedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +25,35 @@ RETRY_PAUSE_SECS = 0.2
 # part of the server's CPU per lock operation (docs/performance.md, "Locks"). The lock round
 # trip does not wait for it; other agents see "Bob is replying" this much later.
 BATCH_WINDOW_SECS = 0.02
+
+
+def logged(record: EventRecord) -> LoggedEvent:
+    return LoggedEvent(
+        team_id=record.team_id,
+        id=record.id,
+        type=record.type,
+        inbox_id=record.inbox_id,
+        user_id=record.user_id,
+        ts=iso(record.created_at) or "",
+        data=record.data,
+    )
+
+
+class LogSource:
+    """The event log, as the bus reads it (realtime/hub.py, `EventSource`)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def events_after(self, team_id: int, after_id: int, limit: int) -> list[LoggedEvent]:
+        async with self._db.read() as session:
+            return [
+                logged(r) for r in await eventlog.events_after(session, team_id, after_id, limit)
+            ]
+
+    async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]:
+        async with self._db.read() as session:
+            return await eventlog.last_event_ids(session, list(team_ids))
 
 
 @dataclass(frozen=True)
@@ -46,7 +68,17 @@ Announce = Callable[[Sequence[EventRecord]], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
 
 
-class LockEvents:
+class DeferredEvents:
+    """Events decided in Redis, written after the decision: one task per process takes
+    whatever queued meanwhile and appends it in one write transaction, then announces it.
+
+    Event ids still grow strictly per team (`append_events` bumps the team's counter), and
+    hello replay reads them from the log as for any event. What no longer holds is that two
+    decisions on one conversation get their ids in the order Redis made them (two processes may
+    commit in the other order); lock events carry the conversation's lock `version` for that
+    (presence/_lock_scripts.py), and clients drop one older than what they show
+    (web/static/js/lockorder.js)."""
+
     def __init__(self, db: Database, announce: Announce, spawn: Spawn) -> None:
         self._db = db
         self._announce = announce
@@ -60,7 +92,7 @@ class LockEvents:
         self._pending.append(PendingEvent(team_id, type, data, inbox_id))
         if self._idle.is_set():
             self._idle.clear()
-            self._spawn(self._drain(), "lock-events")
+            self._spawn(self._drain(), "deferred-events")
 
     async def flush(self) -> None:
         """Wait until everything queued so far is written and announced."""
@@ -75,12 +107,12 @@ class LockEvents:
                 try:
                     await self._announce(records)
                 except Exception:  # the bus's log check delivers them anyway
-                    logger.exception("could not announce %d lock events", len(records))
+                    logger.exception("could not announce %d deferred events", len(records))
         finally:
             self._idle.set()
             if self._pending:  # queued while the writer was stopping on an error
                 self._idle.clear()
-                self._spawn(self._drain(), "lock-events")
+                self._spawn(self._drain(), "deferred-events")
 
     async def _write(self, batch: list[PendingEvent]) -> list[EventRecord]:
         by_team: dict[int, list[tuple[str, dict[str, Any], int | None]]] = {}
@@ -91,12 +123,12 @@ class LockEvents:
                 async with self._db.write() as session:
                     records: list[EventRecord] = []
                     for team_id, events in by_team.items():
-                        records += await append_events(session, team_id, events)
+                        records += await eventlog.append_events(session, team_id, events)
                 return records
             except Exception:
                 if attempt == WRITE_ATTEMPTS:
-                    logger.exception("dropping %d lock events: the store refused them", len(batch))
+                    logger.exception("dropping %d events: the store refused them", len(batch))
                     return []
-                logger.warning("could not write lock events; retrying", exc_info=True)
+                logger.warning("could not write deferred events; retrying", exc_info=True)
                 await asyncio.sleep(RETRY_PAUSE_SECS * attempt)
         return []

@@ -1,6 +1,6 @@
-"""REST for conversation triage and inbox settings: assign, archive, read state, hand-off,
-sidebar counts and out-of-office (DESIGN.md, "REST"). Each change appends its
-`conversation.updated` in the same transaction and is announced after commit."""
+"""REST for conversation triage (DESIGN.md, "REST"): assign, hand-off, archive, read state, and
+the sidebar counts. Each change appends its `conversation.updated` in the same transaction and
+is announced after commit."""
 
 from __future__ import annotations
 
@@ -12,20 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import away, conversations, triage
-from inbox.models import UNSOLICITED_MODES, Conversation, User
-from inbox.segments import MAX_BODY_CHARS
-from inbox.views import inbox_view
-from server.api import caller, json_body, path_id
+from inbox import conversations, triage
+from inbox.models import Conversation, User
 from server.errors import ApiError
-from server.state import services
+from server.flows.events import append_conversation_updated
+from server.http._helpers import caller, json_body, path_id
+from server.services import services
 
 Change = Callable[[AsyncSession, Conversation, User, dict[str, Any]], Awaitable[None]]
-
-
-def require_admin(user: User) -> None:
-    if user.role != "admin":
-        raise ApiError(403, "forbidden", "only admins may do this")
 
 
 async def change_conversation(request: Request, change: Change, *, personal: bool) -> JSONResponse:
@@ -39,7 +33,7 @@ async def change_conversation(request: Request, change: Change, *, personal: boo
             session, path_id(request, "conversation_id"), visible
         )
         await change(session, conversation, user, body)
-        event = await triage.conversation_updated(
+        event = await append_conversation_updated(
             session, conversation, user.id if personal else None
         )
         (view,) = await conversations.describe(session, [conversation], user.id)
@@ -90,49 +84,7 @@ async def inbox_counts(request: Request) -> JSONResponse:
         return JSONResponse(await triage.counts(session, inbox, user))
 
 
-async def get_out_of_office(request: Request) -> JSONResponse:
-    user, visible = await caller(request)
-    svc = services(request)
-    async with svc.db.read() as session:
-        inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
-    return JSONResponse(away.settings_view(inbox, svc.settings.clock()))
-
-
-async def put_out_of_office(request: Request) -> JSONResponse:
-    user, visible = await caller(request)
-    require_admin(user)
-    body = await json_body(request)
-    svc = services(request)
-    now = svc.settings.clock()
-    async with svc.db.write() as session:
-        inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
-        away.configure(inbox, body, now)
-        session.add(inbox)
-    return JSONResponse(away.settings_view(inbox, now))
-
-
-async def patch_inbox(request: Request) -> JSONResponse:
-    """Admins: `{unsolicited?: "agent"|"bot", help_text?}` (the HELP answer)."""
-    user, visible = await caller(request)
-    require_admin(user)
-    body = await json_body(request)
-    mode, help_text = body.get("unsolicited"), body.get("help_text")
-    if mode is not None and mode not in UNSOLICITED_MODES:
-        raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
-    if help_text is not None and (
-        not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS
-    ):
-        raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
-    async with services(request).db.write() as session:
-        inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
-        inbox.unsolicited = mode if mode is not None else inbox.unsolicited
-        inbox.help_text = help_text if help_text is not None else inbox.help_text
-        session.add(inbox)
-    return JSONResponse({**inbox_view(inbox), "help_text": inbox.help_text})
-
-
 routes = [
-    Route("/inboxes/{inbox_id}", patch_inbox, methods=["PATCH"]),
     _route("assign", _assign),
     _route("handoff", _handoff),
     _route("archive", _archive),
@@ -140,6 +92,4 @@ routes = [
     _route("read", _read, personal=True),
     _route("unread", _unread, personal=True),
     Route("/inboxes/{inbox_id}/counts", inbox_counts),
-    Route("/inboxes/{inbox_id}/out-of-office", get_out_of_office, methods=["GET"]),
-    Route("/inboxes/{inbox_id}/out-of-office", put_out_of_office, methods=["PUT"]),
 ]

@@ -1,5 +1,6 @@
-"""The `/ws` endpoint: authenticate, register with the bus, and answer client commands
-(DESIGN.md, "WebSocket")."""
+"""The `/ws` endpoint (DESIGN.md, "WebSocket"): authenticate, register with the bus, read the
+client's frames, and answer each command exactly once, with its `ref` (server/socket/commands.py
+holds the commands; server/errors.py says how each refusal is answered)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,21 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Coroutine
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from inbox import accounts
-from inbox.errors import InboxError
-from realtime.connections import HELLO_WAIT_SECS, Direct, Sink
-from realtime.hub import Connection
-from server import online
+from realtime.connections import HELLO_WAIT_SECS, Connection
+from realtime.events import error_frame
 from server.auth import current_user, origin_allowed
-from server.commands import HANDLERS, Command, error_frame
-from server.errors import ApiError
-from server.lock_commands import LOCK_HANDLERS
-from server.state import Services, services
+from server.errors import ApiError, answer_of
+from server.flows import presence
+from server.services import Services, services
+from server.socket.commands import HANDLERS, Command
+from server.socket.transport import direct_writer, text_sink, write_queued
 
 logger = logging.getLogger(__name__)
-HANDLERS.update(LOCK_HANDLERS)
 
 MAX_FRAME_BYTES = 64 * 1024
 # A person types and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
@@ -34,64 +30,6 @@ RATE_PER_SEC = 20.0
 RATE_BURST = 40.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-RAW_SEND = "switchboard.raw_send"
-
-
-class RawSend:
-    """Outermost middleware: keeps the server's own ASGI `send` of a socket in its scope, so
-    event frames skip the per-message wrappers of the middleware stack (the fan-out hot path:
-    a send per frame per socket), or, under `switchboard serve`, skip ASGI altogether (see
-    `_direct_writer`). Closing and accepting still go through Starlette."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
-
-
-def _text_sink(websocket: WebSocket) -> Sink:
-    raw: Send | None = websocket.scope.get(RAW_SEND)
-    if raw is None:
-        return websocket.send_text
-    send: Send = raw
-
-    def sink(text: str) -> Coroutine[Any, Any, None]:
-        sending = send({"type": "websocket.send", "text": text})
-        return sending if isinstance(sending, Coroutine) else _awaited(sending)
-
-    return sink
-
-
-async def _awaited(awaitable: Awaitable[None]) -> None:
-    await awaitable
-
-
-def _direct_writer(websocket: WebSocket) -> Direct | None:
-    """Under uvicorn's `websockets-sansio` protocol (what `switchboard serve` runs), write an
-    event's pre-encoded frame straight to the socket's transport: the same bytes for every
-    recipient, and none of the per-frame ASGI work (message dict, coroutine, framing) that was
-    the largest cost left in the fan-out after the syscall (docs/performance.md). The frame
-    goes only where uvicorn's own `send` would write it at once; otherwise the caller queues
-    it and the ASGI send finishes it. Any other server gets None and the ASGI path."""
-    protocol = getattr(websocket.scope.get(RAW_SEND), "__self__", None)
-    if not isinstance(protocol, WebSocketsSansIOProtocol) or protocol.conn.extensions:
-        return None  # compression negotiated: frames must go through the protocol
-    transport, writable = protocol.transport, protocol.writable
-
-    def write(frame: bytes) -> bool:
-        if protocol.close_sent or protocol.disconnected or not writable.is_set():
-            return False
-        if transport.is_closing():
-            return False
-        transport.write(frame)
-        return True
-
-    return write
 
 
 class _Bucket:
@@ -123,11 +61,11 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
-    await online.connected(svc, conn, user)
-    conn.sink = _text_sink(websocket)
-    conn.direct = _direct_writer(websocket)
+    await presence.connected(svc, conn, user)
+    conn.sink = text_sink(websocket)
+    conn.direct = direct_writer(websocket)
     tasks = [
-        asyncio.create_task(_write(conn.sink, conn)),
+        asyncio.create_task(write_queued(conn.sink, conn)),
         asyncio.create_task(_read(websocket, conn, svc)),
         asyncio.create_task(conn.closed.wait()),
     ]
@@ -138,25 +76,12 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         svc.hub.unregister(conn)
-        await online.disconnected(svc, conn)
+        await presence.disconnected(svc, conn)
     if conn.closed.is_set():
         try:
             await websocket.close(conn.close_code, conn.close_reason)
         except (RuntimeError, OSError, WebSocketDisconnect):
             pass  # the client is already gone
-
-
-async def _write(sink: Sink, conn: Connection) -> None:
-    """Send what `Connection.send` could not send at once, in order."""
-    while True:
-        item = await conn.queue.get()
-        conn.idle = False
-        if isinstance(item, str):
-            await sink(item)
-        else:
-            await item
-        if conn.queue.empty():
-            conn.idle = True
 
 
 async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
@@ -198,15 +123,20 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
             _refuse(conn, "invalid_command", 'a command is {"type": ..., "data": ...}')
             continue
-        online.acted(svc, conn, command["type"])
+        presence.acted(svc, conn, command["type"])
         try:
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
             return
-        except ApiError as exc:
-            conn.reply(error_frame(command.get("ref"), exc.code, exc.message, **exc.extra))
-        except InboxError as exc:
-            conn.reply(error_frame(command.get("ref"), exc.code, exc.message))
+        except Exception as exc:  # every command gets an answer, a refusal included
+            answer = answer_of(exc)
+            if answer is None:
+                logger.exception("command %r failed", command["type"])
+                conn.reply(error_frame(command.get("ref"), "internal", "something went wrong"))
+            else:
+                conn.reply(
+                    error_frame(command.get("ref"), answer.code, answer.message, **answer.extra)
+                )
         finally:
             conn.release()  # a no-op once live; ends the hold if a hello was refused
 

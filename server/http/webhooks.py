@@ -10,9 +10,10 @@ from twilio.request_validator import RequestValidator
 
 from inbox import messages
 from inbox.errors import InvalidInputError
-from server import automatic
+from inbox.outbound import Outcome
 from server.errors import ApiError
-from server.state import services
+from server.flows import inbound, sending
+from server.services import services
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +54,15 @@ async def inbound_message(request: Request) -> Response:
     sid, to, from_ = _required(params, "MessageSid", "To", "From")
     count = int(params.get("NumMedia") or 0)
     media = [params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}")]
-    svc = services(request)
-    async with svc.db.write() as session:
-        stored = await messages.receive_inbound(
-            session,
-            to=to,
-            from_=from_,
-            body=params.get("Body", ""),
-            provider_sid=sid,
-            media_urls=media,
-        )
-        follow = automatic.FollowUp()
-        if stored.event is not None:  # a repeated MessageSid sets nothing off again
-            follow = await automatic.on_inbound(svc, session, stored)
-    await svc.announce(stored.event, *follow.events)
-    automatic.dispatch(svc, follow, str(request.base_url))
+    await inbound.receive(
+        services(request),
+        to=to,
+        from_=from_,
+        body=params.get("Body", ""),
+        provider_sid=sid,
+        callback_base=str(request.base_url),
+        media_urls=media,
+    )
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -77,19 +72,18 @@ async def message_status(request: Request) -> Response:
     sid = params.get("MessageSid")
     svc = services(request)
     raw_id = request.query_params.get("message_id", "")
-    async with svc.db.write() as session:
-        message_id = int(raw_id) if raw_id.isdigit() else None
-        if message_id is None and sid:
+    message_id = int(raw_id) if raw_id.isdigit() else None
+    if message_id is None and sid:
+        async with svc.db.read() as session:
             message_id = await messages.message_id_by_sid(session, sid)
-        if message_id is None:
-            return Response(EMPTY_TWIML, media_type="text/xml")  # not one of ours; nothing to do
-        event = await messages.update_status(
-            session,
-            message_id,
-            status,
-            provider_sid=sid,
-            error_code=params.get("ErrorCode") or None,
-            error_message=params.get("ErrorMessage") or None,
-        )
-    await svc.announce(event)
+    if message_id is None:
+        return Response(EMPTY_TWIML, media_type="text/xml")  # not one of ours; nothing to do
+    outcome = Outcome(
+        message_id,
+        status,
+        provider_sid=sid,
+        error_code=params.get("ErrorCode") or None,
+        error_message=params.get("ErrorMessage") or None,
+    )
+    await sending.record(svc, [outcome])
     return Response(EMPTY_TWIML, media_type="text/xml")

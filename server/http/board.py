@@ -8,31 +8,28 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import conversations
-from server import locking
-from server.api import caller, path_id
+from inbox.models import SUPERVISING_ROLES
 from server.errors import ApiError
-from server.locking import lock_view, presence_errors, presence_view
-from server.state import services
-
-FORCE_RELEASE_ROLES = frozenset({"supervisor", "admin"})
+from server.flows import locks
+from server.flows.events import lock_data, presence_data
+from server.http._helpers import caller, path_id, require_role
+from server.services import services
 
 
 async def list_presence(request: Request) -> JSONResponse:
     """Everyone of the caller's team with a presence record (offline ones for a day)."""
     user, _ = await caller(request)
-    with presence_errors():
-        states = await services(request).presence.team(user.team_id)
-    return JSONResponse({"items": [presence_view(s) for s in states], "next": None})
+    states = await services(request).presence.team(user.team_id)
+    return JSONResponse({"items": [presence_data(s) for s in states], "next": None})
 
 
 async def list_locks(request: Request) -> JSONResponse:
     """Live locks in the inboxes the caller may see."""
     user, visible = await caller(request)
-    with presence_errors():
-        locks = await services(request).locks.all_locks()
+    held = await services(request).locks.all_locks()
     items = [
-        lock_view(lock, board=True)
-        for lock in sorted(locks, key=lambda lock: lock.conversation_id)
+        lock_data(lock, board=True)
+        for lock in sorted(held, key=lambda lock: lock.conversation_id)
         if lock.team_id == user.team_id and lock.inbox_id in visible
     ]
     return JSONResponse({"items": items, "next": None})
@@ -40,15 +37,14 @@ async def list_locks(request: Request) -> JSONResponse:
 
 async def force_release(request: Request) -> JSONResponse:
     user, visible = await caller(request)
-    if user.role not in FORCE_RELEASE_ROLES:
-        raise ApiError(403, "forbidden", "only supervisors and admins can force-release a lock")
+    require_role(user, SUPERVISING_ROLES)
     svc = services(request)
     async with svc.db.read() as session:
         conversation = await conversations.get_conversation(
             session, path_id(request, "conversation_id"), visible
         )
     assert conversation.id is not None
-    released = await locking.release(svc, conversation.team_id, conversation.id, None, "forced")
+    released = await locks.release(svc, conversation.team_id, conversation.id, None, "forced")
     if released is None:
         raise ApiError(404, "not_locked", "nobody holds this conversation")
     return JSONResponse(

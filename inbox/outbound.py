@@ -1,0 +1,200 @@
+"""The outbound path in the store, one for every kind of send (a reply, an automatic answer, a
+bulk send): whether an inbox may send, queueing one text per conversation, and recording what
+the provider said about each. Functions run in the caller's write transaction; the caller
+appends the events (server/flows/events.py) and hands queued texts to the provider."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from inbox.conversations import get_or_create_many
+from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
+from inbox.messages import new_message, validate_body
+from inbox.models import Conversation, Inbox, Message, OptOut, User, utcnow
+
+# Delivery statuses in the order Twilio moves through them; callbacks arrive out of order, so a
+# status only ever moves to a higher rank. Final states share the top rank but for "read".
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "receiving": 3,
+    "received": 4,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+
+
+@dataclass
+class Queued:
+    """One recipient of a send: its conversation and new message, or why it gets none."""
+
+    number: str
+    conversation: Conversation | None = None
+    message: Message | None = None
+    refused: InboxError | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provider said about one of our texts (an answer, or a status callback)."""
+
+    message_id: int
+    status: str
+    provider_sid: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+def check_can_send(inbox: Inbox) -> None:
+    if inbox.registration != "registered":
+        raise ForbiddenError(
+            "this inbox is not registered with carriers yet and cannot send", "not_registered"
+        )
+    if inbox.phone_number is None:
+        raise ConflictError("this inbox has no number to send from; move it first", "no_number")
+
+
+def _opted_out(number: str) -> ConflictError:
+    return ConflictError(f"{number} has opted out (STOP)", "opted_out")
+
+
+async def _opted_out_among(session: AsyncSession, inbox_id: int, numbers: list[str]) -> set[str]:
+    if not numbers:
+        return set()
+    rows = await session.scalars(
+        select(col(OptOut.number)).where(
+            col(OptOut.inbox_id) == inbox_id, col(OptOut.number).in_(numbers)
+        )
+    )
+    return set(rows)
+
+
+async def queue(
+    session: AsyncSession,
+    inbox: Inbox,
+    sender: User | None,
+    body: str,
+    conversations: Sequence[Conversation],
+    *,
+    automatic: bool = False,
+    help_answer: bool = False,
+) -> list[Queued]:
+    """Store `body` as a `queued` text in each conversation of `inbox` that may get it; the
+    others are refused (read-only, opted out). A `help_answer` may reach an opted-out number
+    (carriers require HELP to be answered)."""
+    body = validate_body(body)
+    check_can_send(inbox)
+    assert inbox.id is not None
+    numbers = [c.counterparty for c in conversations]
+    opted = set() if help_answer else await _opted_out_among(session, inbox.id, numbers)
+    now = utcnow()
+    results = []
+    for conversation in conversations:
+        result = Queued(conversation.counterparty, conversation)
+        if conversation.read_only:
+            result.refused = ConflictError(
+                "this conversation is read-only: the contact's number changed", "read_only"
+            )
+        elif conversation.counterparty in opted:
+            result.refused = _opted_out(conversation.counterparty)
+        else:
+            result.message = new_message(
+                conversation,
+                "outbound",
+                body,
+                "queued",
+                now,
+                sender_id=sender.id if sender else None,
+                automatic=automatic,
+            )
+            conversation.last_message_at = now
+            session.add(conversation)
+        results.append(result)
+    session.add_all([r.message for r in results if r.message is not None])
+    await session.flush()
+    return results
+
+
+async def queue_to_numbers(
+    session: AsyncSession, inbox: Inbox, sender: User, body: str, numbers: Sequence[str]
+) -> list[Queued]:
+    """`queue` to distinct E.164 numbers, each in its own conversation (made when there is
+    none, but not for a number that opted out)."""
+    body = validate_body(body)
+    check_can_send(inbox)
+    assert inbox.id is not None
+    opted = await _opted_out_among(session, inbox.id, list(numbers))
+    wanted = [n for n in numbers if n not in opted]
+    found = await get_or_create_many(session, inbox, wanted) if wanted else {}
+    queued = {q.number: q for q in await queue(session, inbox, sender, body, list(found.values()))}
+    return [queued.get(n) or Queued(n, refused=_opted_out(n)) for n in numbers]
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A queued text as the provider needs it."""
+
+    message_id: int
+    body: str
+    conversation: Conversation
+    from_: str
+
+
+async def to_deliver(session: AsyncSession, message_ids: Sequence[int]) -> list[Owed]:
+    rows = await session.execute(
+        select(col(Message.id), col(Message.body), Conversation, col(Inbox.phone_number))
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
+        .where(col(Message.id).in_(message_ids))
+        .order_by(col(Message.id))
+    )
+    return [Owed(m, body, c, number or "") for m, body, c, number in rows if m is not None]
+
+
+async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Message]:
+    """Apply what the provider said: a status only moves forward (STATUS_RANK), and the
+    provider's id is kept once known. Return the messages that changed."""
+    for outcome in outcomes:
+        if outcome.status not in STATUS_RANK:
+            raise InvalidInputError(f"unknown message status {outcome.status!r}")
+    if not outcomes:
+        return []
+    rows = await session.scalars(
+        select(Message)
+        .where(col(Message.id).in_({o.message_id for o in outcomes}))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    by_id = {m.id: m for m in rows}
+    changed: dict[int, Message] = {}
+    now = utcnow()
+    for outcome in outcomes:
+        message = by_id.get(outcome.message_id)
+        if message is None:
+            continue
+        moved = False
+        if STATUS_RANK[outcome.status] > STATUS_RANK.get(message.status, len(STATUS_RANK)):
+            message.status = outcome.status
+            if outcome.error_code is not None:
+                message.error_code = outcome.error_code
+                message.error_message = outcome.error_message
+            moved = True
+        if outcome.provider_sid is not None and message.provider_sid is None:
+            # The provider's id is news too: the text has left us, even if its status is the same.
+            message.provider_sid = outcome.provider_sid
+            moved = True
+        if moved:
+            message.updated_at = now
+            changed[outcome.message_id] = message
+    await session.flush()
+    return list(changed.values())

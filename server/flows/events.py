@@ -1,0 +1,246 @@
+"""Every event's payload, built here and nowhere else, and checked against its model in
+realtime/events.py; and who may see it (the audience is set here, once, when the event is
+logged: `inbox_id` for that inbox's members, `user_id` for one user, neither for the team).
+
+The `append_*` functions run inside the change's own write transaction, so the change and its
+event commit together (README.md, "The bus"); the caller announces the returned records after
+commit. The `*_data` functions shape events that are logged later (lock decisions, queued by
+flows/locks.py) and the answers that carry the same shape (acks, the board's REST calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox import eventlog, memberships
+from inbox.conversations import describe
+from inbox.models import Conversation, EventRecord, Message, User
+from inbox.views import message_view, users_by_id
+from presence.locks import IdlePrompt, Lock, Released
+from presence.status import PresenceState
+from realtime import events as ev
+
+
+def _shaped(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data`, after checking it is exactly the shape `model` says (extra fields refused)."""
+    model.model_validate(data)
+    return data
+
+
+def iso_ms(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- messages and conversations ---------------------------------------------------------------
+
+
+async def append_messages_created(
+    session: AsyncSession,
+    team_id: int,
+    created: Sequence[tuple[Message, Conversation]],
+    sender: User | None,
+) -> list[EventRecord]:
+    """`message.created` for each new message, to its inbox, with one bump of the team's id."""
+    if not created:
+        return []
+    views = await describe(session, [c for _, c in created], None)
+    return await eventlog.append_events(
+        session,
+        team_id,
+        [
+            (
+                ev.MESSAGE_CREATED,
+                _shaped(
+                    ev.MessageCreatedData,
+                    {"message": message_view(message, sender), "conversation": view},
+                ),
+                message.inbox_id,
+            )
+            for (message, _), view in zip(created, views, strict=True)
+        ],
+    )
+
+
+async def append_message_created(
+    session: AsyncSession, message: Message, conversation: Conversation, sender: User | None
+) -> EventRecord:
+    (record,) = await append_messages_created(
+        session, message.team_id, [(message, conversation)], sender
+    )
+    return record
+
+
+async def append_message_statuses(
+    session: AsyncSession, team_id: int, changed: Sequence[Message]
+) -> list[EventRecord]:
+    """`message.status` for each message whose delivery status (or provider id) changed."""
+    senders = await users_by_id(session, (m.sender_id for m in changed))
+    return await eventlog.append_events(
+        session,
+        team_id,
+        [
+            (
+                ev.MESSAGE_STATUS,
+                _shaped(
+                    ev.MessageStatusData,
+                    {"message": message_view(m, senders.get(m.sender_id or 0))},
+                ),
+                m.inbox_id,
+            )
+            for m in changed
+        ],
+    )
+
+
+async def append_conversation_updated(
+    session: AsyncSession, conversation: Conversation, user_id: int | None = None
+) -> EventRecord:
+    """`conversation.updated` to the inbox; with `user_id`, to that user only (their read
+    state, which only they see)."""
+    (view,) = await describe(session, [conversation], user_id)
+    return await eventlog.append_event(
+        session,
+        conversation.team_id,
+        ev.CONVERSATION_UPDATED,
+        _shaped(ev.ConversationUpdatedData, {"conversation": view}),
+        inbox_id=conversation.inbox_id,
+        user_id=user_id,
+    )
+
+
+async def append_conversations_updated(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> list[EventRecord]:
+    return [await append_conversation_updated(session, c) for c in conversations]
+
+
+def _tombstone(conversation: Conversation) -> dict[str, Any]:
+    assert conversation.id is not None
+    data = {"conversation_id": conversation.id, "inbox_id": conversation.inbox_id}
+    return _shaped(ev.ConversationDeletedData, data)
+
+
+def _mentions(conversation_id: int) -> list[str]:
+    """How logged data names a conversation. Logged data is compact JSON (inbox/eventlog.py):
+    a message names it as "conversation_id":N (message and lock data), a conversation view
+    opens {"id":N, (the models above put those fields first)."""
+    return [f'"conversation_id":{conversation_id},', f'"conversation":{{"id":{conversation_id},']
+
+
+async def append_conversation_left(
+    session: AsyncSession, conversation: Conversation, *, erase: bool = False
+) -> EventRecord:
+    """`conversation.deleted` to the members of the conversation's inbox (as it is now): it was
+    moved elsewhere or, with `erase`, deleted, and then every earlier logged event about it
+    becomes the same tombstone first (so replay never hands out the deleted texts)."""
+    gone = _tombstone(conversation)
+    if erase:
+        assert conversation.id is not None
+        await eventlog.rewrite_events(
+            session,
+            conversation.team_id,
+            conversation.inbox_id,
+            _mentions(conversation.id),
+            ev.CONVERSATION_DELETED,
+            gone,
+        )
+    return await eventlog.append_event(
+        session,
+        conversation.team_id,
+        ev.CONVERSATION_DELETED,
+        gone,
+        inbox_id=conversation.inbox_id,
+    )
+
+
+# -- access -----------------------------------------------------------------------------------
+
+
+async def append_access_changed(
+    session: AsyncSession, team_id: int, user_ids: Sequence[int]
+) -> list[EventRecord]:
+    """`access.changed` to each user: the inboxes they may see from this event on."""
+    records = []
+    for user_id in user_ids:
+        inbox_ids = await memberships.inbox_ids_of(session, user_id, team_id)
+        data = _shaped(ev.AccessChangedData, {"inbox_ids": inbox_ids})
+        records.append(
+            await eventlog.append_event(session, team_id, ev.ACCESS_CHANGED, data, user_id=user_id)
+        )
+    return records
+
+
+# -- locks and presence -----------------------------------------------------------------------
+
+
+def lock_data(lock: Lock, *, board: bool = False) -> dict[str, Any]:
+    """`lock.acquired` data; the supervisor board adds `since` and `idle_prompt_pending`."""
+    data: dict[str, Any] = {
+        "conversation_id": lock.conversation_id,
+        "holder": lock.holder.view(),
+        "expires_at": iso_ms(lock.expires_at_ms),
+        "version": lock.token,
+    }
+    if board:
+        data["since"] = iso_ms(lock.since_ms)
+        data["idle_prompt_pending"] = lock.prompt_release_at_ms > 0
+        return data
+    return _shaped(ev.LockAcquiredData, data)
+
+
+def released_data(released: Released) -> dict[str, Any]:
+    data = {
+        "conversation_id": released.conversation_id,
+        "holder": released.holder.view(),
+        "reason": released.reason,
+        "version": released.version,
+    }
+    return _shaped(ev.LockReleasedData, data)
+
+
+def idle_prompt_data(prompt: IdlePrompt) -> dict[str, Any]:
+    data = {"conversation_id": prompt.conversation_id, "release_at": iso_ms(prompt.release_at_ms)}
+    return _shaped(ev.LockIdlePromptData, data)
+
+
+def presence_data(state: PresenceState) -> dict[str, Any]:
+    data = {"user": state.user.view(), "status": state.status, "viewing": state.viewing}
+    return _shaped(ev.PresenceChangedData, data)
+
+
+async def append_lock_acquired(session: AsyncSession, lock: Lock) -> EventRecord:
+    return await eventlog.append_event(
+        session, lock.team_id, ev.LOCK_ACQUIRED, lock_data(lock), inbox_id=lock.inbox_id
+    )
+
+
+async def append_lock_released(session: AsyncSession, released: Released) -> EventRecord:
+    return await eventlog.append_event(
+        session,
+        released.team_id,
+        ev.LOCK_RELEASED,
+        released_data(released),
+        inbox_id=released.inbox_id,
+    )
+
+
+async def append_idle_prompt(session: AsyncSession, prompt: IdlePrompt) -> EventRecord:
+    """To the holder only: are you still working on this reply?"""
+    return await eventlog.append_event(
+        session,
+        prompt.team_id,
+        ev.LOCK_IDLE_PROMPT,
+        idle_prompt_data(prompt),
+        user_id=prompt.holder.id,
+    )
+
+
+async def append_presence_changed(session: AsyncSession, state: PresenceState) -> EventRecord:
+    return await eventlog.append_event(
+        session, state.team_id, ev.PRESENCE_CHANGED, presence_data(state)
+    )

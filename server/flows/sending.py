@@ -1,0 +1,240 @@
+"""The one send path (README.md, "Locks": "Sends are fenced"): a reply from REST or the socket,
+an automatic answer and a bulk send all store their texts through `inbox/outbound.py` with
+their events, then hand them to the SMS provider through `deliver`, after the answer, and
+record what it said through `record`.
+
+A reply is stored only if, at that moment, the sender holds the conversation's lock or nobody
+does (then the sender takes it). We check in Redis *inside* the send's write transaction and
+then write a fencing token onto the conversation row in that same transaction:
+
+1. The transaction first locks the team row (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the
+   whole database), so a team's sends are serialised around the check. (Lock commands do not
+   take it: they are one script in Redis, their events written after; flows/locks.py.)
+2. The acquire script (take if free, extend if ours, refuse if another user's) returns the
+   lock's fencing token. Tokens only grow per conversation (microsecond clock, kept above the
+   last one handed out), so a newer holder always has a larger token.
+3. `UPDATE conversation SET lock_fence = token WHERE id = ? AND lock_fence <= token` in the
+   same transaction as the message insert. Once a newer holder's reply is stored, an older
+   holder's token can never pass again, whatever the delays between Redis and the store.
+
+Why not the Redis check alone: the check and the INSERT are two systems, and a process can
+stall between them (GC pause, slow disk) while its lock lapses and another user takes it and
+replies. Why not the fence alone: a lapsed holder who never sent would pass until the new
+holder sent. Together, every stored reply was made by the holder at the time of its check, and
+replies are stored in holder order. The traffic cop (unseen inbound messages) rides along."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox import conversations, messages, optout, outbound
+from inbox.accounts import lock_team
+from inbox.delivery import send_with_retry
+from inbox.errors import InboxError, SmsError
+from inbox.models import Conversation, EventRecord, Inbox, Message, User
+from inbox.outbound import Outcome
+from inbox.providers.base import OutboundText
+from inbox.views import message_view
+from presence.errors import ConversationLockedError, PresenceError
+from presence.locks import Claim
+from server.flows.events import (
+    append_conversation_updated,
+    append_lock_acquired,
+    append_lock_released,
+    append_message_created,
+    append_message_statuses,
+)
+from server.flows.locks import holder_of
+from server.services import Services
+
+logger = logging.getLogger(__name__)
+
+# Twilio's "Attempt to send to unsubscribed recipient": the number texted STOP to Twilio itself.
+TWILIO_UNSUBSCRIBED = "21610"
+# Provider calls in flight at once for one delivery: quick, yet below Twilio's default
+# concurrency limits so the team's normal replies are not queued behind a bulk send.
+DELIVERY_CONCURRENCY = 8
+# Texts handed over, and their outcomes stored, per write transaction.
+DELIVERY_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: dict[str, Any]  # the stored message's view
+    # Inbound messages that arrived after the sender last viewed the conversation (the traffic
+    # cop): the text is sent anyway, and the UI warns.
+    unseen_messages: list[int]
+
+
+async def send_text(
+    svc: Services,
+    user: User,
+    conversation_id: int,
+    visible: set[int],
+    body: Any,
+    *,
+    callback_base: str,
+    seen_message_id: int | None = None,
+) -> Sent:
+    """Send `body` in the conversation as `user`, fenced by the conversation's lock: refused
+    (ConversationLockedError) when another user holds it; taken when free."""
+    body = messages.validate_body(body)
+    assert user.id is not None
+    if seen_message_id is None:
+        seen_message_id = await svc.presence.seen(user.id, conversation_id)
+    claim = None
+    try:
+        async with svc.db.write() as session:  # fenced: the check and the store in one
+            conversation = await conversations.get_conversation(session, conversation_id, visible)
+            await lock_team(session, conversation.team_id)
+            claim = await svc.locks.acquire(
+                conversation_id, conversation.team_id, conversation.inbox_id, holder_of(user)
+            )
+            lock_events = await _fence(svc, session, conversation, claim)
+            unseen = await messages.unseen_inbound(session, conversation_id, seen_message_id)
+            message, created = await _queue_one(session, conversation, user, body)
+    except (InboxError, PresenceError):
+        if claim is not None and claim.fresh:  # the lock.acquired event was rolled back too
+            await svc.locks.release(conversation_id, claim.lock.team_id, user.id, "released")
+        raise
+    await svc.announce(*lock_events, created)
+    assert message.id is not None
+    await svc.presence.mark_seen(user.id, conversation_id, message.id)
+    svc.spawn(deliver(svc, [message.id], callback_base), name=f"deliver-{message.id}")
+    return Sent(message_view(message, user), unseen)
+
+
+async def _queue_one(
+    session: AsyncSession,
+    conversation: Conversation,
+    sender: User | None,
+    body: str,
+    *,
+    automatic: bool = False,
+    help_answer: bool = False,
+) -> tuple[Message, EventRecord]:
+    """Queue one text in the conversation; its refusal (read-only, opted out) is raised."""
+    inbox = await session.get(Inbox, conversation.inbox_id)
+    assert inbox is not None
+    (queued,) = await outbound.queue(
+        session, inbox, sender, body, [conversation], automatic=automatic, help_answer=help_answer
+    )
+    if queued.refused is not None:
+        raise queued.refused
+    assert queued.message is not None
+    return queued.message, await append_message_created(
+        session, queued.message, conversation, sender
+    )
+
+
+async def _fence(
+    svc: Services, session: AsyncSession, conversation: Conversation, claim: Claim
+) -> list[EventRecord]:
+    """Inside the send's write transaction, under the team lock, with the lock just taken or
+    extended: fence the row with its token, and log the claim's events there too (a lapsed
+    holder's release, then the new hold)."""
+    assert conversation.id is not None
+    if not await conversations.fence(session, conversation.id, claim.lock.token):
+        # a newer holder's reply is already stored
+        current = await svc.locks.get(conversation.id)
+        raise ConversationLockedError(conversation.id, current.holder if current else None)
+    records = []
+    if claim.lapsed is not None:
+        records.append(await append_lock_released(session, claim.lapsed))
+    if claim.fresh:
+        records.append(await append_lock_acquired(session, claim.lock))
+    return records
+
+
+async def send_automatic(
+    svc: Services, conversation_id: int, body: str, help_answer: bool, callback_base: str
+) -> None:
+    """Send a system text (no sender, `automatic`): an away message or a HELP answer."""
+    try:
+        async with svc.db.write() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return
+            message, created = await _queue_one(
+                session, conversation, None, body, automatic=True, help_answer=help_answer
+            )
+    except InboxError as exc:
+        logger.info("automatic reply in %d not sent: %s", conversation_id, exc.message)
+        return
+    await svc.announce(created)
+    assert message.id is not None
+    await deliver(svc, [message.id], callback_base)
+
+
+def status_callback_url(svc: Services, callback_base: str, message_id: int) -> str:
+    base = svc.settings.public_url or callback_base.rstrip("/")
+    return f"{base}/webhooks/twilio/status?message_id={message_id}"
+
+
+async def deliver(svc: Services, message_ids: Sequence[int], callback_base: str) -> None:
+    """Hand queued texts to the provider, DELIVERY_BATCH at a time: sends run concurrently,
+    and each batch's outcomes are stored in one transaction (the store, not the provider, is
+    the cost)."""
+    for start in range(0, len(message_ids), DELIVERY_BATCH):
+        await _deliver_batch(svc, message_ids[start : start + DELIVERY_BATCH], callback_base)
+
+
+async def _deliver_batch(svc: Services, message_ids: Sequence[int], callback_base: str) -> None:
+    async with svc.db.read() as session:
+        owed = await outbound.to_deliver(session, message_ids)
+    gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+    async def send(message_id: int, body: str, to: str, from_: str) -> Outcome:
+        text = OutboundText(to, from_, body, status_callback_url(svc, callback_base, message_id))
+        async with gate:
+            try:
+                result = await send_with_retry(
+                    svc.provider, text, first_backoff_secs=svc.settings.send_backoff_secs
+                )
+            except SmsError as exc:
+                logger.warning(
+                    "message %d failed: %s (code %s)", message_id, exc.message, exc.provider_code
+                )
+                return Outcome(
+                    message_id,
+                    "failed",
+                    error_code=exc.provider_code or "provider_unreachable",
+                    error_message=exc.message,
+                )
+        return Outcome(message_id, result.status, provider_sid=result.sid)
+
+    outcomes = await asyncio.gather(
+        *(send(o.message_id, o.body, o.conversation.counterparty, o.from_) for o in owed)
+    )
+    unsubscribed = [
+        o.conversation
+        for o, outcome in zip(owed, outcomes, strict=True)
+        if outcome.error_code == TWILIO_UNSUBSCRIBED
+    ]
+    await record(svc, outcomes, unsubscribed)
+
+
+async def record(
+    svc: Services, outcomes: Sequence[Outcome], unsubscribed: Sequence[Conversation] = ()
+) -> None:
+    """Store what the provider said about our texts (its answers, or status callbacks), and
+    record as ours the opt-outs it reported (`unsubscribed`), each shown as it changes."""
+    if not outcomes:
+        return
+    async with svc.db.write() as session:
+        changed = await outbound.record_outcomes(session, outcomes)
+        events: list[EventRecord] = []
+        for team_id in sorted({m.team_id for m in changed}):
+            events += await append_message_statuses(
+                session, team_id, [m for m in changed if m.team_id == team_id]
+            )
+        for conversation in unsubscribed:
+            if await optout.opt_out(session, conversation.inbox_id, conversation.counterparty):
+                events.append(await append_conversation_updated(session, conversation))
+    await svc.announce(*events)

@@ -1,0 +1,73 @@
+"""What the lifespan builds (server/app.py) and every route, command and flow uses."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import redis.asyncio as aioredis
+from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
+
+from inbox.db import Database
+from inbox.models import EventRecord
+from inbox.providers.base import SmsProvider
+from presence.locks import LockStore
+from presence.status import PresenceStore
+from realtime.hub import Hub
+from server.bus import DeferredEvents, logged
+from server.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis
+    hub: Hub
+    provider: SmsProvider
+    templates: Jinja2Templates
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @cached_property
+    def locks(self) -> LockStore:
+        return LockStore(self.redis, self.settings.lock_timings)
+
+    @cached_property
+    def lock_events(self) -> DeferredEvents:
+        """`lock.*` events, written and announced after the lock round trip."""
+
+        async def announce(records: Iterable[EventRecord]) -> None:
+            await self.announce(*records)
+
+        return DeferredEvents(self.db, announce, self.spawn)
+
+    @cached_property
+    def presence(self) -> PresenceStore:
+        s = self.settings
+        return PresenceStore(self.redis, s.presence_ttl_secs, s.presence_away_after_secs)
+
+    async def announce(self, *records: EventRecord | None) -> None:
+        await self.hub.announce([logged(r) for r in records if r is not None])
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run slow work after the answer; kept referenced so it is not collected mid-flight."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+def services(conn: HTTPConnection) -> Services:
+    svc: Services = conn.state.services
+    return svc
