@@ -42,6 +42,7 @@ from server.http import (
     users,
     webhooks,
 )
+from server.http.limits import BodyLimit
 from server.services import Services, services
 from server.shutdown import on_stop_signal
 from server.socket.endpoint import ws_endpoint
@@ -184,6 +185,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
     middleware = [
         Middleware(RawSend),
         Middleware(SecurityHeaders),
+        Middleware(BodyLimit),
         Middleware(
             SessionMiddleware,
             secret_key=str(settings.secret_key),

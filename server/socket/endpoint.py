@@ -5,7 +5,6 @@ holds the commands; server/errors.py says how each refusal is answered)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -18,6 +17,7 @@ from realtime.events import error_frame
 from server.auth import current_user, origin_allowed
 from server.errors import ApiError, answer_of
 from server.flows import presence
+from server.inputs import BadTextError, parse_json
 from server.services import Services, services
 from server.socket.commands import HANDLERS, Command
 from server.socket.transport import direct_writer, text_sink, write_queued
@@ -116,8 +116,11 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             _refuse(conn, "rate_limited", "too many frames; slow down")
             continue
         try:
-            command = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
+            command = parse_json(text)
+        except BadTextError as exc:
+            _refuse(conn, "invalid_text", f"{exc.where} holds a lone surrogate or NUL")
+            continue
+        except ValueError:  # deeply nested arrays included
             _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
