@@ -61,12 +61,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def parse_json(raw: str | bytes) -> Any:
+def load_json(raw: str | bytes) -> Any:
     """JSON text as Python values; ValueError when it is not JSON (too deeply nested included:
-    the parser's RecursionError), BadTextError when a string in it is not text."""
+    the parser's RecursionError). Strings may still not be text: see `check_text`."""
     try:
-        value = json.loads(raw)
+        return json.loads(raw)
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
-    check_text(value)
-    return value

@@ -13,7 +13,7 @@ from inbox import accounts, conversations
 from inbox.models import User
 from server.auth import require_user
 from server.errors import ApiError
-from server.inputs import BadTextError, parse_json, whole_number
+from server.inputs import check_text, load_json, whole_number
 from server.services import services
 
 MAX_PAGE_SIZE = 200  # a page a browser renders at once without stalling
@@ -24,20 +24,13 @@ async def json_body(request: Request) -> dict[str, Any]:
     is JSON of another shape or holds a string that is not text (the field is named). Its size
     was bounded before it was read (server/http/limits.py)."""
     try:
-        body = parse_json(await request.body() or b"{}")
-    except BadTextError as exc:
-        raise bad_text(exc) from exc
+        body = load_json(await request.body() or b"{}")
     except ValueError as exc:
         raise ApiError(400, "invalid_json", "the request body is not JSON") from exc
     if not isinstance(body, dict):
         raise ApiError(422, "invalid", "the request body must be a JSON object")
+    check_text(body)
     return body
-
-
-def bad_text(exc: BadTextError) -> ApiError:
-    return ApiError(
-        422, "invalid_text", f"{exc.where} holds a lone surrogate or NUL, which is not text"
-    )
 
 
 def path_id(request: Request, name: str) -> int:

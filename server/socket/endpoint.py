@@ -17,7 +17,7 @@ from realtime.events import error_frame
 from server.auth import current_user, origin_allowed
 from server.errors import ApiError, answer_of
 from server.flows import presence
-from server.inputs import BadTextError, parse_json
+from server.inputs import check_text, load_json
 from server.services import Services, services
 from server.socket.commands import HANDLERS, Command
 from server.socket.transport import direct_writer, text_sink, write_queued
@@ -116,10 +116,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             _refuse(conn, "rate_limited", "too many frames; slow down")
             continue
         try:
-            command = parse_json(text)
-        except BadTextError as exc:
-            _refuse(conn, "invalid_text", f"{exc.where} holds a lone surrogate or NUL")
-            continue
+            command = load_json(text)
         except ValueError:  # deeply nested arrays included
             _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
@@ -128,6 +125,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             continue
         presence.acted(svc, conn, command["type"])
         try:
+            check_text(command)
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
             return

@@ -131,11 +131,10 @@ async def test_socket_frame_with_a_lone_surrogate_gets_an_error(app_server: Runn
     conversation_id = await _conversation(bob)
     before = stored_texts(app_server)  # connecting logs presence events; no text may change
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
-    await ws.ws.send(
-        '{"type": "message.send", "ref": "r1", "data": {"conversation_id": %d, "body": "\\ud800"}}'
-        % conversation_id
+    # json.dumps writes the lone surrogate as the escape "\ud800", as a hostile client would.
+    answer = await ws.command(
+        "message.send", {"conversation_id": conversation_id, "body": "\ud800"}
     )
-    answer = await ws.reply()
     assert answer["type"] == "error" and answer["error"]["code"] == "invalid_text"
     big = await ws.command("lock.acquire", {"conversation_id": 2**80})
     assert big["type"] == "error" and big["error"]["code"] == "invalid"
