@@ -78,7 +78,11 @@ def status_of(exc: InboxError) -> int:
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+    headers = {}
+    if isinstance(extra.get("retry_after_ms"), int):  # 429: say when, in whole seconds
+        headers["Retry-After"] = str(max(1, -(-extra["retry_after_ms"] // 1000)))
+    body = {"error": {"code": code, "message": message, **extra}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def on_refusal(request: Request, exc: Exception) -> Response:
