@@ -1,7 +1,8 @@
-"""How much of a request body the server reads: 1 MiB for the API and pages, Twilio's own
-size for its webhooks. A body announced larger (Content-Length) is refused with 413 before a
-byte of it is read; a body that grows past the limit while streaming (chunked) is refused as
-soon as it does, so a client can never make the server hold more than the limit in memory."""
+"""How much of a request body the server reads: 1 MiB, for the API, the pages and Twilio's
+webhooks alike (a Twilio webhook is a few KB: a text of at most 1,600 characters and at most
+10 media URLs). A body announced larger (Content-Length) is refused with 413 before a byte of
+it is read; a body that grows past the limit while streaming (chunked) is refused as soon as
+it does, so a client can never make the server hold more than the limit in memory."""
 
 from __future__ import annotations
 
@@ -12,18 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.errors import ApiError
 
 MAX_BODY_BYTES = 1024 * 1024  # DESIGN.md: "Bodies over 1 MiB get 413"
-# Twilio's webhooks carry a text of at most 1,600 characters (up to 6 bytes each, form-encoded
-# as 9) and at most 10 media URLs: about 20 KB with every other field; 64 KiB leaves room.
-MAX_WEBHOOK_BODY_BYTES = 64 * 1024
-WEBHOOK_PREFIX = "/webhooks/"
 
 
-def body_limit(path: str) -> int:
-    return MAX_WEBHOOK_BODY_BYTES if path.startswith(WEBHOOK_PREFIX) else MAX_BODY_BYTES
-
-
-def too_large(limit: int) -> ApiError:
-    return ApiError(413, "too_large", f"the request body is over {limit} bytes")
+def too_large() -> ApiError:
+    return ApiError(413, "too_large", f"the request body is over {MAX_BODY_BYTES} bytes")
 
 
 class BodyLimit:
@@ -34,10 +27,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
         announced = _content_length(scope)
-        if announced is not None and announced > limit:
-            await _refuse(send, too_large(limit))
+        if announced is not None and announced > MAX_BODY_BYTES:
+            await _refuse(send, too_large())
             return
         seen = 0
 
@@ -46,8 +38,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise too_large(limit)  # answered by server/errors.py like any refusal
+                if seen > MAX_BODY_BYTES:
+                    raise too_large()  # answered by server/errors.py like any refusal
             return message
 
         await self.app(scope, bounded_receive, send)

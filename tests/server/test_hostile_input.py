@@ -101,13 +101,12 @@ async def test_bodies_over_the_limit_get_413_before_they_are_read(app_server: Ru
         yield b'"}'
 
     _error(await bob.post(url, content=chunks()), 413, "too_large")
-    # Twilio's webhooks are far smaller: 100 KB is not Twilio, and is refused before the
-    # signature is even looked at.
+    # A webhook too, before its signature is even looked at.
     params = {
         "MessageSid": "SMbig",
         "From": "+15551112222",
         "To": FRONT_DESK,
-        "Body": "x" * 100_000,
+        "Body": "x" * (2 * MiB),
     }
     _error(await app_server.twilio.post("/webhooks/twilio/messages", params), 413, "too_large")
     assert stored(app_server) == before
