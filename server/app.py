@@ -90,6 +90,7 @@ class SecurityHeaders:
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),  # frame-ancestors, for browsers without CSP 2
                 ]
                 message = {**message, "headers": headers}
             await send(message)

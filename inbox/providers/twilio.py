@@ -4,6 +4,7 @@ REST call elsewhere (a Twilio-compatible API, or the tests' fake)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 import aiohttp
@@ -17,6 +18,13 @@ from inbox.providers.base import OutboundText, SendResult
 TWILIO_API_URL = "https://api.twilio.com"
 
 
+# The twilio library logs every request and answer at INFO (URLs with phone numbers and SIDs,
+# every header); nothing at INFO may carry customers' numbers or texts, so its log only speaks
+# from WARNING on.
+_WIRE_LOG = logging.getLogger(f"{__name__}.wire")
+_WIRE_LOG.setLevel(logging.WARNING)
+
+
 class TwilioProvider:
     name = "twilio"
 
@@ -28,7 +36,8 @@ class TwilioProvider:
         api_url: str = TWILIO_API_URL,
         timeout_secs: float = 15.0,
     ) -> None:
-        self._http = AsyncTwilioHttpClient()  # no retries of its own: a retry could send twice
+        # No retries of its own (a retry could send twice), and its logging quietened.
+        self._http = AsyncTwilioHttpClient(logger=_WIRE_LOG)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._client.api.base_url = api_url.rstrip("/")
         self._timeout = timeout_secs
