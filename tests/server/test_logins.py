@@ -19,9 +19,15 @@ from tests.helpers import DEMO_PASSWORD, Agent, login
 OTHER_ADDRESS = "127.0.0.2"  # loopback too: a second client machine, as the server sees it
 
 
+# A hang guard: 16 argon2 verifications at low priority take seconds on a loaded machine.
+ANSWER_WAIT_SECS = 60.0
+
+
 def client(url: str, address: str = "127.0.0.1") -> httpx.AsyncClient:
     transport = httpx.AsyncHTTPTransport(local_address=address)
-    return httpx.AsyncClient(base_url=url, transport=transport, headers={"Origin": url})
+    return httpx.AsyncClient(
+        base_url=url, transport=transport, headers={"Origin": url}, timeout=ANSWER_WAIT_SECS
+    )
 
 
 async def attempt(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
