@@ -20,11 +20,12 @@ from server.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
-# Two threads: one verification never waits behind another on two cores, and a third core's
-# worth is never taken from the loop.
-PASSWORD_THREADS = 2
-# Verifications running or waiting at once: 16 is about a second of work for two threads, well
-# above a team's logins at nine in the morning.
+# One thread: a verification is single-threaded (argon2-cffi's lanes run one after another),
+# so one core at most goes to guesses and the loop keeps the other (bench/login_flood.py: two
+# threads doubled the flood's ping p99 on two cores). About six verifications a second.
+PASSWORD_THREADS = 1
+# Verifications running or waiting at once: 16 is under three seconds of waiting, well above a
+# team's logins at nine in the morning.
 MAX_PENDING = 16
 # The threads' niceness (Linux: per thread). 10 gives the loop about ten times their CPU share.
 THREAD_NICENESS = 10

@@ -1,13 +1,15 @@
 """Throttling failed logins and bad tokens (docs/security.md, "Logins"), in Redis so every
 process counts the same failures. Each username and each client address has a counter; past a
 rule's free failures, every further failure refuses the next attempt for a delay that doubles
-(up to a cap), and attempts while refused get 429 with `Retry-After` and cost no password check.
+(up to a cap), and attempts while refused get 429 with `Retry-After` (held up to a second
+first) and cost no password check.
 A counter is forgotten after the rule's window without a failure; a successful login clears
 its username's (not its address's). Redis down: nothing is throttled (the password pool's bound
 still holds) and a warning is logged."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -22,6 +24,8 @@ from server.errors import ApiError
 from server.keys import throttle_key
 
 logger = logging.getLogger(__name__)
+
+TARPIT_MAX_MS = 1000  # a refused attempt is answered after its wait, or this, if sooner
 
 _NOW = """
 redis.replicate_commands()
@@ -113,6 +117,9 @@ class Throttle:
             logger.warning("could not read the login throttle; not throttling")
             return
         if wait > 0:
+            # Held a moment before the answer: a loop that ignores Retry-After then costs the
+            # loop a few requests a second, not hundreds (each answer is a page to render).
+            await asyncio.sleep(min(wait, TARPIT_MAX_MS) / 1000)
             raise TooManyFailuresError(wait)
 
     async def failed(self, *subjects: tuple[Rule, str]) -> None:
