@@ -166,10 +166,12 @@ export function onLockEvent(event) {
     state.locks.set(id, data);
   } else if (event.type === "lock.released") {
     const wasMine = data.holder?.id === state.me.id;
+    const lost = wasMine && data.reason !== "released";
     state.locks.delete(id);
+    // Before closing the prompt: closing it hands the focus back to the composer at once.
+    if (lost) claimNeedsInput = true;
     if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
-    if (wasMine && data.reason !== "released") {
-      claimNeedsInput = true;
+    if (lost) {
       const c = state.conversations.get(id);
       const where = c && id !== state.conversationId ? ` (${c.contact ? c.contact.name : c.counterparty})` : "";
       if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
