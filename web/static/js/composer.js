@@ -117,10 +117,8 @@ async function send(event) {
       drafts.delete(c.id);
       updateCounter();
     }
-    if (result && result.unseen_messages) {
-      const n = Array.isArray(result.unseen_messages) ? result.unseen_messages.length : result.unseen_messages;
-      say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
-    }
+    const n = result.unseen_messages?.length ?? 0; // a list of ids, empty when nothing came
+    if (n) say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
   } catch (error) {
     // The draft stays; say why.
     if (error.code === "locked" && error.holder) {
