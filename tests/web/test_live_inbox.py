@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from playwright.async_api import Browser, WebSocketRoute, expect
+from playwright.async_api import Browser, Route, WebSocketRoute, expect
 
 from tests.conftest import Running
 from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK
@@ -216,4 +216,24 @@ async def test_hidden_tab_counts_new_texts_in_its_title(
     await expect(bob).to_have_title("(2) Switchboard")
     await bob.evaluate(HIDE, False)
     await expect(bob).to_have_title("Switchboard")
+    assert errors == []
+
+
+async def test_a_failed_count_is_said_not_papered_over(
+    app_server: Running, browser: Browser
+) -> None:
+    context, bob, errors = await agent_page(browser, app_server.url, "bob")
+
+    async def unavailable(route: Route) -> None:
+        error = {"code": "unavailable", "message": "Redis is not answering"}
+        await route.fulfill(status=503, json={"error": error})
+
+    await context.route("**/api/v1/inboxes/*/counts", unavailable)
+    await bob.reload()
+    alert = bob.get_by_role("alert").filter(has_text="Could not count")
+    await expect(alert).to_contain_text(
+        "Could not count the unread texts of Front Desk: Redis is not answering"
+    )
+    await alert.get_by_role("button", name="Dismiss").click()
+    await expect(alert).to_be_hidden()
     assert errors == []
