@@ -69,13 +69,21 @@ class RegistrationRejectedError(InvalidInputError):
 
 
 class SmsError(InboxError):
-    """A provider error. `retryable` is true for 5xx answers and timeouts."""
+    """A provider error. `retryable` is true for 5xx answers and timeouts; `maybe_done` is
+    true when the provider may have done what it was asked all the same (a timeout, a broken
+    connection, a 5xx: a text may have been taken, a number bought)."""
 
     code = "sms_error"
 
     def __init__(
-        self, message: str, provider_code: str | None = None, *, retryable: bool = False
+        self,
+        message: str,
+        provider_code: str | None = None,
+        *,
+        retryable: bool = False,
+        maybe_done: bool = False,
     ) -> None:
         super().__init__(message)
         self.provider_code = provider_code
         self.retryable = retryable
+        self.maybe_done = maybe_done

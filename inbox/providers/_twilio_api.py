@@ -26,6 +26,8 @@ TWILIO_API_URL = "https://api.twilio.com"
 for _name in ("twilio.http_client", "twilio.async_http_client"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
+TOO_MANY_REQUESTS = 429
+
 ErrorFactory = Callable[[TwilioRestException], InboxError]
 
 
@@ -103,19 +105,26 @@ class TwilioApi:
 @contextmanager
 def twilio_errors(doing: str, errors: Mapping[int, ErrorFactory]) -> Iterator[None]:
     """Twilio's error codes in `errors` become those inbox errors; any other answer, a timeout
-    or a broken connection becomes `SmsError`, retryable unless Twilio refused with a 4xx."""
+    or a broken connection becomes `SmsError`: retryable unless Twilio refused with a 4xx,
+    and `maybe_done` unless Twilio refused or the connection was never made."""
     try:
         yield
     except TwilioRestException as exc:
         if exc.code is not None and exc.code in errors:
             raise errors[exc.code](exc) from exc
-        retryable = exc.status >= 500 or exc.status == 429
-        code = str(exc.code) if exc.code else None
+        server_side = exc.status >= 500
         message = f"{doing}: Twilio answered {exc.status} ({exc.code}): {exc.msg}"
-        raise SmsError(message, code, retryable=retryable) from exc
+        code = str(exc.code) if exc.code else None
+        retryable = server_side or exc.status == TOO_MANY_REQUESTS
+        raise SmsError(message, code, retryable=retryable, maybe_done=server_side) from exc
     except TimeoutError as exc:
-        raise SmsError(f"{doing}: Twilio did not answer in time", retryable=True) from exc
-    except aiohttp.ClientError as exc:
+        message = f"{doing}: Twilio did not answer in time"
+        raise SmsError(message, retryable=True, maybe_done=True) from exc
+    except aiohttp.ClientConnectorError as exc:  # nothing was sent
         raise SmsError(f"{doing}: Twilio could not be reached: {exc!r}", retryable=True) from exc
+    except aiohttp.ClientError as exc:
+        message = f"{doing}: the connection to Twilio broke: {exc!r}"
+        raise SmsError(message, retryable=True, maybe_done=True) from exc
     except TwilioException as exc:  # an answer the library could not read
-        raise SmsError(f"{doing}: Twilio's answer was unreadable: {exc}", retryable=True) from exc
+        message = f"{doing}: Twilio's answer was unreadable: {exc}"
+        raise SmsError(message, retryable=True, maybe_done=True) from exc

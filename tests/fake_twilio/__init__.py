@@ -88,6 +88,8 @@ class FakeTwilio:
     # Numbers Twilio refuses with an error code (21610: the number replied STOP).
     refused: dict[str, int] = field(default_factory=dict)
     create_calls: int = 0
+    hangups: int = 0  # waiting creates whose caller hung up
+    abandoned: int = 0  # creates whose caller hung up before the text was taken
     # Set to block creates until released (a timeout from the client's side).
     hold: threading.Event | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -198,6 +200,12 @@ class FakeTwilio:
         with self.changed:
             return [r for r in self.requests if r.method == method and path in r.path]
 
+    def wait_until(self, done: Callable[[FakeTwilio], bool], timeout: float = 10.0) -> None:
+        """Block until `done(fake)` (call through asyncio.to_thread)."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: done(self), timeout):
+                raise TimeoutError("the fake Twilio never got there")
+
     def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Block until the fake holds `count` messages (call through asyncio.to_thread)."""
         with self.changed:
@@ -256,6 +264,7 @@ class FakeTwilio:
             )
             with self.changed:
                 self.requests.append(recorded)
+                self.changed.notify_all()
             if not self._authorised(request):
                 return error(401, 20003, "Authenticate")
             failure = self._failure_for(recorded)

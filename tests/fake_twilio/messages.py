@@ -5,10 +5,13 @@ A `Step` is one scripted answer to one `POST Messages.json`, taken in order from
 
     reject(503)            an error before taking the text: nothing is stored
     take_then_fail(503)    the text is stored, then the answer is an error
-    stall(secs)            a wait before taking; a caller that gave up meanwhile gets nothing stored
+    stall(secs)            a wait before taking; a caller that hung up meanwhile gets nothing stored
     take_then_stall(secs)  stored at once, the answer comes `secs` later (after a timeout)
-    hang(event)            a wait before taking until the test sets `event`
+    hang(event)            a wait before taking until the test sets `event` (likewise)
     take_then_hang(event)  stored at once, the answer waits until the test sets `event`
+
+`FakeTwilio.hangups` counts callers that hung up on a waiting create (a test waits for it
+before releasing a hang, so "gave up first" is certain); `abandoned`, the texts not taken.
 """
 
 from __future__ import annotations
@@ -123,13 +126,38 @@ def message_record(
     }
 
 
+async def _watch_hangup(fake: FakeTwilio, request: Request) -> None:
+    """Count the caller hanging up (uvicorn's receive answers http.disconnect then)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    with fake.changed:
+        fake.hangups += 1
+        fake.changed.notify_all()
+
+
 async def create(fake: FakeTwilio, request: Request, form: FormData) -> Response:
     with fake.changed:
         fake.create_calls += 1
         step = fake.next_step()
+    waits = step.wait_secs or step.wait_for or step.answer_after_secs or step.answer_after
+    watcher = asyncio.ensure_future(_watch_hangup(fake, request)) if waits else None
+    try:
+        return await _create(fake, form, step, watcher)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _create(
+    fake: FakeTwilio, form: FormData, step: Step, watcher: asyncio.Future[None] | None
+) -> Response:
     await _wait(step.wait_secs, step.wait_for)
-    if step.take and (step.wait_secs or step.wait_for) and await request.is_disconnected():
-        return Response(status_code=499)  # the caller gave up before Twilio took the text
+    await asyncio.sleep(0)  # a hang-up that just arrived lands first
+    if step.take and watcher is not None and watcher.done():
+        with fake.changed:  # the caller gave up before Twilio took the text
+            fake.abandoned += 1
+            fake.changed.notify_all()
+        return Response(status_code=499)
     if not step.take and step.status is not None:
         return error(step.status, step.code, "Internal Server Error")
     to, from_ = str(form.get("To", "")), str(form.get("From", ""))
