@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -102,6 +103,24 @@ class TwilioApi:
         await self.http.close()
 
 
+def _refusal(exc: TwilioException) -> TwilioRestException | None:
+    """The error answer in `exc`: list calls raise a bare TwilioException carrying the
+    response ("Unable to fetch page"), other calls a TwilioRestException."""
+    if isinstance(exc, TwilioRestException):
+        return exc
+    response = exc.args[1] if len(exc.args) == 2 else None
+    if not isinstance(response, Response) or response.status_code < 400:
+        return None
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    return TwilioRestException(
+        response.status_code, "", body.get("message", response.text), body.get("code")
+    )
+
+
 @contextmanager
 def twilio_errors(doing: str, errors: Mapping[int, ErrorFactory]) -> Iterator[None]:
     """Twilio's error codes in `errors` become those inbox errors; any other answer, a timeout
@@ -109,13 +128,17 @@ def twilio_errors(doing: str, errors: Mapping[int, ErrorFactory]) -> Iterator[No
     and `maybe_done` unless Twilio refused or the connection was never made."""
     try:
         yield
-    except TwilioRestException as exc:
-        if exc.code is not None and exc.code in errors:
-            raise errors[exc.code](exc) from exc
-        server_side = exc.status >= 500
-        message = f"{doing}: Twilio answered {exc.status} ({exc.code}): {exc.msg}"
-        code = str(exc.code) if exc.code else None
-        retryable = server_side or exc.status == TOO_MANY_REQUESTS
+    except TwilioException as exc:
+        refusal = _refusal(exc)
+        if refusal is None:  # an answer the library could not read
+            message = f"{doing}: Twilio's answer was unreadable: {exc}"
+            raise SmsError(message, retryable=True, maybe_done=True) from exc
+        if refusal.code is not None and refusal.code in errors:
+            raise errors[refusal.code](refusal) from exc
+        server_side = refusal.status >= 500
+        message = f"{doing}: Twilio answered {refusal.status} ({refusal.code}): {refusal.msg}"
+        code = str(refusal.code) if refusal.code else None
+        retryable = server_side or refusal.status == TOO_MANY_REQUESTS
         raise SmsError(message, code, retryable=retryable, maybe_done=server_side) from exc
     except TimeoutError as exc:
         message = f"{doing}: Twilio did not answer in time"
@@ -124,7 +147,4 @@ def twilio_errors(doing: str, errors: Mapping[int, ErrorFactory]) -> Iterator[No
         raise SmsError(f"{doing}: Twilio could not be reached: {exc!r}", retryable=True) from exc
     except aiohttp.ClientError as exc:
         message = f"{doing}: the connection to Twilio broke: {exc!r}"
-        raise SmsError(message, retryable=True, maybe_done=True) from exc
-    except TwilioException as exc:  # an answer the library could not read
-        message = f"{doing}: Twilio's answer was unreadable: {exc}"
         raise SmsError(message, retryable=True, maybe_done=True) from exc
