@@ -164,34 +164,37 @@ class TwilioRegistration:
         return registration
 
     async def check(self, registration: Registration) -> RegistrationStatus:
-        if registration.brand_sid is None:
-            waiting = await self._bundles_waiting(registration)
-            if waiting is not None:
-                return waiting
-            registration = replace(registration, brand_sid=await self._brand(registration))
-        async with self._api.calling("reading the brand"):
-            brand = await self._api.client.messaging.v1.brand_registrations(
-                registration.brand_sid
-            ).fetch_async()
         state: RegistrationState = "pending"
-        reason = campaign_status = None
-        if brand.status in BRAND_FAILED:
-            state, reason = "failed", _reasons(brand.errors) or brand.failure_reason
-        elif brand.status == "APPROVED":
-            if registration.campaign_sid is None:
-                registration = replace(
-                    registration, campaign_sid=await self._campaign(registration)
-                )
-            campaign_status, errors = await self._campaign_status(registration)
-            if campaign_status == "VERIFIED":
-                state = "registered"
-            elif campaign_status in CAMPAIGN_FAILED:
-                state, reason = "failed", _reasons(errors)
+        reason = brand_status = campaign_status = None
+        if registration.brand_sid is None:
+            approved, reason = await self._profiles_review(registration)
+            if reason is not None:
+                state = "failed"
+            elif approved:  # on to the brand
+                registration = replace(registration, brand_sid=await self._brand(registration))
+        if registration.brand_sid is not None:
+            async with self._api.calling("reading the brand"):
+                brand = await self._api.client.messaging.v1.brand_registrations(
+                    registration.brand_sid
+                ).fetch_async()
+            brand_status = brand.status
+            if brand.status in BRAND_FAILED:
+                state, reason = "failed", _reasons(brand.errors) or brand.failure_reason
+            elif brand.status == "APPROVED":
+                if registration.campaign_sid is None:
+                    registration = replace(
+                        registration, campaign_sid=await self._campaign(registration)
+                    )
+                campaign_status, errors = await self._campaign_status(registration)
+                if campaign_status == "VERIFIED":
+                    state = "registered"
+                elif campaign_status in CAMPAIGN_FAILED:
+                    state, reason = "failed", _reasons(errors)
         return RegistrationStatus(
             state,
             registration,
             reason,
-            brand_status=brand.status,
+            brand_status=brand_status,
             campaign_status=campaign_status,
             numbers=await self._numbers(registration),
         )
@@ -269,8 +272,8 @@ class TwilioRegistration:
                 f"Twilio's checks refused {what}: " + "; ".join(reasons), reasons
             )
 
-    async def _bundles_waiting(self, registration: Registration) -> RegistrationStatus | None:
-        """None once both profiles are approved; else the state to report meanwhile."""
+    async def _profiles_review(self, registration: Registration) -> tuple[bool, str | None]:
+        """(both TrustHub profiles approved, why one was rejected)."""
         trusthub = self._api.client.trusthub.v1
         async with self._api.calling("reading the business profiles"):
             profile = await trusthub.customer_profiles(
@@ -279,11 +282,8 @@ class TwilioRegistration:
             product = await trusthub.trust_products(registration.trust_product_sid).fetch_async()
         for bundle in (profile, product):
             if bundle.status == BUNDLE_REJECTED:
-                reason = _reasons(bundle.errors) or f"{bundle.friendly_name} was rejected"
-                return RegistrationStatus("failed", registration, reason)
-        if profile.status == product.status == BUNDLE_APPROVED:
-            return None
-        return RegistrationStatus("pending", registration)
+                return False, _reasons(bundle.errors) or f"{bundle.friendly_name} was rejected"
+        return profile.status == product.status == BUNDLE_APPROVED, None
 
     async def _brand(self, registration: Registration) -> str:
         brands = self._api.client.messaging.v1.brand_registrations

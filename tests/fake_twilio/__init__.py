@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fake_twilio import messages, numbers, registration
+from tests.fake_twilio import messages, messaging, numbers, trusthub
 from tests.fake_twilio._wire import error, iso8601, now
 from tests.fake_twilio.messages import (
     Step,
@@ -216,7 +216,7 @@ class FakeTwilio:
     # The server
 
     def app(self) -> Starlette:
-        m, n, r = messages, numbers, registration
+        m, n, t, g = messages, numbers, trusthub, messaging
         routes: list[tuple[str, str, Handler]] = [
             ("POST", f"{API}/Messages.json", m.create),
             ("GET", f"{API}/Messages.json", m.read),
@@ -228,25 +228,25 @@ class FakeTwilio:
             ("POST", f"{API}/IncomingPhoneNumbers/{{sid}}.json", n.update),
             ("DELETE", f"{API}/IncomingPhoneNumbers/{{sid}}.json", n.release),
             ("POST", f"{API}/Addresses.json", n.create_address),
-            ("POST", "/v1/EndUsers", r.create_end_user),
-            ("POST", "/v1/SupportingDocuments", r.create_document),
-            ("POST", "/v1/a2p/BrandRegistrations", r.create_brand),
-            ("GET", "/v1/a2p/BrandRegistrations", r.read_brands),
-            ("GET", "/v1/a2p/BrandRegistrations/{sid}", r.fetch_brand),
-            ("POST", "/v1/Services", r.create_service),
-            ("POST", "/v1/Services/{sid}/PhoneNumbers", r.add_number),
-            ("GET", "/v1/Services/{sid}/PhoneNumbers", r.read_numbers),
-            ("POST", "/v1/Services/{sid}/Compliance/Usa2p", r.create_campaign),
-            ("GET", "/v1/Services/{sid}/Compliance/Usa2p", r.read_campaigns),
-            ("GET", "/v1/Services/{sid}/Compliance/Usa2p/{qe}", r.fetch_campaign),
+            ("POST", "/v1/EndUsers", t.create_end_user),
+            ("POST", "/v1/SupportingDocuments", t.create_document),
+            ("POST", "/v1/a2p/BrandRegistrations", g.create_brand),
+            ("GET", "/v1/a2p/BrandRegistrations", g.read_brands),
+            ("GET", "/v1/a2p/BrandRegistrations/{sid}", g.fetch_brand),
+            ("POST", "/v1/Services", g.create_service),
+            ("POST", "/v1/Services/{sid}/PhoneNumbers", g.add_number),
+            ("GET", "/v1/Services/{sid}/PhoneNumbers", g.read_numbers),
+            ("POST", "/v1/Services/{sid}/Compliance/Usa2p", g.create_campaign),
+            ("GET", "/v1/Services/{sid}/Compliance/Usa2p", g.read_campaigns),
+            ("GET", "/v1/Services/{sid}/Compliance/Usa2p/{qe}", g.fetch_campaign),
         ]
         for bundles in ("/v1/CustomerProfiles", "/v1/TrustProducts"):
             routes += [
-                ("POST", bundles, r.create_bundle),
-                ("GET", f"{bundles}/{{sid}}", r.fetch_bundle),
-                ("POST", f"{bundles}/{{sid}}", r.update_bundle),
-                ("POST", f"{bundles}/{{sid}}/EntityAssignments", r.assign),
-                ("POST", f"{bundles}/{{sid}}/Evaluations", r.evaluate),
+                ("POST", bundles, t.create_bundle),
+                ("GET", f"{bundles}/{{sid}}", t.fetch_bundle),
+                ("POST", f"{bundles}/{{sid}}", t.update_bundle),
+                ("POST", f"{bundles}/{{sid}}/EntityAssignments", t.assign),
+                ("POST", f"{bundles}/{{sid}}/Evaluations", t.evaluate),
             ]
         return Starlette(
             routes=[Route(path, self._endpoint(h), methods=[verb]) for verb, path, h in routes]

@@ -9,10 +9,13 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 DEFAULT_PAGE_SIZE = 50  # Twilio's
+NOT_FOUND = 20404
+MISSING_PARAMETER = 21605  # a code of the fake's choosing for a missing field
 
 
 def new_sid(prefix: str) -> str:
@@ -45,6 +48,24 @@ def error(status: int, code: int, message: str) -> JSONResponse:
         "status": status,
     }
     return JSONResponse(body, status_code=status)
+
+
+def not_found(request: Request) -> Response:
+    return error(404, NOT_FOUND, f"The requested resource {request.url.path} was not found")
+
+
+def require(form: FormData, *names: str) -> Response | None:
+    """A 400 for the first of `names` the form lacks, or None."""
+    absent = [n for n in names if not form.get(n)]
+    if absent:
+        return error(400, MISSING_PARAMETER, f"Missing required parameter {absent[0]}")
+    return None
+
+
+def stamps() -> dict[str, Any]:
+    """A v1 resource's creation and update times, both now."""
+    moment = iso8601(now())
+    return {"date_created": moment, "date_updated": moment}
 
 
 def _paging(request: Request) -> tuple[int, int]:

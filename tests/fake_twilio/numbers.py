@@ -10,12 +10,21 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tests.fake_twilio._wire import error, new_sid, now, page_2010, rfc2822
+from tests.fake_twilio._wire import (
+    MISSING_PARAMETER,
+    error,
+    new_sid,
+    not_found,
+    now,
+    page_2010,
+    require,
+    rfc2822,
+)
 
 if TYPE_CHECKING:
     from tests.fake_twilio import FakeTwilio
 
-NOT_AVAILABLE, NONE_IN_AREA_CODE, INVALID_AREA_CODE, NOT_FOUND = 21422, 21452, 21451, 20404
+NOT_AVAILABLE, NONE_IN_AREA_CODE, INVALID_AREA_CODE = 21422, 21452, 21451
 _KEYS = "ABC DEF GHI JKL MNO PQRS TUV WXYZ".split()
 _KEYPAD = {c: str(i + 2) for i, letters in enumerate(_KEYS) for c in letters}
 _URL_FIELDS = {
@@ -134,7 +143,7 @@ async def buy(fake: FakeTwilio, request: Request, form: FormData) -> Response:
                 return error(400, NONE_IN_AREA_CODE, f"No phone numbers found in {area_code}")
             sale = fake.available.pop(matching[0])
         else:
-            return error(400, 21605, "A PhoneNumber or AreaCode is required.")
+            return error(400, MISSING_PARAMETER, "A PhoneNumber or AreaCode is required.")
         record = _owned_record(fake, sale, form)
         fake.owned[record["sid"]] = record
     return JSONResponse(record, status_code=201)
@@ -152,20 +161,16 @@ async def read(fake: FakeTwilio, request: Request, form: FormData) -> Response:
     return page_2010(request, "incoming_phone_numbers", found)
 
 
-def _missing(request: Request) -> Response:
-    return error(404, NOT_FOUND, f"The requested resource {request.url.path} was not found")
-
-
 async def fetch(fake: FakeTwilio, request: Request, form: FormData) -> Response:
     record = fake.owned.get(request.path_params["sid"])
-    return JSONResponse(record) if record else _missing(request)
+    return JSONResponse(record) if record else not_found(request)
 
 
 async def update(fake: FakeTwilio, request: Request, form: FormData) -> Response:
     with fake.changed:
         record = fake.owned.get(request.path_params["sid"])
         if record is None:
-            return _missing(request)
+            return not_found(request)
         _apply(record, form)
     return JSONResponse(record)
 
@@ -175,13 +180,13 @@ async def release(fake: FakeTwilio, request: Request, form: FormData) -> Respons
         record = fake.owned.pop(request.path_params["sid"], None)
         if record is not None:
             fake.released.append(record)
-    return Response(status_code=204) if record else _missing(request)
+    return Response(status_code=204) if record else not_found(request)
 
 
 async def create_address(fake: FakeTwilio, request: Request, form: FormData) -> Response:
     required = ("CustomerName", "Street", "City", "Region", "PostalCode", "IsoCountry")
-    if any(not form.get(k) for k in required):
-        return error(400, 21629, "CustomerName, Street, City, Region, PostalCode, IsoCountry")
+    if problem := require(form, *required):
+        return problem
     sid, created = new_sid("AD"), rfc2822(now())
     record = {
         "account_sid": fake.account_sid,
