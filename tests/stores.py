@@ -1,0 +1,244 @@
+"""The store the suite runs on, chosen by `SWITCHBOARD_TEST_STORE` (`make test` runs the suite
+once with each): `sqlite` (the default) gives each test an aiosqlite file in its data dir, where
+`switchboard serve` keeps it; `postgres` starts one private PostgreSQL cluster for the run and
+gives each test a fresh database copied from a template migrated once."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import itertools
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+
+from inbox.db import Database
+from tests.helpers import free_port
+
+STORE_ENV = "SWITCHBOARD_TEST_STORE"
+STORES = ("sqlite", "postgres")
+DEBIAN_PG = Path("/usr/lib/postgresql")
+# initdb and the server's start take about a second; a loaded machine may take far longer.
+PG_START_SECS = 60.0
+PG_STOP_SECS = 30.0
+SUPERUSER = "switchboard"
+TEMPLATE = "switchboard_template"
+PR_SET_PDEATHSIG = 1
+# A throwaway cluster: nothing in it must survive a crash, so skip the disk syncs (the same
+# trade the tests' SQLite files make by living in a temp dir). Several servers per test, each
+# with a pool, and a few tests' databases being dropped: more than the default 100 connections.
+PG_SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "300",
+}
+
+T = TypeVar("T")
+
+
+def chosen_store() -> str:
+    store = os.environ.get(STORE_ENV) or "sqlite"
+    if store not in STORES:
+        raise RuntimeError(f"{STORE_ENV} must be one of {', '.join(STORES)}, not {store!r}")
+    return store
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The store `switchboard serve` uses in `data_dir` when no database URL is set."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}"
+
+
+def postgres_bin_dir() -> Path:
+    """Debian's server binaries (the newest installed version), else whatever is on PATH."""
+    versions = [p.parent for p in DEBIAN_PG.glob("*/bin/postgres") if _is_version(p.parts[-3])]
+    versions.sort(key=lambda bin_dir: float(bin_dir.parent.name))
+    if versions:
+        return versions[-1]
+    on_path = shutil.which("postgres")
+    if on_path is None:
+        raise RuntimeError(
+            "PostgreSQL's server binaries are missing: `make test` installs Debian's postgresql"
+        )
+    return Path(on_path).parent
+
+
+def _is_version(name: str) -> bool:
+    return name.replace(".", "", 1).isdigit()
+
+
+class _Loop:
+    """An event loop on a thread of its own: the fixtures are synchronous and run beside the
+    tests' loops, and the admin connection must outlive each of those."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+class PostgresCluster:
+    """A private cluster: `initdb` in a temp dir, the server on a free port of 127.0.0.1 with a
+    generated password, run as the `postgres` user when we are root (it refuses to run as
+    root). `stop()` ends it and removes the dir; if the test run dies, the kernel stops it."""
+
+    def __init__(self) -> None:
+        self.bin = postgres_bin_dir()
+        self.port = free_port()
+        self.password = secrets.token_hex(16)
+        self.dir = Path(tempfile.mkdtemp(prefix="switchboard-test-pg-"))
+        self.log = self.dir / "postgres.log"
+        self._names = itertools.count(1)
+        self._owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._loop: _Loop | None = None
+        self._admin: asyncpg.Connection | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        try:
+            self._init()
+            self._serve()
+            self._loop = _Loop()
+            self._admin = self._loop.run(self._connect())
+            self._make_template()
+        except BaseException:
+            self.stop()
+            raise
+
+    def create_database(self) -> str:
+        """A new database with the schema at head (a copy of the template); its URL."""
+        name = f"test_{next(self._names)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # servers a test left running
+
+    def server_version(self) -> str:
+        assert self._admin is not None
+        version = self._admin.get_server_version()
+        return f"{version.major}.{version.minor}"
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            if self._admin is not None:
+                self._loop.run(self._admin.close())
+            self._loop.close()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)  # "fast" shutdown: ends sessions, then exits
+            try:
+                self._proc.wait(PG_STOP_SECS)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _init(self) -> None:
+        pwfile = self.dir / "password"
+        pwfile.write_text(self.password + "\n")
+        if self._owner is not None:
+            for path in (self.dir, pwfile):
+                os.chown(path, self._owner.pw_uid, self._owner.pw_gid)
+        result = subprocess.run(
+            [str(self.bin / "initdb"), "--pgdata", str(self.dir / "data")]
+            + ["--username", SUPERUSER, "--pwfile", str(pwfile), "--auth", "scram-sha-256"]
+            + ["--encoding", "UTF8", "--locale", "C.UTF-8", "--no-sync"],
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
+            timeout=PG_START_SECS,
+            **self._as_owner(),
+        )
+        pwfile.unlink()
+        if result.returncode != 0:
+            raise RuntimeError(f"initdb failed:\n{result.stdout}{result.stderr}")
+
+    def _serve(self) -> None:
+        settings = PG_SETTINGS | {"port": str(self.port), "unix_socket_directories": str(self.dir)}
+        command = [str(self.bin / "postgres"), "-D", str(self.dir / "data")]
+        for name, value in settings.items():
+            command += ["-c", f"{name}={value}"]
+        with self.log.open("wb") as log:
+            self._proc = subprocess.Popen(
+                command,
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C of the run reaches us, and we stop it after
+                preexec_fn=_stop_with_parent,
+                **self._as_owner(),
+            )
+
+    def _as_owner(self) -> dict[str, Any]:
+        if self._owner is None:
+            return {}
+        return {"user": self._owner.pw_uid, "group": self._owner.pw_gid, "extra_groups": []}
+
+    async def _connect(self) -> asyncpg.Connection:
+        deadline = time.monotonic() + PG_START_SECS
+        while True:
+            assert self._proc is not None
+            try:
+                return await asyncpg.connect(
+                    host="127.0.0.1",
+                    port=self.port,
+                    user=SUPERUSER,
+                    password=self.password,
+                    database="postgres",
+                )
+            except (OSError, asyncpg.CannotConnectNowError):
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "PostgreSQL did not start:\n" + self.log.read_text()
+                    ) from None
+                await asyncio.sleep(0.05)
+
+    def _make_template(self) -> None:
+        self._execute(f'CREATE DATABASE "{TEMPLATE}"')
+        assert self._loop is not None
+        self._loop.run(_migrate(self.url(TEMPLATE)))
+
+    def _execute(self, sql: str) -> None:
+        assert self._loop is not None and self._admin is not None
+        self._loop.run(self._admin.execute(sql))
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()  # a template must have no connections when it is copied
+
+
+def _stop_with_parent() -> None:
+    # Runs in the child after it took the postgres user's ids (which clear the setting) and
+    # before exec: the kernel asks the server for a fast shutdown when the test run dies.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
