@@ -54,6 +54,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store on the run's store with no schema yet, as an operator's first start finds it."""
+    if STORE == "sqlite":
+        yield sqlite_url(tmp_path / "empty")
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.create_empty_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
 def clean_redis(redis_url: str) -> Iterator[str]:
     yield redis_url
     client = redis.Redis.from_url(redis_url)

@@ -142,6 +142,12 @@ class PostgresCluster:
         self._next = self._copy_template()
         return url
 
+    def create_empty_database(self) -> str:
+        """A new database with no tables at all; its URL."""
+        name = f"empty_{next(self._names)}"
+        self._execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
         self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # servers a test left running

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
 
-from inbox.db import Database
+from inbox.db import MIGRATIONS_DIR, Database
+from inbox.models import Team
 from tests.conftest import STORE
-from tests.helpers import EVENT_WAIT_SECS
+from tests.helpers import EVENT_WAIT_SECS, SERVE_START_SECS
+
+SUBPROCESS_WAIT_SECS = SERVE_START_SECS  # a hang guard: three Pythons loading the app
 
 
 async def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(
@@ -42,6 +47,45 @@ async def test_a_write_waiting_for_another_writer_leaves_the_event_loop_free(
     async with db.read() as session:  # reads run on the loop, in order with the writes
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
     other.close()
+    await db.dispose()
+
+
+# A process that loads the app, waits for "go" on its stdin, then migrates the store.
+MIGRATE_ON_GO = """
+import asyncio, sys
+from inbox.db import Database
+sys.stdin.readline()
+asyncio.run(Database(sys.argv[1]).upgrade())
+"""
+
+
+async def test_processes_starting_at_once_on_an_empty_store_migrate_in_turn(
+    empty_database_url: str,
+) -> None:
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            MIGRATE_ON_GO,
+            empty_database_url,
+            stdin=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    for proc in processes:  # all loaded: they start their migrations together
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+    async with asyncio.timeout(SUBPROCESS_WAIT_SECS):
+        errors = [(await proc.communicate())[1].decode() for proc in processes]
+    assert errors == [""] * len(processes)
+    assert [proc.returncode for proc in processes] == [0] * len(processes)
+    db = Database(empty_database_url)
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Team)) == 0
+        version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    assert version == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     await db.dispose()
 
 
