@@ -36,9 +36,9 @@ PG_STOP_SECS = 30.0
 SUPERUSER = "switchboard"
 TEMPLATE = "switchboard_template"
 PR_SET_PDEATHSIG = 1
-# A throwaway cluster: nothing in it must survive a crash, so skip the disk syncs (the same
-# trade the tests' SQLite files make by living in a temp dir). Several servers per test, each
-# with a pool, and a few tests' databases being dropped: more than the default 100 connections.
+# A throwaway cluster: nothing in it has to survive a crash, so it skips the disk syncs (what
+# the server answers is the same). A server's pool holds up to 15 connections and a test may run
+# several servers and worker processes: room above the default 100.
 PG_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "fsync": "off",
@@ -75,6 +75,16 @@ def postgres_bin_dir() -> Path:
             "PostgreSQL's server binaries are missing: `make test` installs Debian's postgresql"
         )
     return Path(on_path).parent
+
+
+def _postgres_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError(
+            "PostgreSQL refuses to run as root, and there is no `postgres` user to run it as:"
+            " `make test` installs Debian's postgresql, which makes one"
+        ) from None
 
 
 def _is_version(name: str) -> bool:
@@ -114,7 +124,7 @@ class PostgresCluster:
         self.dir = Path(tempfile.mkdtemp(prefix="switchboard-test-pg-"))
         self.log = self.dir / "postgres.log"
         self._names = itertools.count(1)
-        self._owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        self._owner = _postgres_user() if os.geteuid() == 0 else None
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop: _Loop | None = None
         self._admin: asyncpg.Connection | None = None
