@@ -119,12 +119,12 @@ class PostgresCluster:
 
     def __init__(self) -> None:
         self.bin = postgres_bin_dir()
+        self._owner = _postgres_user() if os.geteuid() == 0 else None
         self.port = free_port()
         self.password = secrets.token_hex(16)
         self.dir = Path(tempfile.mkdtemp(prefix="switchboard-test-pg-"))
         self.log = self.dir / "postgres.log"
         self._names = itertools.count(1)
-        self._owner = _postgres_user() if os.geteuid() == 0 else None
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop: _Loop | None = None
         self._admin: asyncpg.Connection | None = None
@@ -161,11 +161,6 @@ class PostgresCluster:
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
         self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # servers a test left running
-
-    def server_version(self) -> str:
-        assert self._admin is not None
-        version = self._admin.get_server_version()
-        return f"{version.major}.{version.minor}"
 
     def stop(self) -> None:
         if self._loop is not None:
