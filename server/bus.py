@@ -77,7 +77,7 @@ class DeferredEvents:
     decisions on one conversation get their ids in the order Redis made them (two processes may
     commit in the other order); lock events carry the conversation's lock `version` for that
     (presence/_lock_scripts.py), and clients drop one older than what they show
-    (web/static/js/lockorder.js)."""
+    (web/static/js/locks.js)."""
 
     def __init__(self, db: Database, announce: Announce, spawn: Spawn) -> None:
         self._db = db

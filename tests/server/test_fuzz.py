@@ -3,8 +3,9 @@ the answer is never a 5xx, and a refused request (4xx) leaves every stored row a
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from inbox.db import Database
 from server.app import create_app
 from server.services import services
 from tests.conftest import make_settings
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import DEMO_PASSWORD, EVENT_WAIT_SECS, ServerThread, Twilio, free_port
+from tests.helpers import (
+    DEMO_PASSWORD,
+    EVENT_WAIT_SECS,
+    ServerThread,
+    Twilio,
+    free_port,
+    snapshot_store,
+)
 
 EXAMPLES = 250  # per provider: a few seconds of requests each; hypothesis keeps its finds
 # Routes left out: logout would end the fuzzing session (tests/server/test_sessions.py covers it).
@@ -81,15 +90,34 @@ def api_routes(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str
     return found
 
 
-def snapshot(database: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row but sessions' (reading a page marks the session used)."""
-    with sqlite3.connect(database) as db:
-        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {
-            t: list(db.execute(f'SELECT * FROM "{t}" ORDER BY rowid'))
-            for t in tables
-            if t != "login_session"
-        }
+class StoreReader:
+    """The server's store read from this synchronous test: the app's own `Database` on an
+    event loop of its own thread (any store: SQLite or PostgreSQL)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._db: Database | None = None
+
+    def __enter__(self) -> StoreReader:
+        self._thread.start()
+        return self
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        async def read() -> dict[str, list[Any]]:
+            if self._db is None:
+                self._db = Database(self._url)
+            return await snapshot_store(self._db)
+
+        return asyncio.run_coroutine_threadsafe(read(), self._loop).result()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._db is not None:
+            asyncio.run_coroutine_threadsafe(self._db.dispose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
 
 async def _busy(request: Request) -> JSONResponse:
@@ -100,20 +128,33 @@ async def _busy(request: Request) -> JSONResponse:
 
 @pytest.mark.parametrize("provider", ["twilio", "sandbox"])
 def test_no_input_gets_a_5xx_and_refusals_change_nothing(
-    provider: str, tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    provider: str,
+    tmp_path: Path,
+    database_url: str,
+    clean_redis: str,
+    fake_twilio: tuple[FakeTwilio, str],
 ) -> None:
     fake, fake_url = fake_twilio
     port = free_port()
     twilio_args = (fake, fake_url) if provider == "twilio" else (None, None)
     app_settings = make_settings(
-        tmp_path / "data", clean_redis, port, *twilio_args, login_address_failures=10**6
+        tmp_path / "data",
+        clean_redis,
+        port,
+        *twilio_args,
+        database_url=database_url,
+        login_address_failures=10**6,
     )
     app = create_app(app_settings)
     app.router.routes.append(Route("/_test/busy", _busy))
     routes = api_routes(app.routes)
     assert len(routes) > 30  # every route of server/http is here
-    database = Path(app_settings.database_url.split("///", 1)[1])
-    with ServerThread(app, port) as server, httpx.Client(base_url=server.url) as http:
+    reader = StoreReader(database_url)
+    with (
+        ServerThread(app, port) as server,
+        httpx.Client(base_url=server.url) as http,
+        reader,
+    ):
         http.headers["Origin"] = server.url
         login = {"username": "alice", "password": DEMO_PASSWORD}  # the admin reaches most
         assert http.post("/login", data=login).status_code == 303
@@ -151,7 +192,7 @@ def test_no_input_gets_a_5xx_and_refusals_change_nothing(
                 if start < 0:
                     break
                 path = path[:start] + value + path[path.index("}", start) + 1 :]
-            before = snapshot(database)
+            before = reader.snapshot()
             if template.startswith("/webhooks/") or template == "/login":
                 # Signed like Twilio's, so the fuzz reaches what the webhook reads.
                 response = http.post(
@@ -165,7 +206,7 @@ def test_no_input_gets_a_5xx_and_refusals_change_nothing(
                 assert response.headers["content-type"].startswith(
                     ("application/json", "text/html")
                 )
-                assert snapshot(database) == before, (method, path, response.status_code)
+                assert reader.snapshot() == before, (method, path, response.status_code)
             else:
                 settle()
 

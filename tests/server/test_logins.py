@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from inbox import accounts
 from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import DEMO_PASSWORD, Agent, login
+from tests.helpers import DEMO_PASSWORD, Agent, login, open_store
 
 OTHER_ADDRESS = "127.0.0.2"  # loopback too: a second client machine, as the server sees it
 
@@ -36,7 +37,7 @@ async def attempt(http: httpx.AsyncClient, username: str, password: str) -> http
 
 @pytest.fixture
 def strict(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> Iterator[Running]:
     rules = {
         "login_user_failures": 3,
@@ -44,7 +45,9 @@ def strict(
         "token_address_failures": 3,
         "login_delay_secs": 3.0,  # longer than the second a refused attempt is held
     }
-    with running(tmp_path / "data", clean_redis, fake_twilio, **rules) as server:
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, database_url=database_url, **rules
+    ) as server:
         yield server
 
 
@@ -93,25 +96,22 @@ async def test_bad_tokens_are_throttled_per_address(strict: Running) -> None:
 
 
 async def _token(server: Running) -> str:
-    from inbox import accounts
-    from inbox.db import Database
-
-    db = Database(server.settings.database_url)
-    try:
-        async with db.write() as session:
-            user = await accounts.user_by_username(session, "bob")
-            assert user.id is not None
-            return await accounts.create_token(session, user.id, "test")
-    finally:
-        await db.dispose()
+    async with open_store(server.settings.database_url) as db, db.write() as session:
+        user = await accounts.user_by_username(session, "bob")
+        assert user.id is not None
+        return await accounts.create_token(session, user.id, "test")
 
 
 @pytest.fixture
 async def lenient(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
     with running(
-        tmp_path / "data", clean_redis, fake_twilio, login_address_failures=10_000
+        tmp_path / "data",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        login_address_failures=10_000,
     ) as server:
         yield server
 

@@ -4,17 +4,18 @@ once, a copied cookie included, and their sockets close with 4401 on every proce
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import delete
 
+from inbox.models import LoginSession
 from server.app import create_app
 from tests.conftest import Running, make_settings, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import EVENT_WAIT_SECS, Agent, ServerThread, free_port, login
+from tests.helpers import EVENT_WAIT_SECS, Agent, ServerThread, free_port, login, open_store
 
 COOKIE = "switchboard_session"
 
@@ -78,18 +79,16 @@ async def test_password_change_ends_every_other_session(app_server: Running) -> 
 
 
 async def test_logout_on_one_process_closes_the_socket_on_another(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     fake, fake_url = fake_twilio
     port_a, port_b = free_port(), free_port()
-    data = tmp_path / "data"
+    data, store = tmp_path / "data", {"database_url": database_url}
+    settings_a = make_settings(data, clean_redis, port_a, fake, fake_url, **store)
+    settings_b = make_settings(data, clean_redis, port_b, fake, fake_url, **store)
     with (
-        ServerThread(
-            create_app(make_settings(data, clean_redis, port_a, fake, fake_url)), port_a
-        ) as a,
-        ServerThread(
-            create_app(make_settings(data, clean_redis, port_b, fake, fake_url)), port_b
-        ) as b,
+        ServerThread(create_app(settings_a), port_a) as a,
+        ServerThread(create_app(settings_b), port_b) as b,
     ):
         bob = await login(a.url, "bob")
         on_b = await Agent.connect(b.url, cookies=bob.cookies)
@@ -103,18 +102,21 @@ async def test_a_socket_whose_session_vanished_is_closed_by_the_sweep(app_server
     bob = await login(app_server.url, "bob")
     tab = await Agent.connect(app_server.url, cookies=bob.cookies)
     assert (await tab.command("ping", {}))["type"] == "pong"
-    path = app_server.settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:  # ended behind the server's back: no message at all
-        db.execute("DELETE FROM login_session")
+    async with open_store(app_server.settings.database_url) as db, db.write() as session:
+        await session.execute(delete(LoginSession))  # behind the server's back: no message
     assert await closed_with(tab) == 4401
 
 
 async def test_sessions_lapse_when_idle_and_when_old(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     second = 1 / 86400  # settings are in days
     with running(
-        tmp_path / "idle", clean_redis, fake_twilio, session_idle_days=2 * second
+        tmp_path / "idle",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        session_idle_days=2 * second,
     ) as server:
         bob = await login(server.url, "bob")
         assert (await bob.get("/api/v1/me")).status_code == 200
@@ -122,7 +124,13 @@ async def test_sessions_lapse_when_idle_and_when_old(
         # request in between would count as use), then the cookie opens nothing.
         await asyncio.sleep(3 * second * 86400)
         assert (await bob.get("/api/v1/me")).status_code == 401
-    with running(tmp_path / "old", clean_redis, fake_twilio, session_max_days=3 * second) as server:
+    with running(
+        tmp_path / "old",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        session_max_days=3 * second,
+    ) as server:
         bob = await login(server.url, "bob")
         tab = await Agent.connect(server.url, cookies=bob.cookies)
         async with asyncio.timeout(EVENT_WAIT_SECS):  # in use all along, and still ended at 3 s
@@ -132,13 +140,17 @@ async def test_sessions_lapse_when_idle_and_when_old(
 
 
 async def test_the_cookie_is_httponly_lax_and_secure_behind_https(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    with running(tmp_path / "http", clean_redis, fake_twilio) as server:
+    with running(tmp_path / "http", clean_redis, fake_twilio, database_url=database_url) as server:
         async with httpx.AsyncClient(base_url=server.url) as client:
             plain = await client.post("/login", data={"username": "bob", "password": "switchboard"})
     with running(
-        tmp_path / "https", clean_redis, fake_twilio, public_url="https://sms.example.org"
+        tmp_path / "https",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        public_url="https://sms.example.org",
     ) as server:
         async with httpx.AsyncClient(base_url=server.url) as client:
             secure = await client.post(

@@ -5,12 +5,15 @@ after its socket drops."""
 from __future__ import annotations
 
 import asyncio
+import json
 
-from playwright.async_api import Browser, WebSocketRoute, expect
+from playwright.async_api import Browser, Route, WebSocketRoute, expect
 
 from tests.conftest import Running
-from tests.helpers import FRONT_DESK
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK
 from tests.web.pages import agent_page, screenshot
+
+SUNDAY = "Are you open Sunday?"
 
 
 async def test_inbound_text_appears_live_in_both_lists_and_reorders(
@@ -99,6 +102,63 @@ async def test_reply_shows_in_both_threads_with_the_senders_name(
     assert bob_errors == [] and carol_errors == []
 
 
+async def test_a_send_warns_only_of_texts_the_agent_had_not_seen(
+    app_server: Running, browser: Browser
+) -> None:
+    """The traffic cop: a reply sent after a text the page had not shown yet says so; a reply
+    after nothing new says nothing."""
+    context, bob, errors = await agent_page(browser, app_server.url, "bob")
+    holding = {"on": False}
+    held: list[str | bytes] = []
+    arrived = asyncio.Event()
+    pages: list[WebSocketRoute] = []
+
+    def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        pages.append(ws)
+
+        def to_page(frame: str | bytes) -> None:
+            event = json.loads(frame)
+            body = event.get("data", {}).get("message", {}).get("body")
+            if holding["on"] and event.get("type") == "message.created" and body == SUNDAY:
+                arrived.set()  # the server sent it; the page has not seen it yet
+            if holding["on"] and arrived.is_set() and "id" in event:
+                held.append(frame)  # it and every event after it, in order; answers pass
+            else:
+                ws.send(frame)
+
+        server.on_message(to_page)
+
+    await context.route_web_socket("**/ws", relay)
+    await bob.reload()
+    await bob.locator("#app[data-ready=true]").wait_for(state="attached")
+    await app_server.twilio.inbound(FRONT_DESK, "+15554446666", "Is the pharmacy open?")
+    await bob.get_by_role("button", name="+15554446666").click()
+    await expect(bob.locator("#messages")).to_contain_text("Is the pharmacy open?")
+    reply = bob.get_by_label("Reply", exact=True)
+    await reply.fill("Yes, until 6pm.")
+    await reply.press("Enter")
+    await expect(bob.locator(".message.outbound").last).to_contain_text("Yes, until 6pm.")
+    await expect(reply).to_have_value("")  # the answer came; the composer said what it had to
+    await expect(bob.locator("#composer-error")).to_have_text("")
+
+    holding["on"] = True
+    await reply.fill("See you then.")
+    await app_server.twilio.inbound(FRONT_DESK, "+15554446666", SUNDAY)
+    await asyncio.wait_for(arrived.wait(), EVENT_WAIT_SECS)
+    await reply.press("Enter")
+    await expect(bob.locator("#composer-error")).to_have_text(
+        "Sent — but 1 new message arrived while you were typing."
+    )
+    holding["on"] = False
+    for frame in held:
+        pages[-1].send(frame)
+    await expect(bob.locator("#messages .message .body")).to_have_text(
+        ["Is the pharmacy open?", "Yes, until 6pm.", SUNDAY, "See you then."]
+    )
+    assert errors == []
+
+
 async def test_page_resyncs_after_its_socket_drops_with_no_gap_or_duplicate(
     app_server: Running, browser: Browser
 ) -> None:
@@ -156,4 +216,24 @@ async def test_hidden_tab_counts_new_texts_in_its_title(
     await expect(bob).to_have_title("(2) Switchboard")
     await bob.evaluate(HIDE, False)
     await expect(bob).to_have_title("Switchboard")
+    assert errors == []
+
+
+async def test_a_failed_count_is_said_not_papered_over(
+    app_server: Running, browser: Browser
+) -> None:
+    context, bob, errors = await agent_page(browser, app_server.url, "bob")
+
+    async def unavailable(route: Route) -> None:
+        error = {"code": "unavailable", "message": "Redis is not answering"}
+        await route.fulfill(status=503, json={"error": error})
+
+    await context.route("**/api/v1/inboxes/*/counts", unavailable)
+    await bob.reload()
+    alert = bob.get_by_role("alert").filter(has_text="Could not count")
+    await expect(alert).to_contain_text(
+        "Could not count the unread texts of Front Desk: Redis is not answering"
+    )
+    await alert.get_by_role("button", name="Dismiss").click()
+    await expect(alert).to_be_hidden()
     assert errors == []

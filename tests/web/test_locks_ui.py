@@ -5,10 +5,14 @@ These need the lock API of the `locks` branch (issue 4)."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, Page, WebSocketRoute, expect
+import asyncio
+import json
+from typing import Any
+
+from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
 
 from tests.conftest import Running
-from tests.helpers import FRONT_DESK
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK
 from tests.web.conftest import GRACE_SECS, IDLE_AFTER_SECS
 from tests.web.pages import agent_page, screenshot
 
@@ -98,6 +102,62 @@ async def test_idle_prompt_counts_down_and_an_ignored_prompt_frees_the_conversat
         "You were idle, so your claim on this conversation was released. Your draft is kept."
     )
     await expect(bob_reply).to_have_value("Let me check the calendar and")
+    assert bob_errors == [] and carol_errors == []
+
+
+async def test_an_idle_agent_stays_released_until_they_act_again(
+    idle_server: Running, browser: Browser
+) -> None:
+    """The closing idle prompt hands the focus back to the composer; that is not the agent
+    asking for the conversation again, so the lock stays released until they type."""
+    _, bob, bob_errors = await agent_page(browser, idle_server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, idle_server.url, "carol")
+    told: list[dict[str, Any]] = []  # every lock event Carol's page is told, in order
+
+    def record(frame: str | bytes) -> None:
+        event = json.loads(frame)
+        if str(event.get("type", "")).startswith("lock."):
+            told.append(event)
+
+    carol.on("websocket", lambda ws: ws.on("framereceived", record))
+    await carol.reload()
+    await carol.locator("#app[data-ready=true]").wait_for(state="attached")
+    await idle_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    await open_customer(carol, front_desk=True)
+    bob_reply = bob.get_by_label("Reply", exact=True)
+    carol_reply = carol.get_by_label("Reply", exact=True)
+    await bob_reply.fill("Let me check the calendar and")
+    await expect(carol_reply).to_be_disabled()
+
+    prompt = "Are you still working on this reply?"
+    bob_dialog = bob.get_by_role("dialog", name=prompt)
+    await expect(bob_dialog).to_be_visible(timeout=LOCK_WAIT_MS)
+    await expect(carol_reply).to_be_enabled(timeout=LOCK_WAIT_MS)  # Bob ignored it
+    await expect(bob_dialog).to_be_hidden()
+    await expect(bob_reply).to_be_focused()
+    idle = "You were idle, so your claim on this conversation was released. Your draft is kept."
+    await expect(bob.locator("#composer-error")).to_have_text(idle)
+
+    # Carol claims another conversation; her own prompt comes a full idle period later.
+    await carol.locator("#conversations .conversation", has_text="Dana Whitfield").click()
+    await carol_reply.fill("Checking")
+    await expect(carol.get_by_role("dialog", name=prompt)).to_be_visible(timeout=LOCK_WAIT_MS)
+    bobs = [
+        (e["type"], e["data"].get("reason"))
+        for e in told
+        if e["data"].get("holder", {}).get("name") == "Bob Agent"
+    ]
+    assert bobs == [("lock.acquired", None), ("lock.released", "idle")]
+    answer = await carol.request.get(idle_server.url + "/api/v1/locks")
+    holders = [item["holder"]["name"] for item in (await answer.json())["items"]]
+    assert holders == ["Carol Supervisor"]
+    await expect(bob_dialog).to_be_hidden()
+    await expect(bob.locator("#composer-error")).to_have_text(idle)
+    await expect(bob.locator("#lock-status")).to_have_text("")
+
+    await bob_reply.press_sequentially(" Thursday")  # acting again claims it
+    await expect(bob.locator("#lock-status")).to_contain_text("You are replying")
     assert bob_errors == [] and carol_errors == []
 
 
@@ -208,8 +268,9 @@ async def test_a_lock_event_older_than_what_the_tab_applied_is_ignored(
     conversation, version, me = await bob.evaluate(
         """async () => {
           const { state } = await import("/static/js/state.js");
+          const { lockOf } = await import("/static/js/locks.js");
           const id = state.conversationId;
-          return [id, state.lockVersions.get(id), state.me];
+          return [id, lockOf(id).version, state.me];
         }"""
     )
     assert isinstance(version, int)
@@ -235,3 +296,56 @@ async def test_a_lock_event_older_than_what_the_tab_applied_is_ignored(
     ]
     assert await bob.evaluate(INJECT, newer) == "Carol is replying…"
     assert bob_errors == []
+
+
+# Reads the locks the way the page does after a reconnect or a resync, and what the composer says.
+LOAD_LOCKS = """async () => {
+  const { loadLocks } = await import("/static/js/locks.js");
+  await loadLocks();
+  return document.querySelector("#lock-status").textContent;
+}"""
+
+
+async def test_a_locks_snapshot_answered_late_does_not_undo_a_newer_lock_event(
+    app_server: Running, browser: Browser
+) -> None:
+    """GET /api/v1/locks is answered after a lock event newer than it: the page keeps what the
+    event said, for a lock the snapshot lists (released since) and one it lacks (taken since)."""
+    _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
+    await app_server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await open_customer(bob)
+    await open_customer(carol, front_desk=True)
+    taken, answer = asyncio.Event(), asyncio.Event()
+
+    async def late(route: Route) -> None:
+        response = await route.fetch()  # the server answers now...
+        taken.set()
+        await answer.wait()  # ...and the page gets it when the test says
+        await route.fulfill(response=response)
+
+    await carol.route("**/api/v1/locks", late)
+    bob_reply = bob.get_by_label("Reply", exact=True)
+    status = carol.locator("#lock-status")
+
+    await bob_reply.focus()
+    await expect(status).to_have_text("Bob is replying…")
+    snapshot = asyncio.create_task(carol.evaluate(LOAD_LOCKS))  # taken while Bob holds it
+    await asyncio.wait_for(taken.wait(), EVENT_WAIT_SECS)
+    await bob.locator("#conversations .conversation", has_text="Dana Whitfield").click()
+    await expect(status).to_have_text("")  # his release reached Carol first
+    answer.set()
+    assert await snapshot == ""
+    await expect(carol.get_by_label("Reply", exact=True)).to_be_enabled()
+
+    taken.clear()
+    answer.clear()
+    snapshot = asyncio.create_task(carol.evaluate(LOAD_LOCKS))  # taken while nobody holds it
+    await asyncio.wait_for(taken.wait(), EVENT_WAIT_SECS)
+    await open_customer(bob)
+    await bob_reply.focus()
+    await expect(status).to_have_text("Bob is replying…")  # his new hold reached Carol first
+    answer.set()
+    assert await snapshot == "Bob is replying…"
+    await expect(carol.get_by_label("Reply", exact=True)).to_be_disabled()
+    assert bob_errors == [] and carol_errors == []

@@ -38,16 +38,14 @@ function wireBulk() {
     $("bulk-result").textContent = "Sending…";
     try {
       const result = await api("POST", `/api/v1/inboxes/${$("bulk-inbox").value}/bulk`, { numbers: to, body: $("bulk-body").value });
-      const queued = result.queued ?? to.length;
-      const skipped = (result.items || []).filter((r) => r.status === "skipped");
-      const why = skipped.map((r) => `${r.to || "?"}: ${r.error?.message || r.error?.code || "skipped"}`);
+      const queued = result.queued;
+      const skipped = result.items.filter((r) => r.status === "skipped");
+      const why = skipped.map((r) => `${r.to || "?"}: ${r.error.message}`);
       $("bulk-result").textContent = `Queued ${queued} individual text${queued === 1 ? "" : "s"}.` +
         (skipped.length ? ` Skipped ${skipped.length} (${why.join("; ")}).` : "");
       if (queued) $("bulk-body").value = "";
     } catch (error) {
-      $("bulk-result").textContent = error.status === 404 || error.status === 405
-        ? "Bulk send is not available on this server yet."
-        : `Not sent: ${error.message}`;
+      $("bulk-result").textContent = `Not sent: ${error.message}`;
     }
   });
 }
@@ -81,8 +79,7 @@ async function loadOutOfOffice() {
     fillOutOfOffice(await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`));
     lockFields(false);
   } catch (error) {
-    $("ooo-result").textContent = error.status === 404 || error.status === 405
-      ? "Out-of-office is not available on this server yet." : error.message;
+    $("ooo-result").textContent = `Could not load the settings: ${error.message}`;
   }
 }
 
@@ -116,9 +113,7 @@ function wireOutOfOffice() {
       fillOutOfOffice(saved);
       $("ooo-result").textContent = `Saved. ${$("ooo-result").textContent}`;
     } catch (error) {
-      $("ooo-result").textContent = error.status === 404 || error.status === 405
-        ? "Out-of-office is not available on this server yet."
-        : `Not saved: ${error.message}`;
+      $("ooo-result").textContent = `Not saved: ${error.message}`;
     }
   });
 }

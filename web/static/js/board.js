@@ -1,36 +1,36 @@
 // The supervisor board: who is online, what they view and hold, and every lock, live from
 // presence.changed and lock.* events, with force release (DELETE /api/v1/locks/{id}).
 import { api } from "./api.js";
-import { $, duration, el, viewingId } from "./dom.js";
-import { admitLock } from "./lockorder.js";
+import { $, duration, el, report, viewingId } from "./dom.js";
+import { allLocks, applyLockEvent, applyRelease, loadLocks } from "./locks.js";
 import { Socket } from "./socket.js";
+import { label, on, state } from "./state.js";
 
 const REFRESH_LOCKS_MS = 5000; // idle prompts go to the holder only; re-read their state this often
-const presence = new Map(); // user id -> {user, status, viewing}
-const locks = new Map(); // conversation id -> {conversation_id, holder, expires_at, since, idle_prompt_pending}
-const lockVersions = new Map(); // conversation id -> newest lock version applied (lockorder.js)
-const names = new Map(); // conversation id -> label
+const inboxNames = new Map(); // inbox id -> name, for "Contact · Inbox"
 
 const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 function conversationName(id) {
   if (id === null || id === undefined) return "—";
-  return names.get(id) || `Conversation #${id}`;
+  const c = state.conversations.get(id);
+  if (!c) return `Conversation #${id}`;
+  return inboxNames.has(c.inbox_id) ? `${label(c)} · ${inboxNames.get(c.inbox_id)}` : label(c);
 }
 
+// The board has no list of its own: conversations are known from every inbox's lists.
 async function loadNames() {
   const inboxes = await api("GET", "/api/v1/inboxes");
   for (const inbox of inboxes.items) {
+    inboxNames.set(inbox.id, inbox.name);
     for (const folder of ["inbox", "archived"]) {
       const page = await api("GET", `/api/v1/inboxes/${inbox.id}/conversations?folder=${folder}`);
-      for (const c of page.items) {
-        names.set(c.id, `${c.contact ? c.contact.name : c.counterparty} · ${inbox.name}`);
-      }
+      for (const c of page.items) state.conversations.set(c.id, c);
     }
   }
 }
 
-const heldBy = (userId) => [...locks.values()].filter((l) => l.holder.id === userId);
+const heldBy = (userId) => allLocks().filter((l) => l.holder.id === userId);
 
 function sinceOf(lock) {
   return lock.since ? new Date(lock.since).getTime() : lock.seenAt;
@@ -65,11 +65,11 @@ function lockRow(lock) {
 
 function render() {
   const focused = document.activeElement?.closest?.("#locks tr")?.dataset.conversationId;
-  const people = [...presence.values()].sort((a, b) => a.user.name.localeCompare(b.user.name));
+  const people = [...state.presence.values()].sort((a, b) => a.user.name.localeCompare(b.user.name));
   $("agents").tBodies[0].replaceChildren(...(people.length
     ? people.map(agentRow)
     : [el("tr", {}, el("td", { colspan: "6" }, "Nobody yet."))]));
-  const held = [...locks.values()].sort((a, b) => sinceOf(a) - sinceOf(b));
+  const held = allLocks().sort((a, b) => sinceOf(a) - sinceOf(b));
   $("locks").tBodies[0].replaceChildren(...(held.length
     ? held.map(lockRow)
     : [el("tr", {}, el("td", { colspan: "6" }, "No conversation is locked."))]));
@@ -87,29 +87,17 @@ async function forceRelease(conversationId, button) {
   $("board-error").textContent = "";
   try {
     await api("DELETE", `/api/v1/locks/${conversationId}`);
-    locks.delete(conversationId);
-    render();
+    applyRelease(conversationId); // its lock.released event brings the version
   } catch (error) {
     button.disabled = false;
     $("board-error").textContent = `Could not release: ${error.message}`;
   }
 }
 
-function keep(lock, old) {
-  return { ...lock, seenAt: old?.seenAt ?? Date.now(), since: lock.since ?? old?.since };
-}
-
 async function loadAll() {
   try {
-    const [p, l] = await Promise.all([api("GET", "/api/v1/presence"), api("GET", "/api/v1/locks")]);
-    presence.clear();
-    for (const item of p.items) presence.set(item.user.id, item);
-    const old = new Map(locks);
-    locks.clear();
-    for (const item of l.items) {
-      admitLock(lockVersions, item);
-      locks.set(item.conversation_id, keep(item, old.get(item.conversation_id)));
-    }
+    const [presence] = await Promise.all([api("GET", "/api/v1/presence"), loadLocks()]);
+    state.presence = new Map(presence.items.map((p) => [p.user.id, p]));
     $("board-error").textContent = "";
   } catch (error) {
     $("board-error").textContent = `Could not load the board: ${error.message}`;
@@ -119,34 +107,38 @@ async function loadAll() {
 
 function onEvent(event) {
   const data = event.data;
-  if (event.type === "presence.changed") {
-    presence.set(data.user.id, data);
-    const viewing = viewingId(data.viewing);
-    if (viewing !== null && !names.has(viewing)) loadNamesSoon();
-  } else if ((event.type === "lock.acquired" || event.type === "lock.released") && !admitLock(lockVersions, data)) {
-    return; // older than what the board shows
-  } else if (event.type === "lock.acquired") {
-    locks.set(data.conversation_id, keep(data, locks.get(data.conversation_id)));
-    if (!names.has(data.conversation_id)) loadNamesSoon();
-  } else if (event.type === "lock.released") {
-    locks.delete(data.conversation_id);
-  } else if (event.type === "message.created") {
-    const c = data.conversation;
-    if (!names.has(c.id)) names.set(c.id, c.contact ? c.contact.name : c.counterparty);
-    return;
-  } else {
-    return;
+  switch (event.type) {
+    case "presence.changed": {
+      state.presence.set(data.user.id, data);
+      const viewing = viewingId(data.viewing);
+      if (viewing !== null && !state.conversations.has(viewing)) loadNamesSoon();
+      render();
+      break;
+    }
+    case "lock.acquired":
+    case "lock.released": { // drawn on "locks"
+      const fresh = applyLockEvent(event) && event.type === "lock.acquired";
+      if (fresh && !state.conversations.has(data.conversation_id)) loadNamesSoon();
+      break;
+    }
+    case "message.created":
+    case "conversation.updated":
+      state.conversations.set(data.conversation.id, data.conversation);
+      break;
+    default:
+      break;
   }
-  render();
 }
 
+const namesFailed = (error) => report("Could not load the conversations' names", error);
 let namesTimer = null;
 function loadNamesSoon() {
   clearTimeout(namesTimer);
-  namesTimer = setTimeout(() => loadNames().then(render).catch(() => {}), 200);
+  namesTimer = setTimeout(() => loadNames().then(render, namesFailed), 200);
 }
 
 async function start() {
+  on("locks", render);
   render();
   // Socket first, then the REST state: nothing falls between the two.
   const opened = new Promise((resolve) => {
@@ -163,7 +155,7 @@ async function start() {
     });
   });
   await opened;
-  await loadNames().catch(() => {});
+  await loadNames().catch(namesFailed);
   await loadAll();
   document.getElementById("board").dataset.ready = "true";
   setInterval(tick, 1000);

@@ -1,10 +1,10 @@
 // The composer and its conversation lock (DESIGN.md, "WebSocket"): focusing claims the lock,
 // typing extends it, someone else's lock disables it, the idle prompt asks before release.
 import { api } from "./api.js";
-import { admitLock } from "./lockorder.js";
-import { $, firstName } from "./dom.js";
+import { $, firstName, report } from "./dom.js";
+import { applyHold, applyLockEvent, applyRefusal, applyRelease, heldByOther, lockOf } from "./locks.js";
 import { segmentCount } from "./segments.js";
-import { current, heldByOther, lockOf, on, state } from "./state.js";
+import { current, label, on, state } from "./state.js";
 import { newestShownId } from "./thread.js";
 
 const ACTIVITY_EVERY_MS = 5000; // lock.activity at most this often while typing
@@ -61,21 +61,23 @@ async function acquire() {
   if (!c || !state.socket || iHold(c.id) || heldByOther(c.id) || acquiring) return;
   acquiring = state.socket.command("lock.acquire", { conversation_id: c.id });
   try {
-    const ack = await acquiring;
-    if (admitLock(state.lockVersions, { conversation_id: c.id, ...ack })) {
-      state.locks.set(c.id, { conversation_id: c.id, holder: { id: state.me.id, name: state.me.name }, ...ack });
-    }
+    applyHold(await acquiring);
     say("");
   } catch (error) {
-    if (error.code === "locked" && error.holder) {
-      state.locks.set(c.id, { conversation_id: c.id, holder: error.holder });
-    }
-    // Any other refusal (an older server without locks, a dropped socket) leaves the composer as is:
-    // the send itself is fenced by the server.
+    if (error.code === "locked" && error.holder) applyRefusal(c.id, error.holder);
+    // A dropped socket claims again on the agent's next keystroke; the send is fenced anyway.
+    else if (error.code !== "disconnected") say(`Could not claim this conversation: ${error.message}`);
   } finally {
     acquiring = null;
-    renderComposer();
   }
+}
+
+// A lock that lapsed meanwhile (`not_holder`) is no failure here: its lock.released event
+// tells the agent.
+function lockFailed(what) {
+  return (error) => {
+    if (error.code !== "not_holder") report(what, error);
+  };
 }
 
 function activity() {
@@ -84,16 +86,20 @@ function activity() {
   const now = Date.now();
   if (now - lastActivity < ACTIVITY_EVERY_MS) return;
   lastActivity = now;
-  state.socket.command("lock.activity", { conversation_id: c.id }).catch(() => {});
+  state.socket
+    .command("lock.activity", { conversation_id: c.id })
+    .catch(lockFailed("Could not keep your claim on this conversation"));
 }
 
 function release(conversationId) {
   if (conversationId === null || !iHold(conversationId)) return;
-  state.locks.delete(conversationId);
+  applyRelease(conversationId);
   state.socket
     ?.command("lock.release", { conversation_id: conversationId })
-    .then((ack) => admitLock(state.lockVersions, { conversation_id: conversationId, version: ack?.version }))
-    .catch(() => {});
+    .then((ack) => {
+      if (ack.released) applyRelease(conversationId, ack.version);
+    })
+    .catch(lockFailed("Could not release the conversation"));
 }
 
 async function send(event) {
@@ -103,29 +109,25 @@ async function send(event) {
   if (!c || !body.trim() || reply().disabled) return;
   say("");
   try {
-    let result;
-    if (state.socket?.isOpen()) {
-      const data = { conversation_id: c.id, body };
-      const seen = newestShownId();
-      if (seen !== null) data.seen_message_id = seen;
-      result = await state.socket.command("message.send", data);
-    } else {
-      result = { message: await api("POST", `/api/v1/conversations/${c.id}/messages`, { body }) };
-    }
+    const data = { body };
+    const seen = newestShownId();
+    if (seen !== null) data.seen_message_id = seen;
+    // Both answer with `unseen_messages`; REST while the socket is down.
+    const result = state.socket?.isOpen()
+      ? await state.socket.command("message.send", { conversation_id: c.id, ...data })
+      : await api("POST", `/api/v1/conversations/${c.id}/messages`, data);
     if (current()?.id === c.id) {
       reply().value = "";
       drafts.delete(c.id);
       updateCounter();
     }
-    if (result && result.unseen_messages) {
-      const n = Array.isArray(result.unseen_messages) ? result.unseen_messages.length : result.unseen_messages;
-      say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
-    }
+    const n = result.unseen_messages.length; // ids of texts the thread did not show yet
+    if (n) say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
   } catch (error) {
-    // The draft stays; say why.
+    // The draft stays; say why. (`locked` without a holder: the fence refused, and the lock
+    // has gone since.)
     if (error.code === "locked" && error.holder) {
-      state.locks.set(c.id, { conversation_id: c.id, holder: error.holder });
-      renderComposer();
+      applyRefusal(c.id, error.holder);
       say(`Not sent: ${firstName(error.holder.name)} is replying. Your draft is kept.`);
     } else {
       say(`Not sent: ${REASONS[error.code] || error.message}`);
@@ -158,27 +160,23 @@ function closeIdle() {
   if ($("idle-dialog").open) $("idle-dialog").close();
 }
 
+// lock.acquired, lock.released (applied by locks.js unless stale) and lock.idle_prompt.
 export function onLockEvent(event) {
   const data = event.data;
   const id = data.conversation_id;
-  if (event.type !== "lock.idle_prompt" && !admitLock(state.lockVersions, data)) return; // stale
-  if (event.type === "lock.acquired") {
-    state.locks.set(id, data);
-  } else if (event.type === "lock.released") {
-    const wasMine = data.holder?.id === state.me.id;
-    state.locks.delete(id);
-    if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
-    if (wasMine && data.reason !== "released") {
-      claimNeedsInput = true;
-      const c = state.conversations.get(id);
-      const where = c && id !== state.conversationId ? ` (${c.contact ? c.contact.name : c.counterparty})` : "";
-      if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
-      else if (where) say(`${LOST[data.reason] || LOST.expired}${where}`);
-    }
-  } else if (event.type === "lock.idle_prompt") {
+  if (event.type === "lock.idle_prompt") {
     idlePrompt(data);
+    return;
   }
-  renderComposer();
+  if (!applyLockEvent(event) || event.type !== "lock.released") return;
+  const lost = data.holder.id === state.me.id && data.reason !== "released";
+  // Before closing the prompt: closing it hands the focus back to the composer at once.
+  if (lost) claimNeedsInput = true;
+  if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
+  if (!lost) return;
+  const c = state.conversations.get(id);
+  if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
+  else if (c) say(`${LOST[data.reason] || LOST.expired} (${label(c)})`);
 }
 
 export function wireComposer() {
@@ -207,7 +205,9 @@ export function wireComposer() {
   $("idle-yes").addEventListener("click", () => {
     const id = Number($("idle-dialog").dataset.conversationId);
     closeIdle();
-    state.socket?.command("lock.confirm", { conversation_id: id }).catch((error) => say(error.message));
+    state.socket
+      ?.command("lock.confirm", { conversation_id: id })
+      .catch(lockFailed("Could not keep your claim on this conversation"));
     if (id === state.conversationId) reply().focus();
   });
   $("idle-no").addEventListener("click", () => {
@@ -215,7 +215,6 @@ export function wireComposer() {
     claimNeedsInput = true;
     closeIdle();
     release(id);
-    renderComposer();
   });
   $("idle-dialog").addEventListener("cancel", (e) => e.preventDefault()); // answer, don't dismiss
   on("leaving", (previous) => {

@@ -51,3 +51,15 @@ export function viewingId(viewing) {
   if (typeof viewing === "object") return viewing.conversation_id ?? viewing.id ?? null;
   return Number(viewing);
 }
+
+// A failure the page cannot work around, said in the page's alert line (base.html) until
+// dismissed. A dropped socket is not one: the Reconnecting banner says so, and the page redoes
+// what it lost once it is back.
+export function report(what, error) {
+  if (error.code === "disconnected") return;
+  $("page-error-text").textContent = `${what}: ${error.message}`;
+  $("page-error").hidden = false;
+}
+$("page-error-close")?.addEventListener("click", () => {
+  $("page-error").hidden = true;
+});

@@ -2,11 +2,12 @@
 import { api } from "./api.js";
 import { wireActions } from "./actions.js";
 import { onLockEvent, renderComposer, wireComposer } from "./composer.js";
-import { $ } from "./dom.js";
-import { label, loadList, loadListSoon, refreshCount, refreshCountSoon, renderList, upsert } from "./list.js";
+import { $, report } from "./dom.js";
+import { loadListSoon, refreshCount, refreshCountSoon, reloadList, renderList, upsert } from "./list.js";
+import { applyRelease, loadLocks } from "./locks.js";
 import { notifyInbound, wireNotifications } from "./notify.js";
 import { Socket } from "./socket.js";
-import { emit, on, state } from "./state.js";
+import { emit, label, on, state } from "./state.js";
 import {
   appendMessage, markRead, openConversation, reloadThread, renderHeader, updateStatus, viewConversation,
   wireThread,
@@ -27,29 +28,26 @@ async function openInbox(inboxId) {
   $("messages").replaceChildren();
   renderHeader();
   state.conversations.clear();
-  await loadList();
+  await reloadList();
 }
 
 function refreshAll() {
-  loadList().catch(() => {});
-  reloadThread().catch(() => {});
-  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
+  reloadList();
+  reloadThread().catch((error) => report("Could not reload the conversation", error));
+  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
   loadLive();
 }
 
-// Who is online and who holds what, where this caller may read it (older servers: skip).
+// Who is online and who holds what (both calls answer every logged-in user).
 async function loadLive() {
   try {
-    const presence = await api("GET", "/api/v1/presence");
+    const [presence] = await Promise.all([api("GET", "/api/v1/presence"), loadLocks()]);
     state.presence = new Map(presence.items.map((p) => [p.user.id, p]));
-  } catch { /* not available to this role or server */ }
-  try {
-    const locks = await api("GET", "/api/v1/locks");
-    state.locks = new Map(locks.items.map((l) => [l.conversation_id, l]));
-  } catch { /* not available to this role or server */ }
-  renderList();
-  renderHeader();
-  renderComposer();
+    renderList();
+    renderHeader();
+  } catch (error) {
+    report("Could not load who is online and who is replying", error);
+  }
 }
 
 function onEvent(event) {
@@ -85,7 +83,7 @@ function onEvent(event) {
     }
     case "conversation.deleted": {
       state.conversations.delete(data.conversation_id);
-      state.locks.delete(data.conversation_id);
+      applyRelease(data.conversation_id);
       if (data.conversation_id === state.conversationId) {
         state.conversationId = null;
         $("composer").hidden = true;
@@ -116,7 +114,6 @@ function onEvent(event) {
     case "lock.released":
     case "lock.idle_prompt":
       onLockEvent(event);
-      renderList();
       break;
     default:
       break;
@@ -130,13 +127,13 @@ function wireFilters() {
     b.addEventListener("click", () => {
       state.filters.folder = b.dataset.folder;
       for (const other of document.querySelectorAll(".folder")) other.setAttribute("aria-pressed", String(other === b));
-      loadList();
+      reloadList();
     });
   }
-  $("filter-assignee").addEventListener("change", (e) => { state.filters.assignee = e.target.value; loadList(); });
-  $("filter-read").addEventListener("change", (e) => { state.filters.read = e.target.value; loadList(); });
+  $("filter-assignee").addEventListener("change", (e) => { state.filters.assignee = e.target.value; reloadList(); });
+  $("filter-read").addEventListener("change", (e) => { state.filters.read = e.target.value; reloadList(); });
   $("filter-q").addEventListener("input", (e) => { state.filters.q = e.target.value; loadListSoon(); });
-  $("filters").addEventListener("submit", (e) => { e.preventDefault(); loadList(); });
+  $("filters").addEventListener("submit", (e) => { e.preventDefault(); reloadList(); });
 }
 
 function start() {
@@ -150,13 +147,14 @@ function start() {
   wireComposer();
   wireActions();
   wireNotifications();
-  on("open", (id) => openConversation(id));
+  const opening = (error) => report("Could not open the conversation", error);
+  on("open", (id) => openConversation(id).catch(opening));
   on("counts", (inboxId) => refreshCountSoon(inboxId));
   on("locks", renderList);
   on("start", async (c) => {
     if (c.inbox_id !== state.inboxId) await openInbox(c.inbox_id);
     upsert(c);
-    await openConversation(c.id);
+    await openConversation(c.id).catch(opening);
     $("reply").focus();
   });
   let connectedOnce = null;
@@ -174,10 +172,10 @@ function start() {
   });
   const first = inboxButtons()[0];
   const listed = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
-  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId)).catch(() => {});
+  for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
   // Texts that came between the first list and the socket's first event are in a second look.
   Promise.all([listed, connected])
-    .then(() => loadList())
+    .then(reloadList)
     .finally(() => { document.getElementById("app").dataset.ready = "true"; });
 }
 

@@ -1,13 +1,11 @@
 // The conversation list: filters, live upserts and reordering, presence and lock markers,
 // unread counts in the sidebar, and arrow-key navigation.
 import { api } from "./api.js";
-import { $, el, firstName, initials, time } from "./dom.js";
-import { emit, lockOf, state, viewersOf } from "./state.js";
+import { $, el, firstName, initials, report, time } from "./dom.js";
+import { lockOf } from "./locks.js";
+import { emit, label, state, viewersOf } from "./state.js";
 
-const COUNT_CAP = 50; // one page of the list; more shows as "50+"
 let loadSeq = 0;
-
-export const label = (c) => (c.contact ? c.contact.name : c.counterparty);
 
 function matchesFilters(c) {
   const f = state.filters;
@@ -114,33 +112,34 @@ export function upsert(conversation, preview) {
   renderList();
 }
 
+// loadList for a click, a filter or an event: a failure is said, not thrown.
+export function reloadList() {
+  return loadList().catch((error) => report("Could not load the conversations", error));
+}
+
 let soon = null;
 export function loadListSoon() {
   clearTimeout(soon);
-  soon = setTimeout(() => loadList().catch(() => {}), 250);
+  soon = setTimeout(reloadList, 250);
 }
 
-// Unread counts per inbox in the sidebar, from the list API's unread filter.
+// Unread counts per inbox in the sidebar (GET /api/v1/inboxes/{id}/counts).
 const countTimers = new Map();
 export async function refreshCount(inboxId) {
   const button = document.querySelector(`.inbox-link[data-inbox-id="${inboxId}"]`);
   if (!button) return;
-  let text;
   try {
     const counts = await api("GET", `/api/v1/inboxes/${inboxId}/counts`);
-    text = counts.inbox.unread ? String(counts.inbox.unread) : "";
-  } catch {
-    // Servers without the counts call: count one page of the unread filter.
-    const page = await api("GET", `/api/v1/inboxes/${inboxId}/conversations?folder=inbox&read=unread`);
-    const n = page.items.length;
-    text = n ? (page.next ? `${COUNT_CAP}+` : String(n)) : "";
+    const text = counts.inbox.unread ? String(counts.inbox.unread) : "";
+    const count = button.querySelector(".count");
+    count.textContent = text;
+    count.dataset.count = text || "0";
+  } catch (error) {
+    report(`Could not count the unread texts of ${button.querySelector(".inbox-name").textContent}`, error);
   }
-  const count = button.querySelector(".count");
-  count.textContent = text;
-  count.dataset.count = text || "0";
 }
 
 export function refreshCountSoon(inboxId) {
   clearTimeout(countTimers.get(inboxId));
-  countTimers.set(inboxId, setTimeout(() => refreshCount(inboxId).catch(() => {}), 300));
+  countTimers.set(inboxId, setTimeout(() => refreshCount(inboxId), 300));
 }

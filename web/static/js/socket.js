@@ -1,5 +1,8 @@
 // The live connection to /ws: reconnects with backoff and resumes from the last event id, so
 // the page misses nothing and sees nothing twice.
+// A command that never reached the server, or whose answer was lost with the connection.
+const disconnected = (message) => Object.assign(new Error(message), { code: "disconnected" });
+
 export class Socket {
   constructor({ onEvent, onFrame, onState, onResync }) {
     this.onEvent = onEvent;
@@ -29,7 +32,7 @@ export class Socket {
     ws.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
     ws.addEventListener("close", () => {
       this.onState("closed");
-      for (const { reject } of this.pending.values()) reject(new Error("connection lost"));
+      for (const { reject } of this.pending.values()) reject(disconnected("connection lost"));
       this.pending.clear();
       setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 15000);
@@ -67,7 +70,7 @@ export class Socket {
     const ref = String(this.nextRef++);
     return new Promise((resolve, reject) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-        reject(new Error("not connected"));
+        reject(disconnected("not connected"));
         return;
       }
       this.pending.set(ref, { resolve, reject });

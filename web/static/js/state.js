@@ -1,30 +1,22 @@
-// The page's state, shared by the list, thread and composer modules.
+// The page's state, shared by the modules of the inbox and the board (locks: locks.js).
 import { viewingId } from "./dom.js";
 
-const app = document.getElementById("app");
+const page = document.getElementById("main").dataset; // base.html: the logged-in user
 
 export const state = {
-  me: { id: Number(app.dataset.userId), name: app.dataset.userName, role: app.dataset.role },
+  me: { id: Number(page.userId), name: page.userName, role: page.role },
   inboxId: null,
   conversationId: null,
   filters: { folder: "inbox", assignee: "", read: "", q: "" },
   conversations: new Map(), // id -> conversation view (+ preview)
   presence: new Map(), // user id -> {user, status, viewing}
-  locks: new Map(), // conversation id -> {conversation_id, holder, expires_at}
-  lockVersions: new Map(), // conversation id -> newest lock version applied (lockorder.js)
   socket: null,
 };
 
 export const current = () => state.conversations.get(state.conversationId) || null;
 
-export function lockOf(conversationId) {
-  return state.locks.get(conversationId) || null;
-}
-
-export function heldByOther(conversationId) {
-  const lock = lockOf(conversationId);
-  return lock && lock.holder && lock.holder.id !== state.me.id ? lock : null;
-}
+// A conversation's name in lists, notifications and the board: the contact's, else the number.
+export const label = (c) => (c.contact ? c.contact.name : c.counterparty);
 
 export function viewersOf(conversationId) {
   return [...state.presence.values()].filter(

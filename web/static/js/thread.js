@@ -1,18 +1,12 @@
 // The open conversation: messages with live delivery status, banners, who else is here,
 // and the conversation's actions (assign, archive, mark unread).
 import { api } from "./api.js";
-import { $, el, firstName, time } from "./dom.js";
-import { label, renderList, upsert } from "./list.js";
-import { admitLock } from "./lockorder.js";
+import { $, el, firstName, report, time } from "./dom.js";
+import { renderList, upsert } from "./list.js";
+import { applySnapshot, snapshotMark } from "./locks.js";
 import { current, emit, state, viewersOf } from "./state.js";
 
 let openSeq = 0;
-
-// State-change answers are the conversation, or wrap it; accept both.
-const conversationOf = (view) => {
-  const c = view && (view.conversation || view);
-  return c && typeof c.id === "number" && typeof c.inbox_id === "number" ? c : null;
-};
 
 function senderName(m) {
   if (m.direction === "inbound") return "Customer";
@@ -77,16 +71,14 @@ export function renderHeader() {
 
 // Tell the server what this tab shows (presence); its answer says who holds the lock.
 export async function viewConversation(conversationId) {
-  if (!state.socket?.isOpen()) return;
+  if (!state.socket?.isOpen()) return; // sent again once the socket is back
+  const mark = snapshotMark();
   try {
     const ack = await state.socket.command("conversation.view", { conversation_id: conversationId });
-    if (conversationId === null || ack.conversation_id !== state.conversationId) return;
-    if (ack.lock) {
-      if (admitLock(state.lockVersions, ack.lock)) state.locks.set(conversationId, ack.lock);
-    }
-    else if (state.locks.get(conversationId)?.holder?.id !== state.me.id) state.locks.delete(conversationId);
-    emit("locks");
-  } catch { /* an older server without presence */ }
+    if (conversationId !== null) applySnapshot(ack.lock ? [ack.lock] : [], mark, [conversationId]);
+  } catch (error) {
+    report("Could not tell the server which conversation you are viewing", error);
+  }
 }
 
 // The newest message this tab shows: sends say so, and hear about texts that came after it.
@@ -129,12 +121,11 @@ export async function markRead(conversationId) {
   const c = state.conversations.get(conversationId);
   if (!c) return;
   try {
-    const view = await api("POST", `/api/v1/conversations/${conversationId}/read`);
-    upsert(conversationOf(view) || { ...c, unread: false });
-  } catch {
-    upsert({ ...c, unread: false }); // the server may not know /read yet; show it read here
+    upsert(await api("POST", `/api/v1/conversations/${conversationId}/read`));
+    emit("counts", c.inbox_id);
+  } catch (error) {
+    report("Could not mark the conversation read", error);
   }
-  emit("counts", c.inbox_id);
 }
 
 async function act(path, body) {
@@ -142,9 +133,7 @@ async function act(path, body) {
   if (!c) return;
   $("action-error").textContent = "";
   try {
-    const view = await api("POST", `/api/v1/conversations/${c.id}/${path}`, body);
-    const changed = conversationOf(view);
-    if (changed) upsert(changed);
+    upsert(await api("POST", `/api/v1/conversations/${c.id}/${path}`, body));
     renderHeader();
     emit("counts", c.inbox_id);
   } catch (error) {
@@ -162,5 +151,3 @@ export function wireThread() {
     document.querySelector(`.conversation[data-conversation-id="${state.conversationId}"]`)?.focus();
   });
 }
-
-export { label };
