@@ -12,6 +12,7 @@ from tests.conftest import Running
 from tests.helpers import FRONT_DESK, Agent, login, open_store, snapshot_store
 
 MiB = 1024 * 1024
+PRESENCE = ("event", "team")  # a socket's presence events (and the team's event counter)
 
 
 async def stored(running: Running, exclude: tuple[str, ...] = ()) -> dict[str, list[Any]]:
@@ -115,7 +116,7 @@ async def test_webhook_with_a_hostile_media_count_is_answered(app_server: Runnin
 async def test_socket_frame_with_a_lone_surrogate_gets_an_error(app_server: Running) -> None:
     bob = await login(app_server.url, "bob")
     conversation_id = await _conversation(bob)
-    before = await stored(app_server, ("event",))  # connecting logs presence events
+    before = await stored(app_server, PRESENCE)  # connecting logs presence events
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
     # json.dumps writes the lone surrogate as the escape "\ud800", as a hostile client would.
     answer = await ws.command(
@@ -125,4 +126,4 @@ async def test_socket_frame_with_a_lone_surrogate_gets_an_error(app_server: Runn
     big = await ws.command("lock.acquire", {"conversation_id": 2**80})
     assert big["type"] == "error" and big["error"]["code"] == "invalid"
     await ws.close()
-    assert await stored(app_server, ("event",)) == before
+    assert await stored(app_server, PRESENCE) == before
