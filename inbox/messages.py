@@ -34,6 +34,7 @@ class Stored:
     conversation: Conversation
     created: bool  # False for a repeated MessageSid: nothing changed
     new_mailroom: Inbox | None = None  # the team's Mailroom, when this text made it
+    new_conversation: bool = False  # the customer wrote first: an unsolicited text
 
 
 def new_message(
@@ -86,7 +87,7 @@ async def receive_inbound(
         new_mailroom = inbox if made else None
     if inbox is None:
         raise NotFoundError(f"no inbox has the number {to_number}")
-    conversation, _ = await get_or_create_conversation(session, inbox, from_number)
+    conversation, new = await get_or_create_conversation(session, inbox, from_number)
     now = utcnow()
     message = new_message(
         conversation,
@@ -114,7 +115,7 @@ async def receive_inbound(
         conversation.handed_off = False  # a new request: an inbox's bot may take it again
     session.add(conversation)
     await session.flush()
-    return Stored(message, conversation, created=True, new_mailroom=new_mailroom)
+    return Stored(message, conversation, True, new_mailroom, new_conversation=new)
 
 
 def validate_body(body: Any) -> str:

@@ -31,12 +31,17 @@ from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
 from server.flows import background
 from server.http import (
+    account,
+    audit,
     board,
     bulk,
     contacts,
     conversations,
     inboxes,
+    links,
     pages,
+    phone_numbers,
+    tokens,
     triage,
     users,
     webhooks,
@@ -115,8 +120,12 @@ async def healthz(request: Request) -> Response:
 
 
 API_ROUTES = (
-    users.routes
+    account.routes
+    + users.routes
+    + tokens.routes
     + inboxes.routes
+    + phone_numbers.routes
+    + audit.routes
     + conversations.routes
     + triage.routes
     + contacts.routes
@@ -175,6 +184,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
 
     routes = [
         *pages.routes,
+        *links.routes,
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),

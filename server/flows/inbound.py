@@ -2,7 +2,12 @@
 text once per MessageSid with its event, decide in the same transaction what it sets off (opt-out
 keywords STOP/START, the HELP answer, the away message), announce, and send the replies after
 the answer. Deciding inside the transaction means two texts racing cannot both get the away
-message."""
+message.
+
+Unsolicited texts (a customer writing first: a new conversation) follow the inbox's handling:
+on `agent` with named receivers the conversation is assigned to one of them
+(inbox/inboxes.py, `unsolicited_receiver`), in the same transaction, so its first event names
+the assignee; on `bot` it stays unassigned for the bot the inbox names (bots/rules.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +16,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, messages, optout
+from inbox import away, inboxes, messages, optout
 from inbox.memberships import member_ids
-from inbox.models import EventRecord, Inbox, Message
+from inbox.models import Conversation, EventRecord, Inbox, Message
 from server.flows.events import (
     append_access_changed,
     append_conversation_updated,
@@ -61,6 +66,8 @@ async def receive(
         if stored.created:
             if stored.new_mailroom is not None:  # its members gain access before the text
                 follow.events += await _mailroom_access(session, stored.new_mailroom)
+            if stored.new_conversation:
+                await _route_unsolicited(session, stored.conversation)
             follow.events.append(
                 await append_message_created(session, stored.message, stored.conversation, None)
             )
@@ -74,6 +81,13 @@ async def receive(
             name=f"auto-{reply.conversation_id}",
         )
     return stored.message
+
+
+async def _route_unsolicited(session: AsyncSession, conversation: Conversation) -> None:
+    inbox = await session.get(Inbox, conversation.inbox_id)
+    if inbox is not None and conversation.assignee_id is None:
+        conversation.assignee_id = await inboxes.unsolicited_receiver(session, inbox)
+        session.add(conversation)
 
 
 async def _mailroom_access(session: AsyncSession, mailroom: Inbox) -> list[EventRecord]:

@@ -155,7 +155,7 @@ def _credential(websocket: WebSocket, how: str) -> str:
     key = session_key(websocket) if how == "cookie" else None
     if key is not None:
         return sessions.credential(key)
-    return f"t:{accounts.hash_token(bearer_token(websocket) or '')}"
+    return sessions.token_credential(accounts.hash_token(bearer_token(websocket) or ""))
 
 
 def _refuse(conn: Connection, code: str, message: str) -> None:
