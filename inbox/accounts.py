@@ -219,7 +219,7 @@ async def team_tokens(session: AsyncSession, team_id: int) -> list[tuple[Token, 
         .where(col(User.team_id) == team_id)
         .order_by(col(Token.id).desc())
     )
-    return [(token, user) for token, user in rows.tuples()]
+    return [(token, user) for token, user in rows]
 
 
 async def revoke_token(session: AsyncSession, team_id: int, token_id: int) -> tuple[Token, User]:

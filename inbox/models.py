@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -65,8 +65,9 @@ class Inbox(SQLModel, table=True):
     forwarding_number: str | None = None  # E.164 that calls to the number ring (voice_forward_to)
     registration: str = "unregistered"  # one of REGISTRATION_STATES
     unsolicited: str = "agent"  # one of UNSOLICITED_MODES
-    # For `bot`: the bot user that answers unsolicited texts (None: any bot member).
-    unsolicited_bot_id: int | None = Field(default=None, foreign_key="user.id")
+    # For `bot`: the bot user (a user id) that answers unsolicited texts (None: any bot
+    # member). No foreign key: SQLite would rebuild the table to add one (0004_admin).
+    unsolicited_bot_id: int | None = None
     mailroom: bool = False  # the team's catch-all for texts to numbers no inbox has
     help_text: str = ""  # the automatic answer to HELP / INFO
     away_enabled: bool = False
@@ -91,7 +92,7 @@ class InboxMember(SQLModel, table=True):
 
 class PhoneNumber(SQLModel, table=True):
     # One inbox, one number: at most one number has a given inbox.
-    __table_args__ = (UniqueConstraint("inbox_id", name="uq_phonenumber_inbox_id"),)
+    __table_args__ = (Index("uq_phonenumber_inbox_id", "inbox_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     number: str = Field(unique=True)  # E.164

@@ -48,16 +48,17 @@ def upgrade() -> None:
     with op.batch_alter_table('one_time_link', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_one_time_link_user_id'), ['user_id'], unique=False)
 
+    # Plain columns added in place: a foreign key would make SQLite rebuild `inbox` (batch
+    # mode), dropping a table others reference, which our connections refuse (foreign keys on).
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unsolicited_bot_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('archived_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
-        batch_op.create_foreign_key('fk_inbox_unsolicited_bot_id_user', 'user', ['unsolicited_bot_id'], ['id'])
 
     with op.batch_alter_table('inboxmember', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unsolicited', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table('phonenumber', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_phonenumber_inbox_id', ['inbox_id'])
+        batch_op.create_index('uq_phonenumber_inbox_id', ['inbox_id'], unique=True)
 
     with op.batch_alter_table('token', schema=None) as batch_op:
         batch_op.add_column(sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -74,13 +75,12 @@ def downgrade() -> None:
         batch_op.drop_column('expires_at')
 
     with op.batch_alter_table('phonenumber', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_phonenumber_inbox_id', type_='unique')
+        batch_op.drop_index('uq_phonenumber_inbox_id')
 
     with op.batch_alter_table('inboxmember', schema=None) as batch_op:
         batch_op.drop_column('unsolicited')
 
     with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_inbox_unsolicited_bot_id_user', type_='foreignkey')
         batch_op.drop_column('archived_at')
         batch_op.drop_column('unsolicited_bot_id')
 
