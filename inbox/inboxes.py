@@ -94,11 +94,17 @@ def check_forwarding(value: Any) -> str | None:
     """A voice forwarding number (E.164), or None to ring nowhere."""
     if value is None or value == "":
         return None
+    refused = InvalidInputError(
+        f"the voice forwarding number {value!r} is not a valid phone number", "invalid_number"
+    )
     if not isinstance(value, str):
-        raise InvalidInputError("voice_forward_to must be a phone number or null", "invalid_number")
-    number = to_e164(value)
+        raise refused
+    try:
+        number = to_e164(value)
+    except InvalidInputError as exc:
+        raise refused from exc
     if not phonenumbers.is_valid_number(phonenumbers.parse(number)):
-        raise InvalidInputError(f"{value!r} is not a valid phone number", "invalid_number")
+        raise refused
     return number
 
 
@@ -266,45 +272,42 @@ async def set_unsolicited(
     session: AsyncSession, inbox: Inbox, mode: str, to: list[int] | None
 ) -> list[int]:
     """`agent` with the members who receive unsolicited texts, or `bot` with the bot user that
-    answers them (made a member if it is not one); `to` None keeps whom. Returns users who
-    became members."""
+    answers them, which is made a member if it is not one; `to` None keeps whom. Returns the
+    users who became members."""
     assert inbox.id is not None
     if mode not in UNSOLICITED_MODES:
         raise InvalidInputError(f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
-    wanted = set(to or [])
     members = {m.user_id: m for m in await _members(session, inbox.id)}
     inbox.unsolicited = mode
     session.add(inbox)
     if mode == "bot":
-        if len(wanted) > 1:
-            raise InvalidInputError("unsolicited_to names one bot for `bot`")
-        if to is None:
-            return []
-        bot = await session.get(User, next(iter(wanted))) if wanted else None
-        if wanted and (bot is None or bot.team_id != inbox.team_id or bot.role != "bot"):
-            raise InvalidInputError("unsolicited_to must name a bot user of this team", "not_bot")
-        if bot is not None and bot.disabled_at is not None:
-            raise InvalidInputError(f"{bot.name} is disabled", "disabled")
-        inbox.unsolicited_bot_id = bot.id if bot is not None else None
-        if bot is not None and bot.id not in members:
-            assert bot.id is not None
-            session.add(InboxMember(inbox_id=inbox.id, user_id=bot.id))
-            await session.flush()
-            return [bot.id]
+        if to is not None:
+            if len(to) > 1:
+                raise InvalidInputError("unsolicited_to names one bot for `bot`")
+            bot = await session.get(User, to[0]) if to else None
+            if to and (bot is None or bot.team_id != inbox.team_id or bot.role != "bot"):
+                raise InvalidInputError(
+                    "unsolicited_to must name a bot user of this team", "not_bot"
+                )
+            if bot is not None and bot.disabled_at is not None:
+                raise InvalidInputError(f"{bot.name} is disabled", "disabled")
+            inbox.unsolicited_bot_id = bot.id if bot is not None else None
+        joined = []
+        if inbox.unsolicited_bot_id is not None and inbox.unsolicited_bot_id not in members:
+            session.add(InboxMember(inbox_id=inbox.id, user_id=inbox.unsolicited_bot_id))
+            joined.append(inbox.unsolicited_bot_id)
         await session.flush()
-        return []
-    if to is None:
-        await session.flush()
-        return []
-    strangers = wanted - {u for u in members}
-    if strangers:
-        raise InvalidInputError(
-            f"user(s) {', '.join(map(str, sorted(strangers)))} are not members of this inbox",
-            "not_member",
-        )
-    for member in members.values():
-        member.unsolicited = member.user_id in wanted
-        session.add(member)
+        return joined
+    if to is not None:
+        strangers = set(to) - set(members)
+        if strangers:
+            raise InvalidInputError(
+                f"user(s) {', '.join(map(str, sorted(strangers)))} are not members of this inbox",
+                "not_member",
+            )
+        for member in members.values():
+            member.unsolicited = member.user_id in to
+            session.add(member)
     await session.flush()
     return []
 

@@ -56,13 +56,19 @@ async def inbox_ids_of(session: AsyncSession, user_id: int, team_id: int) -> lis
 
 
 async def set_members(
-    session: AsyncSession, team_id: int, inbox_id: int, user_ids: Iterable[int]
+    session: AsyncSession,
+    team_id: int,
+    inbox_id: int,
+    user_ids: Iterable[int],
+    *,
+    keep_bot: bool = True,
 ) -> tuple[list[int], list[int]]:
     """Make exactly `user_ids` the inbox's members; return them and the users whose access
-    changed. The bot that answers the inbox's unsolicited texts stays a member."""
+    changed. With `keep_bot`, the bot that answers the inbox's unsolicited texts must stay a
+    member (a change that also names its bot passes False, and makes it one)."""
     inbox = await team_inbox(session, team_id, inbox_id)
     wanted = set(user_ids)
-    if inbox.unsolicited == "bot" and inbox.unsolicited_bot_id not in (None, *wanted):
+    if keep_bot and inbox.unsolicited == "bot" and inbox.unsolicited_bot_id not in (None, *wanted):
         raise InvalidInputError(
             f"user {inbox.unsolicited_bot_id} is the bot answering this inbox's unsolicited "
             "texts: name another bot, or set unsolicited to agent, first",

@@ -34,7 +34,9 @@ async def _view(session: AsyncSession, inbox: Inbox) -> dict[str, Any]:
 
 
 async def _apply(session: AsyncSession, inbox: Inbox, settings: Settings) -> list[int]:
-    """Set what was given, checking each value; the users who became members (a bot)."""
+    """Set what was given, checking each value; the users whose access changed (members
+    given, and the bot named for unsolicited texts, which becomes one)."""
+    assert inbox.id is not None
     given = settings.given
     if "name" in given:
         inbox.name = inboxes.check_name(given["name"])
@@ -49,17 +51,19 @@ async def _apply(session: AsyncSession, inbox: Inbox, settings: Settings) -> lis
     session.add(inbox)
     if "phone_number_id" in given:
         await inboxes.assign_number(session, inbox, given["phone_number_id"])
-    joined: list[int] = []
-    if "unsolicited" in given or "unsolicited_to" in given:
+    touched: list[int] = []
+    if "member_ids" in given:
+        _, touched = await memberships.set_members(
+            session, inbox.team_id, inbox.id, given["member_ids"], keep_bot=False
+        )
+    if given.keys() & {"unsolicited", "unsolicited_to", "member_ids"}:
         mode = given.get("unsolicited", inbox.unsolicited)
-        joined = await inboxes.set_unsolicited(session, inbox, mode, given.get("unsolicited_to"))
+        touched += await inboxes.set_unsolicited(session, inbox, mode, given.get("unsolicited_to"))
     await session.flush()
-    return joined
+    return sorted(set(touched))
 
 
-async def create_inbox(
-    svc: Services, actor: User, settings: Settings, member_ids: Sequence[int]
-) -> dict[str, Any]:
+async def create_inbox(svc: Services, actor: User, settings: Settings) -> dict[str, Any]:
     """A new inbox with its members (the team's first is unregistered: inbox/inboxes.py)."""
     given = settings.given
     async with svc.db.write() as session:
@@ -67,10 +71,9 @@ async def create_inbox(
             session, actor.team_id, given.get("name"), given.get("api_code"), given.get("colour")
         )
         assert inbox.id is not None
-        _, touched = await memberships.set_members(session, actor.team_id, inbox.id, member_ids)
         rest = Settings({k: v for k, v in given.items() if k not in ("name", "api_code", "colour")})
-        joined = await _apply(session, inbox, rest)
-        events = await append_access_changed(session, actor.team_id, sorted({*touched, *joined}))
+        touched = await _apply(session, inbox, rest)
+        events = await append_access_changed(session, actor.team_id, touched)
         events += await append_inbox_changed(session, inbox, created=True)
         view = await _view(session, inbox)
         await audit.record(
@@ -87,12 +90,12 @@ async def update_inbox(
         inbox = await memberships.team_inbox(session, actor.team_id, inbox_id)
         inboxes.check_not_archived(inbox)
         before = await _view(session, inbox)
-        joined = await _apply(session, inbox, settings)
+        touched = await _apply(session, inbox, settings)
         after = await _view(session, inbox)
         changed_before, changed_after = audit.diff(before, after)
         events: list[EventRecord] = []
         if changed_after:
-            events += await append_access_changed(session, actor.team_id, joined)
+            events += await append_access_changed(session, actor.team_id, touched)
             events += await append_inbox_changed(session, inbox)
             await audit.record(
                 session, actor.team_id, actor, "inbox.updated", ("inbox", inbox_id),

@@ -1,10 +1,10 @@
 """REST for inboxes: the caller's list, and the admins' settings (DESIGN.md, "Admin"; seed
 004's wizard): making one (`POST /api/v1/inboxes`), its settings (`PATCH`: name, API code,
-colour, number, voice forwarding number, unsolicited handling, HELP answer), out-of-office,
-members, and archiving it. `GET /api/v1/inboxes?all=1` lists every inbox of the team with its
-settings (admins). A membership change reaches every server process through the event log, so
-a removed member stops receiving the inbox's events from the next event on, wherever they are
-connected."""
+colour, number, voice forwarding number, unsolicited handling, HELP answer, and `member_ids`
+for a settings form that saves all at once), out-of-office, members, and archiving it.
+`GET /api/v1/inboxes?all=1` lists every inbox of the team with its settings (admins). A
+membership change reaches every server process through the event log, so a removed member
+stops receiving the inbox's events from the next event on, wherever they are connected."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from server.services import services
 
 SETTINGS = (
     *("name", "api_code", "colour", "phone_number_id", "voice_forward_to", "help_text"),
-    *("unsolicited", "unsolicited_to"),
+    *("unsolicited", "unsolicited_to", "member_ids"),
 )
 
 
@@ -65,8 +65,9 @@ def _settings(body: dict[str, Any]) -> flows.Settings:
             raise ApiError(422, "invalid", "phone_number_id must be a number id or null")
     if "unsolicited" in given and given["unsolicited"] not in UNSOLICITED_MODES:
         raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
-    if "unsolicited_to" in given:
-        given["unsolicited_to"] = _ids(given["unsolicited_to"], "unsolicited_to")
+    for key in ("unsolicited_to", "member_ids"):
+        if key in given:
+            given[key] = _ids(given[key], key)
     help_text = given.get("help_text")
     if "help_text" in given and (not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS):
         raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
@@ -80,10 +81,8 @@ async def create_inbox(request: Request) -> JSONResponse:
     body = await json_body(request)
     if "name" not in body:
         raise ApiError(422, "invalid", "name is required")
-    members = _ids(body["member_ids"], "member_ids") if "member_ids" in body else [admin.id]
-    view = await flows.create_inbox(
-        services(request), admin, _settings(body), [m for m in members if m is not None]
-    )
+    settings = _settings({"member_ids": [admin.id], **body})
+    view = await flows.create_inbox(services(request), admin, settings)
     return JSONResponse(view, status_code=201)
 
 

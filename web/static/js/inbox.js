@@ -6,14 +6,14 @@ import { $, report } from "./dom.js";
 import { loadListSoon, refreshCount, refreshCountSoon, reloadList, renderList, upsert } from "./list.js";
 import { applyRelease, loadLocks } from "./locks.js";
 import { notifyInbound, wireNotifications } from "./notify.js";
+import { applyInbox, inboxButtons, syncSidebar, wireSidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
 import { emit, label, on, state } from "./state.js";
+import { applyTeammate } from "./team.js";
 import {
   appendMessage, markRead, openConversation, reloadThread, renderHeader, updateStatus, viewConversation,
   wireThread,
 } from "./thread.js";
-
-const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
 
 async function openInbox(inboxId) {
   state.inboxId = inboxId;
@@ -96,15 +96,25 @@ function onEvent(event) {
       break;
     }
     case "access.changed": {
-      // The sidebar is drawn by the server; say so rather than reload under the agent's draft.
-      const shown = inboxButtons().map((b) => Number(b.dataset.inboxId)).sort().join();
-      if ([...data.inbox_ids].sort().join() !== shown) $("access-banner").hidden = false;
+      // Redraw the sidebar from the new list; the open conversation and its draft stay.
+      syncSidebar().then((added) => {
+        for (const id of added) refreshCount(id);
+        if (state.inboxId === null && inboxButtons().length) openInbox(Number(inboxButtons()[0].dataset.inboxId));
+      }).catch((error) => report("Could not reload your inboxes", error));
       if (state.inboxId !== null && !data.inbox_ids.includes(state.inboxId)) {
         state.conversations.clear();
         renderList();
       }
       break;
     }
+    case "inbox.created":
+    case "inbox.updated":
+      applyInbox(data.inbox);
+      if (data.inbox.id === state.inboxId) $("list-title").textContent = data.inbox.name;
+      break;
+    case "user.updated":
+      applyTeammate(data.user);
+      break;
     case "presence.changed":
       state.presence.set(data.user.id, data);
       renderList();
@@ -137,11 +147,7 @@ function wireFilters() {
 }
 
 function start() {
-  for (const b of inboxButtons()) {
-    b.querySelector(".swatch").style.setProperty("background", b.dataset.colour);
-    b.style.setProperty("--inbox-colour", b.dataset.colour);
-    b.addEventListener("click", () => openInbox(Number(b.dataset.inboxId)));
-  }
+  wireSidebar(openInbox);
   wireFilters();
   wireThread();
   wireComposer();
