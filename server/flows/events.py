@@ -180,17 +180,22 @@ async def append_access_changed(
 
 
 async def append_inbox_changed(
-    session: AsyncSession, inbox: Inbox, *, created: bool = False
+    session: AsyncSession, inbox: Inbox, *, created: bool = False, admins_only: bool = False
 ) -> list[EventRecord]:
     """`inbox.created` or `inbox.updated`: to the inbox's members who may see it, and to each
-    admin who is not a member (the settings pages show every inbox)."""
+    admin who is not a member (the settings pages show every inbox); with `admins_only`, to the
+    admins alone (a change of members: what members see of the inbox is the same)."""
     assert inbox.id is not None
     (view,) = await inbox_views(session, [inbox])
     data = _shaped(ev.InboxEventData, {"inbox": view})
     kind = ev.INBOX_CREATED if created else ev.INBOX_UPDATED
-    records = [await eventlog.append_event(session, inbox.team_id, kind, data, inbox_id=inbox.id)]
+    records = []
     outside = await accounts.admin_ids(session, inbox.team_id)
-    outside -= await memberships.member_ids(session, inbox.id)
+    if not admins_only:
+        records.append(
+            await eventlog.append_event(session, inbox.team_id, kind, data, inbox_id=inbox.id)
+        )
+        outside -= await memberships.member_ids(session, inbox.id)
     for admin_id in sorted(outside):
         records.append(
             await eventlog.append_event(session, inbox.team_id, kind, data, user_id=admin_id)

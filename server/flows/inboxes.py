@@ -2,7 +2,8 @@
 its settings (name, API code, colour, number, voice forwarding number, unsolicited handling,
 HELP answer), its members, and archiving it. Each change, its events and its audit entry
 commit together: `access.changed` to each user whose inboxes changed (first, so they may see
-what follows), then `inbox.created` or `inbox.updated` to the inbox's members and the admins."""
+what follows), then `inbox.created` or `inbox.updated` to the inbox's members and the admins
+(a change of members alone: to the admins)."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ async def set_members(
         events = await append_access_changed(session, actor.team_id, touched)
         if touched:
             inbox = await memberships.team_inbox(session, actor.team_id, inbox_id)
-            events += await append_inbox_changed(session, inbox)
+            events += await append_inbox_changed(session, inbox, admins_only=True)
             await audit.record(
                 session, actor.team_id, actor, "inbox.members", ("inbox", inbox_id),
                 {"member_ids": before}, {"member_ids": members},

@@ -39,6 +39,8 @@ async def settings(page: Page, base_url: str, section: str) -> None:
 async def test_an_admin_adds_an_agent_who_changes_her_password_and_is_disabled(
     app_server: Running, browser: Browser
 ) -> None:
+    _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
+    carol_menu = carol.locator("#filter-assignee option", has_text="Dana Reyes")
     _, alice, alice_errors = await agent_page(browser, app_server.url, "alice")
     await alice.get_by_role("link", name="Settings").click()
     await expect(alice.get_by_role("heading", name="People")).to_be_visible()
@@ -55,6 +57,7 @@ async def test_an_admin_adds_an_agent_who_changes_her_password_and_is_disabled(
     await expect(alice.locator("#user-result")).to_contain_text("Added Dana Reyes")
     dana_row = alice.locator("#people tr", has_text="Dana Reyes")
     await expect(dana_row).to_contain_text("Active")
+    await expect(carol_menu).to_have_count(1)  # a teammate's open page lists her at once
     await screenshot(alice, "settings-people")
 
     _, dana, dana_errors = await page_as(browser, app_server.url, "dana", "first pass")
@@ -76,6 +79,7 @@ async def test_an_admin_adds_an_agent_who_changes_her_password_and_is_disabled(
     await dana_row.get_by_role("button", name="Disable Dana Reyes").click()
     await expect(dana_row).to_contain_text("Disabled")
     await expect(dana).to_have_url(app_server.url + "/login")  # her open tab is logged out
+    await expect(carol_menu).to_have_count(0)
     await dana.get_by_label("Username").fill("dana")
     await dana.get_by_label("Password").fill("second pass")
     await dana.get_by_role("button", name="Log in").click()
@@ -85,7 +89,7 @@ async def test_an_admin_adds_an_agent_who_changes_her_password_and_is_disabled(
     await alice.locator("#edit-user-role").select_option("agent")
     await alice.locator("#edit-user").get_by_role("button", name="Save").click()
     await expect(alice.locator("#edit-user-error")).to_contain_text("last admin")
-    assert alice_errors == [] and dana_errors == []
+    assert alice_errors == [] and dana_errors == [] and carol_errors == []
 
 
 async def test_an_inbox_made_numbered_renamed_and_archived_shows_live_in_a_members_sidebar(
