@@ -73,6 +73,7 @@ async def test_an_admin_adds_an_agent_who_changes_her_password_and_is_disabled(
     await dana.get_by_label("New password").fill("second pass")
     await dana.get_by_role("button", name="Change password").click()
     await expect(dana.locator("#password-result")).to_contain_text("Password changed")
+    await screenshot(dana, "account")
     await dana.goto(app_server.url + "/")
     await dana.locator("#app[data-ready=true]").wait_for(state="attached")
 
@@ -161,6 +162,7 @@ async def test_a_token_is_shown_once_and_revoking_it_closes_its_socket(
     row = alice.locator("#tokens tr", has_text="rules bot")
     await expect(row).to_contain_text("Rules Bot (bot)")
     await expect(alice.locator("#tokens")).not_to_contain_text(token)
+    await screenshot(alice, "settings-tokens")
 
     socket = await Agent.connect(app_server.url, token=token)
     assert (await socket.command("ping", {}))["type"] == "pong"
@@ -174,6 +176,7 @@ async def test_a_token_is_shown_once_and_revoking_it_closes_its_socket(
     await settings(alice, app_server.url, "audit")
     await expect(alice.locator("#audit tbody tr").first).to_contain_text("Revoked a token")
     await expect(alice.locator("#audit")).not_to_contain_text(token)
+    await screenshot(alice, "settings-audit")
     assert errors == []
 
 

@@ -26,12 +26,16 @@ function change(entry) {
   const before = entry.before || {};
   const after = entry.after || {};
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-  if (!entry.before) return keys.map((k) => `${k}: ${show(after[k])}`).join("; ");
+  if (!entry.before || !entry.after) { // made, or removed: what it was
+    const shown = entry.before ? before : after;
+    return keys.map((k) => `${k}: ${show(shown[k])}`).join("; ");
+  }
   return keys.map((k) => `${k}: ${show(before[k])} → ${show(after[k])}`).join("; ");
 }
 
 function subject(entry) {
   const { type, id } = entry.subject;
+  if (type === "token") return `token “${(entry.after || entry.before || {}).name || id}”`;
   return names[type]?.get(id) || `${type} #${id}`;
 }
 
