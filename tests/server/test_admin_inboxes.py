@@ -251,3 +251,15 @@ async def test_the_teams_first_inbox_is_for_admins_until_registered(
     assert made.json()["id"] not in [
         i["id"] for i in (await demo.get("/api/v1/inboxes?all=1")).json()["items"]
     ]
+    for method, path, body in [
+        ("PATCH", f"/api/v1/users/{ivo_id}", {"disabled": True}),
+        ("POST", f"/api/v1/users/{ivo_id}/password-link", None),
+        ("POST", "/api/v1/tokens", {"user_id": ivo_id, "name": "theirs"}),
+        ("PUT", f"/api/v1/inboxes/{made.json()['id']}/members", {"user_ids": [ALICE]}),
+        ("POST", f"/api/v1/inboxes/{made.json()['id']}/archive", None),
+    ]:
+        response = await demo.request(method, path, json=body)
+        assert response.status_code == 404, (path, response.text)
+    assert ivo_id not in [u["id"] for u in (await demo.get("/api/v1/users")).json()["items"]]
+    into = await demo.put(f"/api/v1/inboxes/{FRONT_DESK_ID}/members", json={"user_ids": [ivo_id]})
+    assert into.status_code == 422 and into.json()["error"]["code"] == "unknown_user"
