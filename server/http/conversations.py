@@ -17,7 +17,14 @@ from inbox.phones import to_e164
 from server.errors import ApiError
 from server.flows.events import append_conversation_left, append_conversation_updated
 from server.flows.sending import send_text
-from server.http._helpers import caller, json_body, page_limit, path_id, require_role
+from server.http._helpers import (
+    MAX_PAGE_SIZE,
+    caller,
+    json_body,
+    page_limit,
+    path_id,
+    require_role,
+)
 from server.inputs import int_or_none
 from server.services import services
 
@@ -35,6 +42,7 @@ async def list_conversations(request: Request) -> JSONResponse:
             assignee=q.get("assignee"),
             read=q.get("read"),
             q=q.get("q"),
+            tag=q.get("tag"),
             cursor=q.get("cursor"),
             limit=page_limit(q.get("limit")),
         )
@@ -43,6 +51,32 @@ async def list_conversations(request: Request) -> JSONResponse:
     for item in items:
         item["preview"] = previews.get(item["id"])
     return JSONResponse({"items": items, "next": cursor})
+
+
+async def get_conversation(request: Request) -> JSONResponse:
+    """One conversation (a link to it opens it in the browser)."""
+    user, visible = await caller(request)
+    async with services(request).db.read() as session:
+        conversation = await conversations.get_conversation(
+            session, path_id(request, "conversation_id"), visible
+        )
+        (view,) = await conversations.describe(session, [conversation], user.id)
+    return JSONResponse(view)
+
+
+MAX_IDS = 200  # names for a board's worth of conversations in one call
+
+
+async def conversations_by_id(request: Request) -> JSONResponse:
+    """`?ids=1,2,3`: the views of those conversations the caller may see (the others are left
+    out, as if they did not exist), for the supervisor board's names."""
+    user, visible = await caller(request)
+    raw = [part.strip() for part in request.query_params.get("ids", "").split(",") if part.strip()]
+    if not raw or len(raw) > MAX_IDS or not all(part.isdigit() for part in raw):
+        raise ApiError(422, "invalid", f"ids is a comma-separated list of 1 to {MAX_IDS} ids")
+    async with services(request).db.read() as session:
+        items = await conversations.describe_ids(session, [int(p) for p in raw], visible, user.id)
+    return JSONResponse({"items": items, "next": None})
 
 
 async def start_conversation(request: Request) -> JSONResponse:
@@ -83,14 +117,20 @@ async def _start_number(session: AsyncSession, user: User, to: Any, contact_id: 
 
 
 async def list_messages(request: Request) -> JSONResponse:
+    """History oldest first, private notes among the texts; `?before=<id>&limit=N` pages
+    back (`next` is the `before` of the page before this one)."""
     user, visible = await caller(request)
     before = request.query_params.get("before")
+    limit = request.query_params.get("limit")
     async with services(request).db.read() as session:
         conversation = await conversations.get_conversation(
             session, path_id(request, "conversation_id"), visible
         )
         items, next_before = await messages.list_messages(
-            session, conversation, before=int(before) if before and before.isdigit() else None
+            session,
+            conversation,
+            before=int(before) if before and before.isdigit() else None,
+            limit=MAX_PAGE_SIZE if limit is None else page_limit(limit),
         )
     return JSONResponse({"items": items, "next": next_before})
 
@@ -150,7 +190,9 @@ async def delete_conversation(request: Request) -> Response:
 
 routes = [
     Route("/inboxes/{inbox_id}/conversations", list_conversations),
+    Route("/conversations", conversations_by_id, methods=["GET"]),
     Route("/conversations", start_conversation, methods=["POST"]),
+    Route("/conversations/{conversation_id}", get_conversation, methods=["GET"]),
     Route("/conversations/{conversation_id}", delete_conversation, methods=["DELETE"]),
     Route("/conversations/{conversation_id}/messages", list_messages, methods=["GET"]),
     Route("/conversations/{conversation_id}/messages", send_message, methods=["POST"]),
