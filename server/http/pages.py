@@ -1,8 +1,11 @@
-"""Browser pages: login, the inbox, and the sandbox's phone simulator."""
+"""Browser pages: login, the inbox (at `/`, and at the addresses of an inbox, a conversation
+and the Mentions view), and the sandbox's phone simulator."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -19,9 +22,24 @@ from server.flows import inbound
 from server.http._helpers import json_body, render
 from server.services import services
 
+# Where a login may send the browser on: the inbox page's own addresses only (never another
+# site, so a crafted link cannot use our login to send someone elsewhere).
+INBOX_ADDRESS = re.compile(r"/(?:inboxes/[0-9]{1,12}|conversations/[0-9]{1,12}|mentions)?")
+
+
+def _next_page(raw: object) -> str:
+    return raw if isinstance(raw, str) and INBOX_ADDRESS.fullmatch(raw) else "/"
+
+
+def _to_login(request: Request) -> Response:
+    path = request.url.path
+    target = "/login" if path == "/" else f"/login?{urlencode({'next': path})}"
+    return RedirectResponse(target, status_code=303)
+
 
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"error": None, "username": ""})
+    context = {"error": None, "username": "", "next": _next_page(request.query_params.get("next"))}
+    return render(request, "login.html", context)
 
 
 async def login(request: Request) -> Response:
@@ -29,12 +47,13 @@ async def login(request: Request) -> Response:
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     async with services(request).db.read() as session:
         user = await accounts.authenticate_password(session, username, password)
+    next_page = _next_page(form.get("next"))
     if user is None or user.role == "bot":
-        context = {"error": "Wrong username or password.", "username": username}
+        context = {"error": "Wrong username or password.", "username": username, "next": next_page}
         return render(request, "login.html", context, status=401)
     request.session.clear()
     request.session["uid"] = user.id
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(next_page, status_code=303)
 
 
 async def logout(request: Request) -> Response:
@@ -45,7 +64,7 @@ async def logout(request: Request) -> Response:
 async def inbox_page(request: Request) -> Response:
     user, _ = await current_user(request)
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return _to_login(request)
     async with services(request).db.read() as session:
         inboxes = [inbox_view(i) for i in await accounts.visible_inboxes(session, user)]
         teammates = await accounts.teammates(session, user.team_id)
@@ -120,6 +139,10 @@ async def simulator_messages(request: Request) -> Response:
 
 routes = [
     Route("/", inbox_page),
+    # The inbox page's own addresses (web/static/js/router.js reads them): a link opens them.
+    Route("/inboxes/{inbox_id:int}", inbox_page),
+    Route("/conversations/{conversation_id:int}", inbox_page),
+    Route("/mentions", inbox_page),
     Route("/board", board_page),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
