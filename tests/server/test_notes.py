@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.accounts import make_other_team
 from tests.conftest import Running
 from tests.helpers import Agent, login
 
@@ -137,4 +138,39 @@ async def test_deleting_a_conversation_takes_its_notes_and_mentions(app_server: 
         frames.append(await replay.frame())
     assert [f["type"] for f in frames if "id" in f][-3:] == ["conversation.deleted"] * 3
     assert all("secret plan" not in str(f) for f in frames)
+    await replay.close()
+
+
+async def test_members_are_listed_for_mentions_to_members_only(app_server: Running) -> None:
+    other = await make_other_team(app_server.settings)
+    bob, zed = await login(app_server.url, "bob"), await login(app_server.url, "zed")
+    front = (await bob.get("/api/v1/inboxes/1/members")).json()
+    assert [(m["username"], m["kind"]) for m in front["items"]] == [
+        ("alice", "user"),
+        ("bob", "user"),
+        ("carol", "user"),
+    ]
+    assert (await bob.get("/api/v1/inboxes/2/members")).status_code == 403
+    assert (await zed.get("/api/v1/inboxes/1/members")).status_code == 404
+    assert (await bob.get(f"/api/v1/inboxes/{other.inbox_id}/members")).status_code == 403
+
+
+async def test_a_mention_reaches_the_teammate_only_while_they_belong_to_the_inbox(
+    app_server: Running,
+) -> None:
+    alice, carol = await login(app_server.url, "alice"), await login(app_server.url, "carol")
+    start = (await carol.get("/api/v1/me")).json()["last_event_id"]
+    made = await alice.post(f"/api/v1/conversations/{DANA}/notes", json={"body": "@carol look"})
+    assert made.status_code == 201
+    ids = [u["id"] for u in (await alice.get("/api/v1/inboxes/1/members")).json()["items"]]
+    carol_id = (await carol.get("/api/v1/me")).json()["id"]
+    kept = [i for i in ids if i != carol_id]
+    removed = await alice.put("/api/v1/inboxes/1/members", json={"user_ids": kept})
+    assert removed.status_code == 200
+    # Carol reconnects from before the note: the log replays what she may see now.
+    replay = await Agent.connect(app_server.url, cookies=carol.cookies, hello=start)
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["type"] != "access.changed":
+        seen.append(await replay.reply())
+    assert [f["type"] for f in seen] == ["access.changed"]
     await replay.close()

@@ -52,8 +52,10 @@ async function load() {
     $("contact-notes").value = "";
     $("contact-conversations").replaceChildren();
     $("contact-none").hidden = false;
+    $("contact-fields").disabled = false;
     return;
   }
+  $("contact-fields").disabled = true; // nothing typed before it loads is overwritten
   try {
     const [contact, others] = await Promise.all([
       api("GET", `/api/v1/contacts/${c.contact.id}`),
@@ -67,6 +69,7 @@ async function load() {
     const rest = others.items.filter((o) => o.id !== c.id);
     $("contact-conversations").replaceChildren(...rest.map((o) => conversationLink(o, names)));
     $("contact-none").hidden = rest.length > 0;
+    $("contact-fields").disabled = false;
   } catch (error) {
     if (seq === loadSeq) $("contact-result").textContent = `Could not load the contact: ${error.message}`;
   }
@@ -106,11 +109,7 @@ export function wireContact() {
     $("contact-toggle").focus();
   });
   $("contact-form").addEventListener("submit", save);
-  on("opened", () => {
-    shown = null;
-    refresh();
-  });
-  on("header", refresh);
+  on("header", refresh); // another conversation, or its contact renamed: not while typing
   let open = false;
   try {
     open = localStorage.getItem(OPEN_KEY) === "1";
