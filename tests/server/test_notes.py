@@ -104,6 +104,12 @@ async def test_refused_notes_store_nothing(app_server: Running) -> None:
     assert (
         await alice.post("/api/v1/conversations/999/notes", json={"body": "x"})
     ).status_code == 404
+    cross_site = await alice.post(
+        f"/api/v1/conversations/{PRIYA}/notes",
+        json={"body": "from another site"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert cross_site.status_code == 403 and cross_site.json()["error"]["code"] == "bad_origin"
     assert [m["direction"] for m in await history(alice, PRIYA)] == ["inbound"]
     assert (await bob.get("/api/v1/mentions")).json()["unread"] == 0
     # An @word that is nobody's username is plain text; a 2,000-character note is fine.
@@ -113,13 +119,17 @@ async def test_refused_notes_store_nothing(app_server: Running) -> None:
     assert plain.status_code == 201 and plain.json()["mentions"] == []
 
 
-async def test_deleting_a_conversation_takes_its_notes_and_mentions(app_server: Running) -> None:
+async def test_deleting_a_conversation_takes_its_notes_mentions_and_tags(
+    app_server: Running,
+) -> None:
     alice, carol = await login(app_server.url, "alice"), await login(app_server.url, "carol")
+    start = (await carol.get("/api/v1/me")).json()["last_event_id"]
     note = await alice.post(
         f"/api/v1/conversations/{DANA}/notes", json={"body": "@carol secret plan"}
     )
     assert note.status_code == 201
-    first = (await carol.get("/api/v1/me")).json()["last_event_id"]
+    tag = (await alice.post("/api/v1/tags", json={"name": "Urgent"})).json()
+    await alice.post(f"/api/v1/conversations/{DANA}/tags", json={"tag_id": tag["id"]})
     assert (await carol.get("/api/v1/mentions")).json()["unread"] == 1
     gone = await alice.request(
         "DELETE", f"/api/v1/conversations/{DANA}", json={"confirm": DANA_NUMBER}
@@ -130,15 +140,23 @@ async def test_deleting_a_conversation_takes_its_notes_and_mentions(app_server: 
         "next": None,
         "unread": 0,
     }
-    # Replaying the log hands out no copy of the note, to the inbox or to carol.
+    # Replaying the log hands out no copy of the note, to the inbox or to carol: note.created,
+    # mention.created and the tagged conversation.updated are tombstones now.
     last = (await carol.get("/api/v1/me")).json()["last_event_id"]
-    replay = await Agent.connect(app_server.url, cookies=carol.cookies, hello=first - 2)
-    frames = [await replay.frame()]
+    replay = await Agent.connect(app_server.url, cookies=carol.cookies, hello=start)
+    frames = [await replay.reply()]
     while frames[-1].get("id") != last:
-        frames.append(await replay.frame())
-    assert [f["type"] for f in frames if "id" in f][-3:] == ["conversation.deleted"] * 3
+        frames.append(await replay.reply())
+    assert [f["type"] for f in frames] == [
+        "conversation.deleted",
+        "conversation.deleted",
+        "tag.updated",
+        "conversation.deleted",
+        "conversation.deleted",
+    ]
     assert all("secret plan" not in str(f) for f in frames)
     await replay.close()
+    assert (await alice.get("/api/v1/tags")).json()["items"] == [tag]  # the tag stays
 
 
 async def test_members_are_listed_for_mentions_to_members_only(app_server: Running) -> None:

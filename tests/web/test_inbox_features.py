@@ -278,13 +278,11 @@ async def test_the_sound_for_new_texts_is_optional_and_remembered(
     await bob.wait_for_function("() => window.tones === 1")  # a sample when turned on
     await bob.reload()
     await expect(bob.get_by_label("Sound for new texts")).to_be_checked()
-    await bob.get_by_label("Sound for new texts").click()  # a gesture lets the page play sound
-    await bob.get_by_label("Sound for new texts").click()
-    await bob.wait_for_function("() => window.tones === 1")
+    await bob.locator("#list-title").click()  # browsers play sound once the page got a click
     await app_server.twilio.inbound(FRONT_DESK, "+15554440001", "ring, please")
-    await bob.wait_for_function("() => window.tones === 2")
+    await bob.wait_for_function("() => window.tones === 1")
     await bob.get_by_label("Sound for new texts").uncheck()
     await app_server.twilio.inbound(FRONT_DESK, "+15554440002", "and quiet again")
     await expect(row(bob, "+15554440002")).to_be_visible()
-    assert await bob.evaluate("window.tones") == 2
+    assert await bob.evaluate("window.tones") == 1
     assert errors == []

@@ -1,6 +1,5 @@
 // An optional sound for new texts (off until the agent turns it on; remembered per browser).
-// A short tone made with Web Audio, so there is no file to fetch; browsers let a page play
-// sound only after a click or key press, which turning it on is.
+// A short tone made with Web Audio, so there is no file to fetch.
 const KEY = "switchboard.sound";
 let audio = null;
 
@@ -12,9 +11,16 @@ const enabled = () => {
   }
 };
 
-export function chime() {
+// Browsers start audio suspended until the page gets a click or a key press: take the first.
+function unlock() {
   if (!enabled() || !window.AudioContext) return;
   audio ||= new AudioContext();
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+}
+
+export function chime() {
+  if (!enabled() || !window.AudioContext) return;
+  unlock();
   const tone = audio.createOscillator();
   const volume = audio.createGain();
   tone.frequency.value = 880;
@@ -34,6 +40,7 @@ export function wireSound() {
     } catch {
       // not remembered
     }
-    if (toggle.checked) chime(); // what it will sound like (and the gesture browsers need)
+    if (toggle.checked) chime(); // what it will sound like
   });
+  for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlock, { once: true });
 }
