@@ -3,7 +3,7 @@
 // It writes replies (texts) or private notes (never sent; no lock needed), keeps a draft of
 // each per conversation across reloads, says when a text is too long instead of cutting it,
 // and offers canned responses (`/`) and, in a note, teammates to mention (`@`).
-import { api } from "./api.js";
+import { api, UNREACHABLE } from "./api.js";
 import { fillCanned, matchingCanned } from "./canned.js";
 import { $, firstName, report } from "./dom.js";
 import { loadDraft, saveDraft } from "./drafts.js";
@@ -23,7 +23,7 @@ const REASONS = {
   locked: "Someone else is replying to this conversation.",
   opted_out: "This number has opted out (STOP); it can't be texted until it sends START.",
   too_long: "Too long: a text can be at most 1600 characters.",
-  unreachable: "the server could not be reached (it may be restarting, or you are offline). Your draft is kept: send it again once the connection is back.",
+  unreachable: `${UNREACHABLE}. Your draft is kept: send it again once the connection is back.`,
 };
 const LOST = {
   idle: "You were idle, so your claim on this conversation was released. Your draft is kept.",
