@@ -20,7 +20,7 @@ from inbox.conversations import get_or_create_conversation
 from inbox.errors import InvalidInputError, NotFoundError
 from inbox.inboxes import inbox_by_number
 from inbox.mailroom import mailroom_for_number
-from inbox.models import Conversation, Inbox, Message, utcnow
+from inbox.models import NOTE, Conversation, Inbox, Message, utcnow
 from inbox.phones import to_e164
 from inbox.segments import MAX_BODY_CHARS, segment_count
 from inbox.views import mentioned_by_message, message_view, users_by_id
@@ -190,7 +190,7 @@ async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) ->
         return {}
     newest = (
         select(func.max(col(Message.id)))
-        .where(col(Message.conversation_id).in_(conversation_ids), col(Message.direction) != "note")
+        .where(col(Message.conversation_id).in_(conversation_ids), col(Message.direction) != NOTE)
         .group_by(col(Message.conversation_id))
     )
     rows = await session.execute(
@@ -211,7 +211,7 @@ async def with_number(
         .where(
             col(Conversation.counterparty) == number,
             col(Message.team_id) == team_id,
-            col(Message.direction) != "note",
+            col(Message.direction) != NOTE,
         )
         .order_by(col(Message.id))
     )

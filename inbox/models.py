@@ -13,6 +13,7 @@ SUPERVISING_ROLES = ("admin", "supervisor")
 ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversations
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
+NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
 def utcnow() -> datetime:

@@ -16,9 +16,8 @@ from sqlmodel import col
 from inbox.errors import InvalidInputError
 from inbox.memberships import member_ids
 from inbox.messages import new_message
-from inbox.models import Conversation, Mention, Message, User, utcnow
+from inbox.models import NOTE, Conversation, Mention, Message, User, utcnow
 
-NOTE = "note"  # the direction of a private note's message row
 NOTE_STATUS = "stored"  # a note is never sent, so it has no delivery status
 MAX_NOTE_CHARS = 10_000  # a long hand-over; notes are not SMS, so not 1600
 # @username, not inside a word or an email address (a@b.com names nobody).

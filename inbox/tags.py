@@ -21,10 +21,6 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOUR = "#6b7280"
 
 
-def tag_view(tag: Tag) -> dict[str, Any]:
-    return {"id": tag.id, "name": tag.name, "colour": tag.colour}
-
-
 def _name(raw: Any) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInputError("name is required")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import Contact, Conversation, Inbox, Mention, Message, Tag, User
+from inbox.models import NOTE, Contact, Conversation, Inbox, Mention, Message, Tag, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -37,6 +37,10 @@ def inbox_view(inbox: Inbox) -> dict[str, Any]:
     }
 
 
+def tag_view(tag: Tag) -> dict[str, Any]:
+    return {"id": tag.id, "name": tag.name, "colour": tag.colour}
+
+
 def message_view(
     message: Message, sender: User | None, mentions: Iterable[User] = ()
 ) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def message_view(
         "sender": user_view(sender),
         "created_at": iso(message.created_at),
     }
-    if message.direction == "note":
+    if message.direction == NOTE:
         view["mentions"] = [user_view(u) for u in mentions]
     return view
 
@@ -82,7 +86,7 @@ def conversation_view(
         "read_only": conversation.read_only,
         "opted_out": opted_out,
         "handed_off": conversation.handed_off,
-        "tags": [{"id": t.id, "name": t.name, "colour": t.colour} for t in tags],
+        "tags": [tag_view(t) for t in tags],
     }
 
 
@@ -106,7 +110,7 @@ async def mentioned_by_message(
     session: AsyncSession, messages: Iterable[Message]
 ) -> dict[int, list[User]]:
     """The teammates each private note among `messages` mentions."""
-    notes = {m.id for m in messages if m.direction == "note" and m.id is not None}
+    notes = {m.id for m in messages if m.direction == NOTE and m.id is not None}
     if not notes:
         return {}
     rows = await session.execute(

@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox import eventlog, memberships
 from inbox.conversations import describe
 from inbox.models import Conversation, EventRecord, Message, Tag, User
-from inbox.tags import tag_view
-from inbox.views import message_view, users_by_id
+from inbox.views import message_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
 from presence.status import PresenceState
 from realtime import events as ev

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from inbox import conversations, tags
 from inbox.models import ADMIN_ROLES
+from inbox.views import tag_view
 from server.errors import ApiError
 from server.flows.events import append_conversation_updated, append_tag_deleted, append_tag_updated
 from server.http._helpers import caller, json_body, path_id, require_role
@@ -20,7 +21,7 @@ from server.services import services
 async def list_tags(request: Request) -> JSONResponse:
     user, _ = await caller(request)
     async with services(request).db.read() as session:
-        items = [tags.tag_view(t) for t in await tags.list_tags(session, user.team_id)]
+        items = [tag_view(t) for t in await tags.list_tags(session, user.team_id)]
     return JSONResponse({"items": items, "next": None})
 
 
@@ -33,7 +34,7 @@ async def create_tag(request: Request) -> JSONResponse:
         tag = await tags.create_tag(session, user.team_id, body.get("name"), body.get("colour"))
         event = await append_tag_updated(session, tag)
     await svc.announce(event)
-    return JSONResponse(tags.tag_view(tag), status_code=201)
+    return JSONResponse(tag_view(tag), status_code=201)
 
 
 async def update_tag(request: Request) -> JSONResponse:
@@ -46,7 +47,7 @@ async def update_tag(request: Request) -> JSONResponse:
         await tags.update_tag(session, tag, body.get("name"), body.get("colour"))
         event = await append_tag_updated(session, tag)
     await svc.announce(event)
-    return JSONResponse(tags.tag_view(tag))
+    return JSONResponse(tag_view(tag))
 
 
 async def delete_tag(request: Request) -> Response:

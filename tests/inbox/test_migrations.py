@@ -1,10 +1,8 @@
-"""Alembic revisions: a store made by revision 0001 that holds data is upgraded to the newest
-schema without losing any of it (and back), and the newest schema is exactly what the models in
-inbox/models.py say."""
+"""Alembic revisions, on the run's store: a store made by revision 0001 that holds data is
+upgraded to the newest schema without losing any of it (and back), and the newest schema is
+exactly what the models in inbox/models.py say."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -21,14 +19,15 @@ ROWS_0001 = [
     "INSERT INTO team (id, name, last_event_id, created_at) VALUES (1, 'Old', 0, '2026-01-01')",
     "INSERT INTO inbox (id, team_id, name, code, colour, registration, unsolicited, mailroom,"
     " help_text, away_enabled, away_message, away_timezone, created_at) VALUES"
-    " (1, 1, 'Desk', 'desk', '#000000', 'registered', 'agent', 0, '', 0, '', 'UTC', '2026-01-01')",
+    " (1, 1, 'Desk', 'desk', '#000000', 'registered', 'agent', false, '', false, '', 'UTC',"
+    " '2026-01-01')",
     "INSERT INTO contact (id, team_id, name, created_at) VALUES (1, 1, 'Ann Lee', '2026-01-01')",
     "INSERT INTO conversation (id, team_id, inbox_id, counterparty, contact_id, status,"
     " read_only, handed_off, lock_fence, created_at) VALUES"
-    " (1, 1, 1, '+15550000001', 1, 'open', 0, 0, 0, '2026-01-01')",
+    " (1, 1, 1, '+15550000001', 1, 'open', false, false, 0, '2026-01-01')",
     "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body, media_urls,"
     " automatic, status, segments, created_at, updated_at) VALUES"
-    " (1, 1, 1, 1, 'inbound', 'hello from before', '[]', 0, 'received', 1, '2026-01-01',"
+    " (1, 1, 1, 1, 'inbound', 'hello from before', '[]', false, 'received', 1, '2026-01-01',"
     " '2026-01-01')",
 ]
 
@@ -45,8 +44,10 @@ def _differences(connection: Connection) -> list[object]:
     return list(compare_metadata(context, SQLModel.metadata))
 
 
-async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
     async with db.write_engine.begin() as conn:
         await conn.run_sync(_migrate, FIRST)
         for row in ROWS_0001:
@@ -68,7 +69,7 @@ async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(tmp_pat
             text(
                 "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body,"
                 " media_urls, automatic, status, segments, created_at, updated_at) VALUES"
-                " (2, 1, 1, 1, 'note', 'a private note', '[]', 0, 'stored', 0, '2026-02-01',"
+                " (2, 1, 1, 1, 'note', 'a private note', '[]', false, 'stored', 0, '2026-02-01',"
                 " '2026-02-01')"
             )
         )
