@@ -264,7 +264,7 @@ async def list_conversations(
     elif assignee == "unassigned":
         query = query.where(col(Conversation.assignee_id).is_(None))
     elif assignee:
-        if not assignee.isdigit():
+        if not (assignee.isascii() and assignee.isdigit()) or len(assignee) > 18:
             raise InvalidInputError("assignee must be me, unassigned or a user id")
         query = query.where(col(Conversation.assignee_id) == int(assignee))
     if read == "unread":
@@ -274,7 +274,7 @@ async def list_conversations(
     elif read:
         raise InvalidInputError("read must be read or unread")
     if tag:
-        if not tag.isdigit():
+        if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise InvalidInputError("tag must be a tag id")
         query = query.where(tagged_clause(int(tag)))
     if q:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from inbox import canned, conversations
 from inbox.models import ADMIN_ROLES, CannedResponse, User
 from server.errors import ApiError
-from server.http._helpers import caller, json_body, path_id, require_role
+from server.http._helpers import caller, json_body, path_id, query_id, require_role
 from server.services import services
 
 
@@ -75,12 +75,12 @@ async def render_canned(request: Request) -> JSONResponse:
     """The response filled in for `conversation_id` as the caller would send it: `{id, name,
     body}`, plus `defaults`, the variables that had no value and got their stand-in."""
     user, visible = await caller(request)
-    raw = request.query_params.get("conversation_id", "")
-    if not raw.isdigit():
+    conversation_id = query_id(request, "conversation_id")
+    if conversation_id is None:
         raise ApiError(422, "invalid", "conversation_id (a number) is required")
     async with services(request).db.read() as session:
         found = await canned.get_canned(session, user, path_id(request, "canned_id"))
-        conversation = await conversations.get_conversation(session, int(raw), visible)
+        conversation = await conversations.get_conversation(session, conversation_id, visible)
         values = await canned.values_for(session, conversation, user)
     filled, defaults = canned.fill(found.body, values)
     return JSONResponse({"id": found.id, "name": found.name, "body": filled, "defaults": defaults})

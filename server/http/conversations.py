@@ -23,9 +23,10 @@ from server.http._helpers import (
     json_body,
     page_limit,
     path_id,
+    query_id,
     require_role,
 )
-from server.inputs import int_or_none
+from server.inputs import int_or_none, whole_number
 from server.services import services
 
 
@@ -71,11 +72,13 @@ async def conversations_by_id(request: Request) -> JSONResponse:
     """`?ids=1,2,3`: the views of those conversations the caller may see (the others are left
     out, as if they did not exist), for the supervisor board's names."""
     user, visible = await caller(request)
-    raw = [part.strip() for part in request.query_params.get("ids", "").split(",") if part.strip()]
-    if not raw or len(raw) > MAX_IDS or not all(part.isdigit() for part in raw):
+    raw = [part.strip() for part in request.query_params.get("ids", "").split(",")]
+    ids = [whole_number(part) for part in raw]
+    if not 1 <= len(ids) <= MAX_IDS or any(i is None for i in ids):
         raise ApiError(422, "invalid", f"ids is a comma-separated list of 1 to {MAX_IDS} ids")
     async with services(request).db.read() as session:
-        items = await conversations.describe_ids(session, [int(p) for p in raw], visible, user.id)
+        wanted = [i for i in ids if i is not None]
+        items = await conversations.describe_ids(session, wanted, visible, user.id)
     return JSONResponse({"items": items, "next": None})
 
 
@@ -120,7 +123,7 @@ async def list_messages(request: Request) -> JSONResponse:
     """History oldest first, private notes among the texts; `?before=<id>&limit=N` pages
     back (`next` is the `before` of the page before this one)."""
     user, visible = await caller(request)
-    before = request.query_params.get("before")
+    before = query_id(request, "before")
     limit = request.query_params.get("limit")
     async with services(request).db.read() as session:
         conversation = await conversations.get_conversation(
@@ -129,7 +132,7 @@ async def list_messages(request: Request) -> JSONResponse:
         items, next_before = await messages.list_messages(
             session,
             conversation,
-            before=int(before) if before and before.isdigit() else None,
+            before=before,
             limit=MAX_PAGE_SIZE if limit is None else page_limit(limit),
         )
     return JSONResponse({"items": items, "next": next_before})

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from inbox import conversations, notes
 from inbox.views import mentioned_by_message, message_view, users_by_id
 from server.flows.events import append_note_created
-from server.http._helpers import caller, json_body, page_limit, path_id
+from server.http._helpers import caller, json_body, page_limit, path_id, query_id
 from server.services import services
 
 
@@ -33,14 +33,10 @@ async def add_note(request: Request) -> JSONResponse:
 async def list_mentions(request: Request) -> JSONResponse:
     user, visible = await caller(request)
     assert user.id is not None
-    before = request.query_params.get("cursor")
+    before = query_id(request, "cursor")
     async with services(request).db.read() as session:
         page, next_before = await notes.list_mentions(
-            session,
-            user.id,
-            visible,
-            int(before) if before and before.isdigit() else None,
-            page_limit(request.query_params.get("limit")),
+            session, user.id, visible, before, page_limit(request.query_params.get("limit"))
         )
         authors = await users_by_id(session, (m.sender_id for m, _, _ in page))
         mentioned = await mentioned_by_message(session, [m for m, _, _ in page])
