@@ -16,13 +16,7 @@ import redis.asyncio as aioredis
 
 from presence import _presence_scripts as lua
 from presence.errors import redis_errors
-from presence.keys import (
-    connections_key,
-    presence_due_key,
-    presence_key,
-    seen_key,
-    team_users_key,
-)
+from presence.keys import Keys
 from presence.types import Holder
 
 # Offline users stay on the supervisor board (and their record in Redis) for a day.
@@ -53,8 +47,11 @@ def _s(value: object) -> str:
 
 
 class PresenceStore:
-    def __init__(self, redis: aioredis.Redis, ttl_secs: float, away_after_secs: float) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, ttl_secs: float, away_after_secs: float
+    ) -> None:
         self._redis = redis
+        self._keys = keys
         self._ttl_ms = int(ttl_secs * 1000)
         self._away_ms = int(away_after_secs * 1000)
         self._update = redis.register_script(lua.UPDATE)
@@ -82,10 +79,10 @@ class PresenceStore:
         team = str(local.team_id) if local else ""
         name, kind = (local.user.name, local.user.kind) if local else ("", "")
         keys = [
-            connections_key(user_id),
-            presence_key(user_id),
-            team_users_key(local.team_id if local else 0),
-            presence_due_key(),
+            self._keys.connections_key(user_id),
+            self._keys.presence_key(user_id),
+            self._keys.team_users_key(local.team_id if local else 0),
+            self._keys.presence_due_key(),
         ]
         args: list[str | int] = [op, conn, viewing, team, name, kind, self._ttl_ms, self._away_ms]
         return keys, [*args, user_id, PRESENCE_RECORD_TTL_MS]
@@ -150,7 +147,9 @@ class PresenceStore:
         with redis_errors():
             t = await self._redis.time()
             now = int(t[0]) * 1000 + int(t[1]) // 1000
-            due = await self._redis.zrangebyscore(presence_due_key(), "-inf", now, 0, SWEEP_BATCH)
+            due = await self._redis.zrangebyscore(
+                self._keys.presence_due_key(), "-inf", now, 0, SWEEP_BATCH
+            )
         changes = []
         for member in due:
             state, changed = await self._run("sweep", "", int(_s(member)), None)
@@ -161,7 +160,7 @@ class PresenceStore:
     async def team(self, team_id: int) -> list[PresenceState]:
         """Everyone of the team with a presence record, as last published."""
         with redis_errors():
-            members = await self._redis.smembers(team_users_key(team_id))
+            members = await self._redis.smembers(self._keys.team_users_key(team_id))
         return [s for s in await self.records(sorted(int(_s(m)) for m in members))]
 
     async def current(self, user_id: int) -> PresenceState | None:
@@ -173,7 +172,7 @@ class PresenceStore:
         with redis_errors():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in users:
-                    pipe.hgetall(presence_key(user_id))
+                    pipe.hgetall(self._keys.presence_key(user_id))
                 rows = await pipe.execute()
         states = []
         for user_id, row in zip(users, rows, strict=True):
@@ -194,11 +193,13 @@ class PresenceStore:
     async def mark_seen(self, user_id: int, conversation_id: int, message_id: int) -> None:
         """The user has been shown the conversation up to `message_id` (the traffic cop)."""
         with redis_errors():
-            await self._redis.set(seen_key(user_id, conversation_id), message_id, px=SEEN_TTL_MS)
+            await self._redis.set(
+                self._keys.seen_key(user_id, conversation_id), message_id, px=SEEN_TTL_MS
+            )
 
     async def seen(self, user_id: int, conversation_id: int) -> int | None:
         with redis_errors():
-            value = await self._redis.get(seen_key(user_id, conversation_id))
+            value = await self._redis.get(self._keys.seen_key(user_id, conversation_id))
         return None if value is None else int(_s(value))
 
 

@@ -40,10 +40,11 @@ class EventSource(Protocol):
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis, source: EventSource) -> None:
+    def __init__(self, redis: aioredis.Redis, source: EventSource, deployment: str) -> None:
         self._redis = redis
         self._source = source
-        self._channel = events_channel()
+        self._deployment = deployment
+        self._channel = events_channel(deployment)
         self._teams: dict[int, set[Connection]] = {}
         self._delivered: dict[int, int] = {}  # team id -> newest event id delivered here
         self._team_locks: dict[int, asyncio.Lock] = {}
@@ -88,7 +89,7 @@ class Hub:
         for start in range(0, len(events), ANNOUNCE_BATCH):
             batch = events[start : start + ANNOUNCE_BATCH]
             try:
-                await self._redis.publish(self._channel, "\n".join(map(_message, batch)))
+                await self._redis.publish(self._channel, _doorbell(self._deployment, batch))
             except RedisError:
                 logger.warning(
                     "could not announce %d events of team %s from id %s; the log check will "
@@ -226,7 +227,7 @@ class Hub:
                         async with self._lock(team):
                             await self._catch_up(team)
                     async for message in pubsub.listen():
-                        for event in _parse(message["data"]):
+                        for event in _parse(message["data"], self._deployment):
                             await self._deliver(event)
             except asyncio.CancelledError:
                 raise
@@ -261,6 +262,11 @@ def _cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def _doorbell(deployment: str, events: Sequence[LoggedEvent]) -> str:
+    """A doorbell message: the deployment's name on the first line, then two lines per event."""
+    return "\n".join([deployment, *map(_message, events)])
+
+
 def _message(event: LoggedEvent) -> str:
     """An event as two lines of a doorbell message: a header, and the data (JSON text, which
     has no raw newline)."""
@@ -271,10 +277,13 @@ def _message(event: LoggedEvent) -> str:
     return header + "\n" + event.data
 
 
-def _parse(data: bytes | str) -> list[LoggedEvent]:
-    """A doorbell message's events (`_deliver` drops those that went out here already: this
-    process's own, delivered as it announced them)."""
-    lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
+def _parse(data: bytes | str, deployment: str) -> list[LoggedEvent]:
+    """A doorbell message's events: none when another deployment rang it (its ids are another
+    store's); `_deliver` drops those that went out here already (this process's own, delivered
+    as it announced them)."""
+    ringer, *lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
+    if ringer != deployment:
+        return []
     events = []
     for header, event_data in zip(lines[::2], lines[1::2], strict=True):
         team, ident, type, inbox, user, ts = header.split(" ")

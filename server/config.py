@@ -3,7 +3,9 @@ Each setting's default is written once, on its field; `_FROM_ENV` names the vari
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -11,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
 from inbox.models import utcnow
@@ -40,6 +43,9 @@ class Settings:
     send_backoff_secs: float = 0.5
     twilio_timeout_secs: float = 15.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
+    # The deployment's name in every Redis key and channel; empty: derived from the store URL,
+    # so the processes of one store find each other and another store's never do.
+    deployment: str = ""
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +53,10 @@ class Settings:
     @property
     def sms_provider(self) -> str:
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "sandbox"
+
+    @property
+    def deployment_name(self) -> str:
+        return self.deployment or deployment_of(self.database_url)
 
     @property
     def lock_timings(self) -> LockTimings:
@@ -81,6 +91,11 @@ class Settings:
             if raw not in (None, ""):
                 values[name] = _cast(name, variable, raw)
         values.update(overrides)
+        if not DEPLOYMENT_NAME.fullmatch(values.get("deployment", "x")):
+            raise SystemExit(
+                "SWITCHBOARD_DEPLOYMENT must be 1-64 letters, digits, '.', '_' or '-', "
+                f"not {values['deployment']!r}"
+            )
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
@@ -114,6 +129,7 @@ _FROM_ENV = {
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
+    "deployment": "SWITCHBOARD_DEPLOYMENT",
 }
 _TYPES = {f.name: f.type for f in fields(Settings)}
 
@@ -131,6 +147,19 @@ def _cast(name: str, variable: str, raw: str) -> Any:
             raise SystemExit(f"{variable} must be a whole number, not {raw!r}")
         return int(number)
     return number
+
+
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def deployment_of(database_url: str) -> str:
+    """A deployment name for a store: a digest of its URL without the password (which may be
+    rotated between two processes of one deployment), a SQLite path made absolute."""
+    url = make_url(database_url)._replace(password=None)  # set() keeps a None field
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = url.set(database=str(Path(url.database or "").resolve()))
+    rendered = url.render_as_string(hide_password=False)
+    return "db-" + hashlib.sha256(rendered.encode()).hexdigest()[:12]
 
 
 def _kept_secret(data_dir: Path) -> str:

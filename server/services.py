@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 from inbox.db import Database
 from inbox.models import EventRecord
 from inbox.providers.base import SmsProvider
+from presence.keys import Keys
 from presence.locks import LockStore
 from presence.status import PresenceStore
 from realtime.hub import Hub
@@ -36,8 +37,12 @@ class Services:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.deployment_name)
+
+    @cached_property
     def locks(self) -> LockStore:
-        return LockStore(self.redis, self.settings.lock_timings)
+        return LockStore(self.redis, self.keys, self.settings.lock_timings)
 
     @cached_property
     def lock_events(self) -> DeferredEvents:
@@ -51,7 +56,7 @@ class Services:
     @cached_property
     def presence(self) -> PresenceStore:
         s = self.settings
-        return PresenceStore(self.redis, s.presence_ttl_secs, s.presence_away_after_secs)
+        return PresenceStore(self.redis, self.keys, s.presence_ttl_secs, s.presence_away_after_secs)
 
     async def announce(self, *records: EventRecord | None) -> None:
         await self.hub.announce([logged(r) for r in records if r is not None])
