@@ -121,11 +121,13 @@ class Hub:
 
     async def replay(self, conn: Connection, after_id: int) -> bool:
         """Send `conn` every event after `after_id` it may see, then live ones, with no gap and
-        no duplicate. When the log cannot do that, send `{"type": "resync"}` and return False."""
+        no duplicate. When that cannot be done, send `{"type": "resync"}` and return False: the
+        log no longer has them, or (a hello after live delivery began) they would come after
+        newer events the client has already been sent, which clients drop."""
         try:
-            if conn.started:  # a late hello: live events went out already; add what came before
-                newest = await self._check_replayable(conn.team_id, after_id)
-                await self._read_log(conn, after_id, conn.live_from, conn.admit, newest)
+            if conn.started:
+                if await self._missed_before_live(conn, after_id):
+                    raise ResyncNeededError
                 return True
             await self._replay_held(conn, after_id)
             return True
@@ -148,6 +150,25 @@ class Hub:
         start = min(after_id, conn.last_id)
         cursor = await self._read_log(conn, start, None, replayed, newest)
         conn.last_id = max(cursor, after_id, conn.last_id)
+
+    async def _missed_before_live(self, conn: Connection, after_id: int) -> bool:
+        """Whether the log has an event after `after_id` that `conn` may see and was never
+        sent, live delivery having started after it."""
+        await self._check_replayable(conn.team_id, after_id)
+        cursor = after_id
+        while cursor < conn.live_from:
+            page = await self._source.events_after(conn.team_id, cursor, REPLAY_PAGE)
+            if cursor == after_id and (not page or page[0].id != cursor + 1):
+                return True  # pruned: whatever it was, it can no longer be sent
+            for event in page:
+                if event.id > conn.live_from:
+                    return False
+                if conn.may_see(event):
+                    return True
+                cursor = event.id
+            if len(page) < REPLAY_PAGE:
+                return False
+        return False
 
     async def _check_replayable(self, team: int, after_id: int) -> int:
         newest = (await self._source.last_ids([team])).get(team, 0)

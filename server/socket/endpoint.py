@@ -85,9 +85,13 @@ async def ws_endpoint(websocket: WebSocket) -> None:
 
 
 async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
+    """Read the client's frames. The hold ends after HELLO_WAIT_SECS or at the first frame,
+    whichever comes first: the timer is stopped the moment a frame arrives, so it can never
+    end the hold in the middle of the replay a hello starts (live events would go out among
+    the replayed ones, some twice)."""
     timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
     try:
-        await _read_frames(websocket, conn, svc)
+        await _read_frames(websocket, conn, svc, timer)
     finally:
         timer.cancel()
 
@@ -97,10 +101,13 @@ def _resumes(text: str | None) -> bool:
     return text is not None and "hello" in text and "last_event_id" in text
 
 
-async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) -> None:
+async def _read_frames(
+    websocket: WebSocket, conn: Connection, svc: Services, hold_timer: asyncio.TimerHandle
+) -> None:
     bucket = _Bucket()
     while True:
         message = await websocket.receive()
+        hold_timer.cancel()
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
