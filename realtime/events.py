@@ -210,7 +210,8 @@ class Ack(_Strict):
 class ErrorBody(_Strict):
     code: str
     message: str
-    holder: Sender | None = None
+    holder: Sender | None = None  # `locked`: who holds the conversation
+    retry_after_ms: int | None = None  # `rate_limited`: send it again after this long
 
 
 class ErrorFrame(_Strict):

@@ -43,6 +43,14 @@ class Settings:
     send_backoff_secs: float = 0.5
     twilio_timeout_secs: float = 15.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
+    # Frames a second per browser socket, and the burst it may spend at once: a person types
+    # and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
+    socket_rate_per_sec: float = 20.0
+    socket_burst: float = 40.0
+    # The same for a program's socket (a token: bots, scripts). A bot serving a busy inbox
+    # takes, sends and releases for each text; see docs/reliability.md, "Rate limits".
+    bot_socket_rate_per_sec: float = 200.0
+    bot_socket_burst: float = 400.0
     # The deployment's name in every Redis key and channel; empty: derived from the store URL,
     # so the processes of one store find each other and another store's never do.
     deployment: str = ""
@@ -91,6 +99,12 @@ class Settings:
             if raw not in (None, ""):
                 values[name] = _cast(name, variable, raw)
         values.update(overrides)
+        for name in ("socket_rate_per_sec", "bot_socket_rate_per_sec"):
+            if name in values and values[name] <= 0:
+                raise SystemExit(f"{_FROM_ENV[name]} must be above 0")
+        for name in ("socket_burst", "bot_socket_burst"):
+            if name in values and values[name] < 1:
+                raise SystemExit(f"{_FROM_ENV[name]} must be at least 1 (one frame)")
         if not DEPLOYMENT_NAME.fullmatch(values.get("deployment", "x")):
             raise SystemExit(
                 "SWITCHBOARD_DEPLOYMENT must be 1-64 letters, digits, '.', '_' or '-', "
@@ -129,6 +143,10 @@ _FROM_ENV = {
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
+    "socket_rate_per_sec": "SWITCHBOARD_SOCKET_RATE",
+    "socket_burst": "SWITCHBOARD_SOCKET_BURST",
+    "bot_socket_rate_per_sec": "SWITCHBOARD_BOT_SOCKET_RATE",
+    "bot_socket_burst": "SWITCHBOARD_BOT_SOCKET_BURST",
     "deployment": "SWITCHBOARD_DEPLOYMENT",
 }
 _TYPES = {f.name: f.type for f in fields(Settings)}
