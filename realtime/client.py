@@ -67,6 +67,7 @@ class BusClient:
         self._fatal: BusClientError | None = None
         self.connects = 0  # how many times a socket was opened (1 + reconnects)
         self.rate_limited = 0  # commands refused as rate_limited, and so sent again
+        self.close_codes: list[int | None] = []  # why each socket ended (None: no close frame)
 
     async def __aenter__(self) -> BusClient:
         await self.start()
@@ -169,9 +170,11 @@ class BusClient:
             except (OSError, TimeoutError, WebSocketException) as exc:  # retried: a restart
                 code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
             finally:
+                opened, self._ws = self._ws is not None, None
                 self._ready.clear()
-                self._ws = None
                 self._fail_pending(ConnectionLostError("the socket closed"))
+            if opened:
+                self.close_codes.append(code)
             if code in FATAL_CLOSE_CODES:
                 await self._give_up(BusClientError(f"refused: close code {code}"))
                 return

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 LOG_CHECK_SECS = 2.0
 REPLAY_PAGE = 500  # events read from the log per query: bounded memory, few round trips
 MAX_BACKOFF_SECS = 60.0
+GOING_AWAY_REASON = "server shutting down"
 ANNOUNCE_BATCH = 200  # events per doorbell message (a bulk action's thousands go in several)
 
 
@@ -51,6 +52,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox = Outbox()
         self.subscribed = asyncio.Event()
+        self.stopping = False
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -60,14 +62,22 @@ class Hub:
             asyncio.create_task(self._check_log(), name="bus-check-log"),
         ]
 
-    def going_away(self) -> None:
-        """Close every socket with 1001, so clients reconnect (to another process)."""
-        for conns in self._teams.values():
-            for conn in conns:
-                conn.close(CLOSE_GOING_AWAY, "server shutting down")
+    async def going_away(self) -> None:
+        """Close every socket with 1001 "going away", so clients reconnect (to another process),
+        and return once each close frame went out; sockets opened from now on are closed so at
+        once."""
+        self.stopping = True
+        conns = [conn for conns in self._teams.values() for conn in conns]
+        for conn in conns:
+            conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
+        if conns:
+            await asyncio.wait([asyncio.create_task(conn.ended.wait()) for conn in conns])
 
     async def stop(self) -> None:
-        self.going_away()
+        self.stopping = True
+        for conns in self._teams.values():
+            for conn in conns:
+                conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -108,6 +118,8 @@ class Hub:
         until `replay()` or `conn.release()`."""
         team = conn.team_id
         conn.outbox = self._outbox
+        if self.stopping:  # opened after the stop signal: go elsewhere at once
+            conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         async with self._lock(team):
             if not self._teams.get(team):  # nobody here was following this team's events
                 self._delivered[team] = (await self._source.last_ids([team])).get(team, 0)

@@ -92,13 +92,16 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # The close frame first, then the clean-up: on a stop, every socket must have its 1001
+        # before the server's own shutdown would close it with 1012 (server/shutdown.py).
+        if conn.closed.is_set():
+            try:
+                await websocket.close(conn.close_code, conn.close_reason)
+            except (RuntimeError, OSError, WebSocketDisconnect):
+                pass  # the client is already gone
+        conn.ended.set()
         svc.hub.unregister(conn)
         await presence.disconnected(svc, conn)
-    if conn.closed.is_set():
-        try:
-            await websocket.close(conn.close_code, conn.close_reason)
-        except (RuntimeError, OSError, WebSocketDisconnect):
-            pass  # the client is already gone
 
 
 async def _read(websocket: WebSocket, conn: Connection, svc: Services, bucket: _Bucket) -> None:
