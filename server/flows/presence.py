@@ -123,5 +123,9 @@ async def heartbeat(svc: Services) -> None:
 
 
 async def sweep(svc: Services) -> None:
+    """Publish the changes time made (away, gone); a user whose every connection aged out (their
+    processes died: nobody refreshed them) has their locks released now, not at the lock TTL."""
     for state in await svc.presence.sweep():
+        if state.live_connections == 0:
+            await release_all(svc, state.team_id, state.user.id, "disconnected")
         await _publish(svc, state)
