@@ -53,7 +53,7 @@ class Released:
     team_id: int
     inbox_id: int
     holder: Holder
-    reason: str  # released | expired | idle | forced | disconnected
+    reason: str  # released | expired | idle | forced | disconnected | lost
     version: int = 0  # the conversation's lock sequence number of this release (0: unknown)
 
 

@@ -151,7 +151,8 @@ class LockAcquired(_Strict):
 class LockReleasedData(_Strict):
     conversation_id: int
     holder: Sender
-    reason: Literal["released", "expired", "idle", "forced", "disconnected"]
+    # lost: Redis lost its data (a restart without persistence, a failover) and the lock too
+    reason: Literal["released", "expired", "idle", "forced", "disconnected", "lost"]
     version: int | None = None  # as in LockAcquiredData: above the hold it ends
 
 

@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 from inbox.db import Database
 from inbox.models import EventRecord
 from inbox.providers.base import SmsProvider
+from presence.epoch import EpochWatch
 from presence.keys import Keys
 from presence.locks import LockStore
 from presence.status import PresenceStore
@@ -39,6 +40,10 @@ class Services:
     @cached_property
     def keys(self) -> Keys:
         return Keys(self.settings.deployment_name)
+
+    @cached_property
+    def epoch(self) -> EpochWatch:
+        return EpochWatch(self.redis, self.keys)
 
     @cached_property
     def locks(self) -> LockStore:

@@ -1,8 +1,8 @@
-"""Background loops of every process (README.md, "Locks", "Presence" and "The bus"): sweep due
-locks (idle prompts, releases), sweep presence (away, gone), refresh this process's
-connections, checkpoint the SQLite store's write-ahead log (inbox/db.py), and prune the event
-log. Every process runs them; the Lua scripts make sure each change is published once, and
-the prune is idempotent."""
+"""Background loops of every process (README.md, "Locks", "Presence" and "The bus"): check that
+Redis still has its data, sweep due locks (idle prompts, releases), sweep presence (away,
+gone), refresh this process's connections, checkpoint the SQLite store's write-ahead log
+(inbox/db.py), and prune the event log. Every process runs them; the Lua scripts make sure
+each change is published once, and the prune is idempotent."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ PRESENCE_SWEEP_SECS = 0.25
 # A connection is refreshed three times per presence TTL, so one late beat never drops it.
 HEARTBEATS_PER_TTL = 3
 MAX_BACKOFF_SECS = 60.0
+# How often each process checks that Redis still has its data (presence/epoch.py): a loss is
+# repaired (connections recorded again, vanished locks announced) at most this late.
+EPOCH_CHECK_SECS = 1.0
 # Prune about ten times per retention period: the log then holds at most 10% more than it
 # must. Bounded so a test's tiny retention does not spin, and a week's is still hourly.
 MIN_PRUNE_EVERY_SECS = 0.5
@@ -73,6 +76,7 @@ async def prune_events(svc: Services) -> None:
 def start(svc: Services) -> list[asyncio.Task[None]]:
     heartbeat_secs = svc.settings.presence_ttl_secs / HEARTBEATS_PER_TTL
     loops: list[tuple[float, Callable[[], Awaitable[None]], str]] = [
+        (EPOCH_CHECK_SECS, lambda: presence.check_epoch(svc), "redis epoch check"),
         (LOCK_SWEEP_SECS, lambda: sweep_locks(svc), "lock sweep"),
         (PRESENCE_SWEEP_SECS, lambda: presence.sweep(svc), "presence sweep"),
         (heartbeat_secs, lambda: presence.heartbeat(svc), "presence heartbeat"),
