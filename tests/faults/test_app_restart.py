@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from tests.faults.conftest import App, Listener, Texter, doubled, listeners, session_cookie
+from tests.faults.parts import App, Listener, Texter, doubled, listeners, session_cookie
 from tests.helpers import EVENT_WAIT_SECS
 
 SOCKETS = 200

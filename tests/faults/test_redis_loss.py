@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from presence.keys import Keys
 from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.faults.conftest import PrivateRedis
+from tests.faults.parts import PrivateRedis
 from tests.helpers import EVENT_WAIT_SECS, Agent, login
 from tests.presence.conftest import new_conversation
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.faults.conftest import App, PrivateRedis, Texter, doubled, listeners, session_cookie
+from tests.faults.parts import App, PrivateRedis, Texter, doubled, listeners, session_cookie
 from tests.helpers import EVENT_WAIT_SECS
 
 AGENTS = 20
