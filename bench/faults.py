@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/faults.py bot [--races 2000 --window 1,16,64 --sends]
     .venv/bin/python bench/faults.py restart [--sockets 200 --signal TERM|KILL]
-    .venv/bin/python bench/faults.py redis-kill [--agents 50 --outage 5]
+    .venv/bin/python bench/faults.py redis-kill [--agents 50 --outage 5 --workers 1]
     .venv/bin/python bench/faults.py redis-flush [--agents 50]
 
 Each starts a private redis-server and a real `switchboard serve --demo` on a temp data dir
@@ -70,16 +70,20 @@ def spread(samples: list[float], unit: str = "ms", scale: float = 1000) -> str:
     if not samples:
         return "none"
     p50, p99, top = (pct(samples, 50) * scale, pct(samples, 99) * scale, max(samples) * scale)
-    return f"p50 {p50:.0f} {unit}, p99 {p99:.0f} {unit}, max {top:.0f} {unit} (n={len(samples)})"
+    digits = 2 if unit == "s" else 0
+    return (
+        f"p50 {max(p50, 0):.{digits}f} {unit}, p99 {p99:.{digits}f} {unit}, "
+        f"max {top:.{digits}f} {unit} (n={len(samples)})"
+    )
 
 
 @asynccontextmanager
-async def deployment(**env: str) -> AsyncIterator[tuple[App, PrivateRedis]]:
+async def deployment(workers: int = 1, **env: str) -> AsyncIterator[tuple[App, PrivateRedis]]:
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         root = Path(tmp)
         redis = PrivateRedis(root / "redis")
         redis.start()
-        app = App(root / "data", redis.url, **env)
+        app = App(root / "data", redis.url, workers, **env)
         try:
             app.start()
             yield app, redis
@@ -193,6 +197,7 @@ async def restart(args: argparse.Namespace) -> None:
             signalled = time.monotonic()
             app.proc.send_signal(stop)
             await asyncio.to_thread(app.proc.wait, 60)
+            gone = time.monotonic() - signalled
             await asyncio.to_thread(app.start)
             up = time.monotonic() - signalled
             await texter.until_taken(len(texter.taken) + 20)
@@ -211,6 +216,7 @@ async def restart(args: argparse.Namespace) -> None:
             resumed = [at - signalled for at in back_at.values()]
             print(f"SIG{args.signal}, {args.sockets} sockets of one user, a text every 20 ms")
             print(f"  close codes seen first: {dict(codes)}")
+            print(f"  signal to the old process gone: {gone:.2f} s")
             print(f"  signal to the new process answering /healthz: {up:.2f} s")
             print(f"  signal to each client connected again: {spread(resumed, 's', 1)}")
             print(f"  texts taken {len(texter.taken)}, refused while down {len(texter.refused)}")
@@ -230,7 +236,7 @@ async def _watch_reconnects(swarm: list[Listener], back_at: dict[int, float]) ->
 
 
 async def redis_kill(args: argparse.Namespace) -> None:
-    async with deployment() as (app, redis):
+    async with deployment(args.workers) as (app, redis):
         cookie = await session_cookie(app.url, "carol")
         seeded = len(app.stored_inbound())
         async with listeners(app.url, cookie, args.agents) as swarm:
@@ -254,7 +260,10 @@ async def redis_kill(args: argparse.Namespace) -> None:
             stored = app.stored_inbound()[seeded:]
             assert set(texter.taken) <= set(stored) and doubled(stored) == []
             missed, twice = check_exact(swarm, stored)
-            print(f"Redis killed {args.outage:.0f} s, {args.agents} agents, a text every 20 ms")
+            print(
+                f"Redis killed {args.outage:.0f} s, {args.agents} agents, {args.workers} "
+                "worker(s), a text every 20 ms"
+            )
             print(f"  webhooks answered 200 {len(texter.taken)}, refused {len(texter.refused)}")
             for phase in ("before", "during", "after"):
                 lags = [
@@ -329,6 +338,7 @@ def main() -> None:
     p = sub.add_parser("redis-kill")
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--outage", type=float, default=5.0)
+    p.add_argument("--workers", type=int, default=1, help="2: agents on both processes")
     p = sub.add_parser("redis-flush")
     p.add_argument("--agents", type=int, default=50)
     args = parser.parse_args()

@@ -48,8 +48,9 @@ class PrivateRedis:
 class App:
     """`switchboard serve --demo` on the private Redis, on one port across restarts."""
 
-    def __init__(self, data_dir: Path, redis_url: str, **env: str) -> None:
+    def __init__(self, data_dir: Path, redis_url: str, workers: int = 1, **env: str) -> None:
         self.data_dir, self.redis_url, self.env = data_dir, redis_url, env
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -61,6 +62,7 @@ class App:
         command = [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir), "--redis-url", self.redis_url]
         command += ["--public-url", self.url, "--log-level", "warning"]
+        command += ["--workers", str(self.workers)]
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
                 command, env=env | self.env, stdout=log, stderr=subprocess.STDOUT
