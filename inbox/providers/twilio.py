@@ -1,20 +1,23 @@
 """Twilio through the official `twilio` library and its aiohttp client. `api_url` points every
-REST call elsewhere (a Twilio-compatible API, or the tests' fake)."""
+REST call, on every Twilio host, elsewhere (a Twilio-compatible API, or the tests' fake)."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import datetime
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import aiohttp
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
-
-from inbox.errors import SmsError
+from inbox.providers._twilio_api import TWILIO_API_URL, TwilioApi
 from inbox.providers.base import OutboundText, SendResult
+from inbox.providers.twilio_numbers import TwilioNumbers
+from inbox.providers.twilio_registration import TwilioRegistration
 
-TWILIO_API_URL = "https://api.twilio.com"
+__all__ = ["TWILIO_API_URL", "TwilioProvider"]
+
+# find_sent reads the conversation's messages newest first and stops at the first one created
+# before `since`; this many is the most it reads (a busy conversation in a short window).
+FIND_SENT_PAGE_SIZE = 50
+FIND_SENT_MAX_MESSAGES = 200
 
 
 class TwilioProvider:
@@ -27,43 +30,64 @@ class TwilioProvider:
         *,
         api_url: str = TWILIO_API_URL,
         timeout_secs: float = 15.0,
+        primary_customer_profile_sid: str | None = None,
     ) -> None:
-        self._http = AsyncTwilioHttpClient()  # no retries of its own: a retry could send twice
-        self._client = Client(account_sid, auth_token, http_client=self._http)
-        self._client.api.base_url = api_url.rstrip("/")
-        self._timeout = timeout_secs
+        self._api = TwilioApi(account_sid, auth_token, api_url=api_url, timeout_secs=timeout_secs)
+        self.numbers = TwilioNumbers(self._api)
+        self.registration = TwilioRegistration(
+            self._api, primary_customer_profile_sid=primary_customer_profile_sid
+        )
 
     async def send(self, text: OutboundText) -> SendResult:
-        kwargs: dict[str, object] = {"to": text.to, "from_": text.from_, "body": text.body}
+        kwargs: dict[str, Any] = {"to": text.to, "from_": text.from_, "body": text.body}
         if text.status_callback:
             kwargs["status_callback"] = text.status_callback
         if text.media_urls:
             kwargs["media_url"] = list(text.media_urls)
-        try:
-            message = await asyncio.wait_for(
-                self._client.messages.create_async(**kwargs), self._timeout
-            )
-        except TwilioRestException as exc:
-            raise SmsError(
-                exc.msg, str(exc.code) if exc.code else None, retryable=exc.status >= 500
-            ) from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise SmsError(f"Twilio did not answer: {exc!r}", retryable=True) from exc
+        async with self._api.calling("sending a text"):
+            message = await self._api.client.messages.create_async(**kwargs)
         return SendResult(sid=message.sid, status=message.status or "queued")
 
-    async def find_sent(self, text: OutboundText, since: datetime) -> SendResult | None:
-        try:
-            found = await asyncio.wait_for(
-                self._client.messages.list_async(to=text.to, from_=text.from_, limit=50),
-                self._timeout,
+    async def find_sent(
+        self,
+        text: OutboundText,
+        since: datetime,
+        *,
+        until: datetime | None = None,
+        exclude: Collection[str] = (),
+    ) -> SendResult | None:
+        # No DateSent filter: a message still queued has no date_sent, and that is exactly
+        # the one a timed-out send may have left behind (docs/decisions.md, "Providers").
+        # Twilio's times have whole seconds: widen the window to them.
+        since = since.replace(microsecond=0)
+        until = (until or datetime.now(UTC)).replace(microsecond=0) + timedelta(seconds=1)
+        found: SendResult | None = None
+        async with self._api.calling("asking Twilio what it has"):
+            messages = await self._api.client.messages.stream_async(
+                to=text.to,
+                from_=text.from_,
+                limit=FIND_SENT_MAX_MESSAGES,
+                page_size=FIND_SENT_PAGE_SIZE,
             )
-        except (TwilioRestException, TimeoutError, aiohttp.ClientError) as exc:
-            raise SmsError(f"could not ask Twilio what it has: {exc!r}", retryable=True) from exc
-        for message in found:
-            created = message.date_created
-            if message.body == text.body and (created is None or created >= since):
-                return SendResult(sid=message.sid, status=message.status or "queued")
-        return None
+            async for message in messages:  # newest first
+                created = message.date_created
+                if created is not None and created < since:
+                    break
+                if self._is(text, message, until) and message.sid not in exclude:
+                    found = SendResult(sid=message.sid, status=message.status or "queued")
+        return found  # the oldest match: our texts were created in the order we sent them
+
+    @staticmethod
+    def _is(text: OutboundText, message: Any, until: datetime) -> bool:
+        created = message.date_created
+        return (
+            message.direction == "outbound-api"
+            and message.body == text.body
+            and message.to == text.to
+            and message.from_ == text.from_
+            and int(message.num_media or 0) == len(text.media_urls)
+            and (created is None or created <= until)
+        )
 
     async def close(self) -> None:
-        await self._http.close()
+        await self._api.close()
