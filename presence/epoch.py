@@ -53,27 +53,32 @@ class EpochWatch:
         self._keys = keys
         self._check = redis.register_script(_CHECK)
         self.current: str | None = None
+        self._pending: EpochChange | None = None  # a change whose rebuild has not succeeded
         self._renewed_at: float | None = None  # monotonic time a new epoch was made or seen
         self._one_at_a_time = asyncio.Lock()  # so the maker of an epoch is the one told so
 
     async def check(self) -> EpochChange | None:
-        """None while the epoch is the one seen last; else what changed (adopted from now)."""
+        """None while the epoch is the one whose rebuild succeeded last; else what changed. The
+        same change is returned again until `rebuilt()` says its rebuild succeeded (a Redis
+        that just came back fails some commands)."""
         async with self._one_at_a_time:
-            return await self._check_now()
+            with redis_errors():
+                value, made = await self._check(
+                    keys=[self._keys.epoch_key()], args=[secrets.token_hex(8), EPOCH_TTL_MS]
+                )
+            value = value.decode() if isinstance(value, bytes) else str(value)
+            if value != self.current:
+                first = self.current is None
+                self._pending = EpochChange(first=first, made_here=made == 1)
+                self.current = value
+                if not first:  # Redis lost what it held while this process ran
+                    self._renewed_at = time.monotonic()
+            return self._pending
 
-    async def _check_now(self) -> EpochChange | None:
-        with redis_errors():
-            value, made = await self._check(
-                keys=[self._keys.epoch_key()], args=[secrets.token_hex(8), EPOCH_TTL_MS]
-            )
-        value = value.decode() if isinstance(value, bytes) else str(value)
-        if value == self.current:
-            return None
-        change = EpochChange(first=self.current is None, made_here=made == 1)
-        self.current = value
-        if not change.first:  # Redis lost what it held while this process ran
-            self._renewed_at = time.monotonic()
-        return change
+    def rebuilt(self, change: EpochChange) -> None:
+        """The rebuild `change` asked for is done."""
+        if self._pending is change:
+            self._pending = None
 
     def renewed_within(self, secs: float) -> bool:
         """Whether Redis lost its data less than `secs` ago, as this process saw it: other

@@ -158,6 +158,7 @@ async def check_epoch(svc: Services) -> None:
         await heartbeat(svc)  # records every connection Redis no longer has
     if change.made_here:
         await reconcile_lost(svc)
+    svc.epoch.rebuilt(change)  # else (a step failed) the next check asks again
 
 
 async def sweep(svc: Services) -> None:
