@@ -155,6 +155,9 @@ async def check_epoch(svc: Services) -> None:
         return
     if not change.first:
         logger.warning("Redis lost its data; recording this process's connections again")
+        # Pooled connections to a Redis that restarted fail once each on their next command
+        # ("closed by server"); drop the idle ones, so requests from now on do not.
+        await svc.redis.connection_pool.disconnect(inuse_connections=False)
         await heartbeat(svc)  # records every connection Redis no longer has
     if change.made_here:
         await reconcile_lost(svc)
