@@ -56,6 +56,7 @@ from tests.faults.parts import (  # noqa: E402
     listeners,
     session_cookie,
 )
+from tests.stores import sqlite_url  # noqa: E402
 
 FRONT_DESK_ID = 1
 TEXT_EVERY_SECS = 0.02
@@ -83,7 +84,7 @@ async def deployment(workers: int = 1, **env: str) -> AsyncIterator[tuple[App, P
         root = Path(tmp)
         redis = PrivateRedis(root / "redis")
         redis.start()
-        app = App(root / "data", redis.url, workers, **env)
+        app = App(root / "data", sqlite_url(root / "data"), redis.url, workers, **env)
         try:
             app.start()
             yield app, redis
@@ -92,13 +93,9 @@ async def deployment(workers: int = 1, **env: str) -> AsyncIterator[tuple[App, P
             redis.kill()
 
 
-def database_url(app: App) -> str:
-    return f"sqlite+aiosqlite:///{app.data_dir / 'switchboard.db'}"
-
-
 async def make_users(app: App, names: list[str], role: str) -> list[str]:
     """Users of Front Desk with a token each (as `switchboard token create` makes them)."""
-    db = Database(database_url(app))
+    db = Database(app.database_url)
     tokens = []
     try:
         async with db.write() as session:
@@ -186,7 +183,7 @@ async def restart(args: argparse.Namespace) -> None:
     stop = signal.Signals[f"SIG{args.signal}"]
     async with deployment() as (app, _):
         cookie = await session_cookie(app.url, "bob")
-        seeded = len(app.stored_inbound())
+        seeded = len(await app.stored_inbound())
         async with listeners(app.url, cookie, args.sockets) as swarm:
             texter = Texter(app.twilio, "before", TEXT_EVERY_SECS)
             texting = asyncio.create_task(texter.run())
@@ -209,7 +206,7 @@ async def restart(args: argparse.Namespace) -> None:
                 while len(back_at) < len(swarm):
                     await asyncio.sleep(0.01)
             watching.cancel()
-            stored = app.stored_inbound()[seeded:]
+            stored = (await app.stored_inbound())[seeded:]
             assert set(texter.taken) <= set(stored) and doubled(stored) == []
             missed, twice = check_exact(swarm, stored)
             codes = Counter(s.client.close_codes[0] for s in swarm)
@@ -238,7 +235,7 @@ async def _watch_reconnects(swarm: list[Listener], back_at: dict[int, float]) ->
 async def redis_kill(args: argparse.Namespace) -> None:
     async with deployment(args.workers) as (app, redis):
         cookie = await session_cookie(app.url, "carol")
-        seeded = len(app.stored_inbound())
+        seeded = len(await app.stored_inbound())
         async with listeners(app.url, cookie, args.agents) as swarm:
             texter = Texter(app.twilio, "load", TEXT_EVERY_SECS)
             texting = asyncio.create_task(texter.run())
@@ -257,7 +254,7 @@ async def redis_kill(args: argparse.Namespace) -> None:
                 await asyncio.gather(*(s.until_seen("the last one") for s in swarm))
             for i, body in enumerate(texter.taken):
                 phase_of[body] = "before" if i < mark else "during" if i < during else "after"
-            stored = app.stored_inbound()[seeded:]
+            stored = (await app.stored_inbound())[seeded:]
             assert set(texter.taken) <= set(stored) and doubled(stored) == []
             missed, twice = check_exact(swarm, stored)
             print(

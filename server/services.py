@@ -23,6 +23,9 @@ from presence.status import PresenceStore
 from realtime.hub import Hub
 from server.bus import DeferredEvents, logged
 from server.config import Settings
+from server.passwords import Passwords
+from server.sockets import SocketRegistry
+from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,20 @@ class Services:
             await self.announce(*records)
 
         return DeferredEvents(self.db, announce, self.spawn)
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        """argon2 off the event loop, on a bounded pool (server/passwords.py)."""
+        return Passwords()
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        return Throttle(self.redis, self.settings)
+
+    @cached_property
+    def sockets(self) -> SocketRegistry:
+        """This process's sockets by user and credential (ending a session closes its own)."""
+        return SocketRegistry(self.redis)
 
     @cached_property
     def presence(self) -> PresenceStore:

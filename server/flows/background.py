@@ -14,7 +14,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import presence
+from server.flows import presence, sessions
 from server.flows.locks import sweep_locks
 from server.services import Services
 
@@ -87,7 +87,16 @@ def start(svc: Services) -> list[asyncio.Task[None]]:
             "event pruning",
         ),
     ]
-    return [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
+    loops += [
+        (sessions.SESSION_SWEEP_SECS, lambda: sessions.sweep(svc), "session sweep"),
+        (
+            prune_every_secs(svc.settings.session_idle_days),
+            lambda: sessions.prune(svc),
+            "session pruning",
+        ),
+    ]
+    tasks = [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
+    return [*tasks, asyncio.create_task(svc.sockets.listen(), name="socket-close listener")]
 
 
 async def stop(tasks: list[asyncio.Task[None]]) -> None:

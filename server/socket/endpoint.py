@@ -5,7 +5,6 @@ holds the commands; server/errors.py says how each refusal is answered)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
@@ -17,10 +16,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from inbox import accounts
 from realtime.connections import HELLO_WAIT_SECS, Connection
 from realtime.events import error_frame
-from server.auth import current_user, origin_allowed
+from server.auth import bearer_token, current_user, same_origin, session_key
 from server.config import Settings
 from server.errors import ApiError, answer_of
-from server.flows import presence
+from server.flows import presence, sessions
+from server.inputs import check_text, load_json
 from server.services import Services, services
 from server.socket.commands import HANDLERS, Command
 from server.socket.transport import direct_writer, text_sink, write_queued
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_THROTTLED = 4429  # refused before accept, like 4401: the client sees HTTP 403
 # The `ref` of a command at the very start of a frame too large to parse: `{"type": "...",
 # "ref": ...` as our clients write it (a key at the start of the object is at its top level).
 _LEADING_REF = re.compile(
@@ -65,16 +66,22 @@ def _bucket(settings: Settings, how: str) -> _Bucket:
 
 async def ws_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
-    user, how = await current_user(websocket)
+    try:
+        user, how = await current_user(websocket)
+    except ApiError as exc:  # too many bad tokens from this address
+        await websocket.close(CLOSE_THROTTLED, exc.message)
+        return
     if user is None:
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return
-    if how == "cookie" and not origin_allowed(websocket):
+    if how == "cookie" and not same_origin(websocket):
         await websocket.close(CLOSE_FORBIDDEN)
         return
     assert user.id is not None
     await websocket.accept()
     conn = Connection(user.id, user.team_id, set(), svc.settings.send_queue_frames)
+    # Ending the session (logout, a password change) closes the socket: server/sockets.py.
+    svc.sockets.add(conn, _credential(websocket, how))
     await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
@@ -101,6 +108,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
                 pass  # the client is already gone
         conn.ended.set()
         svc.hub.unregister(conn)
+        svc.sockets.discard(conn)
         await presence.disconnected(svc, conn)
 
 
@@ -148,8 +156,8 @@ async def _read_frames(
             continue
         wait_ms = bucket.take()  # every frame counts, the unreadable ones too
         try:
-            command = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
+            command = load_json(text)
+        except ValueError:  # deeply nested arrays included
             _refuse(conn, None, "invalid_json", "the frame is not JSON")
             continue
         ref = command.get("ref") if isinstance(command, dict) else None
@@ -161,6 +169,7 @@ async def _read_frames(
             continue
         presence.acted(svc, conn, command["type"])
         try:
+            check_text(command)
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
             return
@@ -177,6 +186,14 @@ async def _read_frames(
             conn.release()  # a no-op once live; ends the hold if a hello was refused
 
 
+def _credential(websocket: WebSocket, how: str) -> str:
+    """The session's key, or the token's stored hash (`t:<hash>`, as in the token table)."""
+    key = session_key(websocket) if how == "cookie" else None
+    if key is not None:
+        return sessions.credential(key)
+    return f"t:{accounts.hash_token(bearer_token(websocket) or '')}"
+
+
 def _refuse(conn: Connection, ref: Any, code: str, message: str, **extra: Any) -> None:
     conn.release()  # a refused first frame ends the hold like any other
     conn.reply(error_frame(ref, code, message, **extra))
@@ -184,7 +201,7 @@ def _refuse(conn: Connection, ref: Any, code: str, message: str, **extra: Any) -
 
 def _leading_ref(text: str) -> Any:
     match = _LEADING_REF.match(text)
-    return json.loads(match.group(1)) if match else None
+    return load_json(match.group(1)) if match else None
 
 
 async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: WebSocket) -> None:

@@ -19,8 +19,8 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, private_redis: PrivateRedis) -> Iterator[App]:
-    server = App(tmp_path / "data", private_redis.url)
+def app(tmp_path: Path, database_url: str, private_redis: PrivateRedis) -> Iterator[App]:
+    server = App(tmp_path / "data", database_url, private_redis.url)
     server.start()
     yield server
     server.stop()

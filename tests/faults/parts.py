@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
+from inbox.models import Message
 from realtime.client import BusClient
 from server.embedded_redis import embedded_redis
-from tests.helpers import FRONT_DESK, Twilio, free_port, wait_until_serving
+from tests.helpers import FRONT_DESK, Twilio, free_port, open_store, wait_until_serving
 from tests.server.test_cli import _env
 
 AUTH_TOKEN = "fault-suite-token"
@@ -48,9 +49,11 @@ class PrivateRedis:
 class App:
     """`switchboard serve --demo` on the private Redis, on one port across restarts."""
 
-    def __init__(self, data_dir: Path, redis_url: str, workers: int = 1, **env: str) -> None:
-        self.data_dir, self.redis_url, self.env = data_dir, redis_url, env
-        self.workers = workers
+    def __init__(
+        self, data_dir: Path, database_url: str, redis_url: str, workers: int = 1, **env: str
+    ) -> None:
+        self.data_dir, self.database_url, self.redis_url = data_dir, database_url, redis_url
+        self.workers, self.env = workers, env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -58,7 +61,8 @@ class App:
         self.twilio = Twilio(AUTH_TOKEN, self.url)
 
     def start(self) -> None:
-        env = _env() | {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+        env = _env(self.database_url)
+        env |= {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
         command = [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir), "--redis-url", self.redis_url]
         command += ["--public-url", self.url, "--log-level", "warning"]
@@ -74,11 +78,11 @@ class App:
             self.proc.kill()
             self.proc.wait()
 
-    def stored_inbound(self) -> list[str]:
+    async def stored_inbound(self) -> list[str]:
         """Bodies of the inbound texts in the store, oldest first."""
-        with sqlite3.connect(self.data_dir / "switchboard.db") as db:
-            rows = db.execute("SELECT body FROM message WHERE direction = 'inbound' ORDER BY id")
-            return [body for (body,) in rows]
+        async with open_store(self.database_url) as db, db.read() as session:
+            query = select(col(Message.body)).where(col(Message.direction) == "inbound")
+            return list(await session.scalars(query.order_by(col(Message.id))))
 
 
 async def session_cookie(url: str, username: str) -> str:

@@ -22,7 +22,7 @@ async def test_every_client_resumes_with_no_gap_after_the_app_is_stopped(
     app: App, stop: signal.Signals
 ) -> None:
     cookie = await session_cookie(app.url, "bob")
-    seeded = len(app.stored_inbound())  # the demo's conversations
+    seeded = len(await app.stored_inbound())  # the demo's conversations
     async with listeners(app.url, cookie, SOCKETS) as swarm:
         texter = Texter(app.twilio, f"before {stop.name}")
         texting = asyncio.create_task(texter.run())
@@ -38,7 +38,7 @@ async def test_every_client_resumes_with_no_gap_after_the_app_is_stopped(
         after = Texter(app.twilio, "after")
         for i in range(3):
             assert await after.post(f"after restart {i}")
-        stored = app.stored_inbound()[seeded:]
+        stored = (await app.stored_inbound())[seeded:]
         assert set(texter.taken + after.taken) <= set(stored)  # no text taken was lost
         assert doubled(stored) == []
         async with asyncio.timeout(3 * EVENT_WAIT_SECS):  # reconnect backoff included

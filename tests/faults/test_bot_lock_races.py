@@ -31,9 +31,11 @@ async def _race(bot: BusClient, conversations: list[int]) -> dict[int, Any]:
 
 
 async def test_two_bots_racing_for_200_locks_at_full_speed_get_every_answer(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    with running(tmp_path / "data", clean_redis, fake_twilio, **TIGHT) as server:
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, database_url=database_url, **TIGHT
+    ) as server:
         alice = await login(server.url, "alice")
         conversations = [await new_conversation(alice, f"+1555730{i:04d}") for i in range(RACES)]
         tokens = [await make_bot(server.settings, name, [1]) for name in ("racer", "chaser")]

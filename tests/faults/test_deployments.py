@@ -16,12 +16,25 @@ TEXTS = 6
 
 
 async def test_two_deployments_on_one_redis_never_see_each_other(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path,
+    database_url: str,
+    empty_database_url: str,
+    clean_redis: str,
+    fake_twilio: tuple[FakeTwilio, str],
 ) -> None:
     with ExitStack() as stack:
         # Database numbers, as an operator sharing one Redis would try first.
-        first = stack.enter_context(running(tmp_path / "first", clean_redis + "/0", fake_twilio))
-        second = stack.enter_context(running(tmp_path / "second", clean_redis + "/3", fake_twilio))
+        first = stack.enter_context(
+            running(tmp_path / "first", clean_redis + "/0", fake_twilio, database_url=database_url)
+        )
+        second = stack.enter_context(
+            running(
+                tmp_path / "second",
+                clean_redis + "/3",
+                fake_twilio,
+                database_url=empty_database_url,  # a store of its own, migrated at start
+            )
+        )
         assert first.settings.deployment_name != second.settings.deployment_name
         carol_first = await login(first.url, "carol")
         carol_second = await login(second.url, "carol")

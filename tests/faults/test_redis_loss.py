@@ -31,9 +31,18 @@ SLOW_HEARTBEAT = {"presence_ttl_secs": 60.0, "lock_ttl_secs": 60.0, "lock_idle_a
 
 @pytest.fixture
 def server(
-    tmp_path: Path, private_redis: PrivateRedis, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path,
+    database_url: str,
+    private_redis: PrivateRedis,
+    fake_twilio: tuple[FakeTwilio, str],
 ) -> Iterator[Running]:
-    with running(tmp_path / "data", private_redis.url, fake_twilio, **SLOW_HEARTBEAT) as app:
+    with running(
+        tmp_path / "data",
+        private_redis.url,
+        fake_twilio,
+        database_url=database_url,
+        **SLOW_HEARTBEAT,
+    ) as app:
         yield app
 
 
@@ -151,12 +160,21 @@ async def test_a_send_on_a_lost_lock_is_refused_once_someone_else_holds_it(
 
 
 async def test_connections_redis_forgot_are_recorded_again_within_one_heartbeat(
-    tmp_path: Path, private_redis: PrivateRedis, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path,
+    database_url: str,
+    private_redis: PrivateRedis,
+    fake_twilio: tuple[FakeTwilio, str],
 ) -> None:
     """A failover to a replica that missed the last writes keeps the epoch key but may lose a
     connection's record: the next heartbeat records it again (it would age out, and bob show
     offline, while his tab is open)."""
-    with running(tmp_path / "data", private_redis.url, fake_twilio, presence_ttl_secs=1.5) as app:
+    with running(
+        tmp_path / "data",
+        private_redis.url,
+        fake_twilio,
+        database_url=database_url,
+        presence_ttl_secs=1.5,
+    ) as app:
         bob = await login(app.url, "bob")
         bob_ws = await Agent.connect(app.url, cookies=bob.cookies)
         await bob_ws.command("ping", {})
@@ -172,11 +190,20 @@ async def test_connections_redis_forgot_are_recorded_again_within_one_heartbeat(
 
 
 async def test_a_last_tab_closing_just_after_a_loss_releases_once_every_tab_had_time_to_rejoin(
-    tmp_path: Path, private_redis: PrivateRedis, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path,
+    database_url: str,
+    private_redis: PrivateRedis,
+    fake_twilio: tuple[FakeTwilio, str],
 ) -> None:
     """Right after a loss, another process may not have recorded its tabs of the user again yet:
     the release waits a presence TTL, then happens if no tab came back."""
-    with running(tmp_path / "data", private_redis.url, fake_twilio, presence_ttl_secs=1.5) as app:
+    with running(
+        tmp_path / "data",
+        private_redis.url,
+        fake_twilio,
+        database_url=database_url,
+        presence_ttl_secs=1.5,
+    ) as app:
         bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
         conversation = await new_conversation(bob, "+15557400004")
         bob_ws = await Agent.connect(app.url, cookies=bob.cookies)

@@ -19,7 +19,7 @@ async def test_no_text_is_lost_or_doubled_when_redis_dies_for_5_s_under_load(
     app: App, private_redis: PrivateRedis
 ) -> None:
     cookie = await session_cookie(app.url, "carol")
-    seeded = len(app.stored_inbound())
+    seeded = len(await app.stored_inbound())
     async with listeners(app.url, cookie, AGENTS) as swarm:
         texter = Texter(app.twilio, "load")
         texting = asyncio.create_task(texter.run())
@@ -33,7 +33,7 @@ async def test_no_text_is_lost_or_doubled_when_redis_dies_for_5_s_under_load(
         texter.stop()
         await texting
         assert await texter.post("the last one")
-        stored = app.stored_inbound()[seeded:]
+        stored = (await app.stored_inbound())[seeded:]
         assert texter.refused == []  # every webhook was answered 200, Redis or not
         assert taken_while_down > 0
         assert set(texter.taken) <= set(stored) and doubled(stored) == []

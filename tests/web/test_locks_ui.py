@@ -358,13 +358,15 @@ async def test_a_locks_snapshot_answered_late_does_not_undo_a_newer_lock_event(
 
 @pytest.fixture
 def restartable(
-    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> Iterator[tuple[Running, PrivateRedis]]:
     """A server on a Redis of its own, which the test restarts empty."""
     redis = PrivateRedis(tmp_path / "redis")
     redis.start()
     try:
-        with running(tmp_path / "data", redis.url, fake_twilio) as server:
+        with running(
+            tmp_path / "data", redis.url, fake_twilio, database_url=database_url
+        ) as server:
             yield server, redis
     finally:
         redis.kill()
