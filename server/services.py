@@ -34,6 +34,8 @@ class Services:
     provider: SmsProvider
     templates: Jinja2Templates
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
+    owed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @cached_property
     def locks(self) -> LockStore:

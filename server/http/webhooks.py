@@ -9,8 +9,8 @@ from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 
 from inbox import messages
+from inbox.delivery import Outcome
 from inbox.errors import InvalidInputError
-from inbox.outbound import Outcome
 from server.errors import ApiError
 from server.flows import inbound, sending
 from server.services import services
