@@ -52,6 +52,9 @@ class Settings:
     # look-up and a send at the Twilio timeout each (checked below).
     outbox_claim_secs: float = 60.0
     twilio_timeout_secs: float = 15.0
+    # How long a Twilio webhook waits for the store before it is kept in the data dir instead
+    # (server/spool.py): well inside the 15 s Twilio gives a webhook.
+    webhook_store_wait_secs: float = 5.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
@@ -144,6 +147,7 @@ _FROM_ENV = {
     "send_backoff_secs": "SWITCHBOARD_SEND_BACKOFF",
     "send_attempts": "SWITCHBOARD_SEND_ATTEMPTS",
     "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",
+    "webhook_store_wait_secs": "SWITCHBOARD_WEBHOOK_STORE_WAIT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
 }
 _TYPES = {f.name: f.type for f in fields(Settings)}

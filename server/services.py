@@ -21,6 +21,7 @@ from presence.status import PresenceStore
 from realtime.hub import Hub
 from server.bus import DeferredEvents, logged
 from server.config import Settings
+from server.spool import SPOOL_DIR, Spool
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ class Services:
             await self.announce(*records)
 
         return DeferredEvents(self.db, announce, self.spawn)
+
+    @cached_property
+    def spool(self) -> Spool:
+        """Webhooks kept while the store could not take them."""
+        return Spool(self.settings.data_dir / SPOOL_DIR)
 
     @cached_property
     def presence(self) -> PresenceStore:

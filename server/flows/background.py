@@ -1,9 +1,10 @@
 """Background loops of every process (README.md, "Locks", "Presence", "The bus" and "Sending"):
 sweep due locks (idle prompts, releases), sweep presence (away, gone), refresh this process's
-connections, send what the outbox owes (flows/outbox.py), checkpoint the SQLite store's
-write-ahead log (inbox/db.py), and prune the event log. Every process runs them; the Lua
-scripts make sure each change is published once, the outbox's claims that each text is sent by
-one process, and the prune is idempotent."""
+connections, send what the outbox owes (flows/outbox.py), apply webhooks kept while the store
+was stalled (flows/spooling.py), checkpoint the SQLite store's write-ahead log (inbox/db.py),
+and prune the event log. Every process runs them; the Lua scripts make sure each change is
+published once, the outbox's claims that each text is sent by one process, and the prune and
+the spool's applying are idempotent."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import presence
+from server.flows import presence, spooling
 from server.flows.locks import sweep_locks
 from server.flows.outbox import OUTBOX_POLL_SECS, OutboxWorker
 from server.services import Services
@@ -115,6 +116,7 @@ def start(svc: Services) -> Loops:
             lambda: prune_events(svc),
             "event pruning",
         ),
+        (spooling.APPLY_EVERY_SECS, lambda: spooling.apply_kept(svc), "kept webhooks"),
     ]
     tasks = [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
     outbox = run_every(OUTBOX_POLL_SECS, worker.step, "outbox", wake=svc.owed)
