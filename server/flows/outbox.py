@@ -36,6 +36,9 @@ DELIVERY_CONCURRENCY = 8
 # Texts claimed, and their outcomes stored, per write transaction. Replies are claimed before
 # bulk texts, so a reply waits at most for the batch in flight.
 DELIVERY_BATCH = 50
+# Due texts, but another process claimed them first (its claim not yet committed when we read):
+# look again shortly rather than at once.
+CLAIM_RACE_SECS = 0.05
 
 
 class OutboxWorker:
@@ -64,7 +67,7 @@ class OutboxWorker:
                 await self._record(claimed, await self._send(claimed))
         finally:
             self.idle.set()
-        return 0.0
+        return 0.0 if claimed else CLAIM_RACE_SECS
 
     async def drain(self, timeout_secs: float) -> None:
         """Stop claiming, and give the batch in flight this long to be recorded (what is cut off

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -30,10 +31,12 @@ from tests.fake_twilio import (
     take_then_stall,
 )
 from tests.faults.outbox_parts import history, reply, texts_to, wait_for, wait_settled
-from tests.helpers import FRONT_DESK, Agent, free_port, login
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, free_port, login
 
 # The fake answers this much later than the client's timeout (0.5 s in the tests' settings).
 LATE_SECS = 2.0
+# A hang guard for hundreds of provider calls, not a performance check.
+DELIVERY_WAIT_SECS = 120.0
 
 
 @pytest.fixture
@@ -209,6 +212,25 @@ async def test_a_bulk_send_goes_through_the_outbox_once_per_recipient(
             assert [t["sid"] for t in texts_to(fake, to)] == [message["provider_sid"]]
     assert sorted(m["to"] for m in fake.messages) == sorted(numbers)
     await watcher.close()
+
+
+async def test_a_reply_is_not_queued_behind_a_bulk_send(app_server: Running) -> None:
+    """Replies are claimed before bulk texts: one sent while a bulk send is going out leaves
+    with the next batch, not after the last bulk text."""
+    fake = app_server.fake
+    count = 400
+    fake.script(*[stall(0.05) for _ in range(count)])  # Twilio takes a while for each
+    bob = await login(app_server.url, "bob")
+    bob.timeout = httpx.Timeout(EVENT_WAIT_SECS)
+    numbers = [f"+1555202{i:04d}" for i in range(count)]
+    response = await bob.post(
+        "/api/v1/inboxes/1/bulk", json={"body": "Rent is due Friday.", "numbers": numbers}
+    )
+    assert response.status_code == 200, response.text
+    await reply(bob, "+15552019999", "Yes, 3pm works.")
+    await asyncio.to_thread(fake.wait_for_messages, count + 1, DELIVERY_WAIT_SECS)
+    order = [m["to"] for m in fake.messages]
+    assert order.index("+15552019999") < count // 2
 
 
 async def test_a_sandbox_reply_is_delivered_through_the_outbox(sandbox_server: str) -> None:
