@@ -45,7 +45,7 @@ class Spool:
         """Kept items, oldest first."""
         try:
             names = sorted(n for n in os.listdir(self.directory) if n.endswith(_SUFFIX))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # nothing was ever kept (or can be)
             return []
         return [self.directory / n for n in names]
 
