@@ -5,6 +5,8 @@ the fake Twilio exactly once."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -66,13 +68,19 @@ class Serve:
         command += ["--public-url", self.url, "--log-level", "warning"]
         with log.open("w") as out:
             self.proc = subprocess.Popen(
-                command, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                command,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: workers and Redis die with it
             )
         wait_until_serving(self.url, self.proc, log)
 
     def kill(self) -> None:
+        """SIGKILL the whole process group (`--workers` processes survive their parent's
+        death otherwise, still serving)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
 
