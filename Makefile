@@ -1,18 +1,27 @@
 # The README's two commands: `make run` (the server on embedded defaults, demo team) and
-# `make test` (everything the tests need, then the whole suite). CI runs `make test`.
+# `make test` (everything the tests need, then the whole suite on each store). CI runs `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
+# Debian's PostgreSQL server binaries; the tests start a private cluster from them.
+PG_SERVER := $(wildcard /usr/lib/postgresql/*/bin/postgres)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The stores `make test` runs the whole suite on, one pytest run each (tests/stores.py);
+# `make test STORES=postgres` runs only that one.
+STORES ?= sqlite postgres
 
-.PHONY: run test check chromium screenshots
+.PHONY: run test check chromium test-packages screenshots
 
 run: $(VENV)/.installed
 	$(BIN)/switchboard serve --demo
 
-test: $(VENV)/.installed chromium
-	$(BIN)/python -m pytest
+# Every store's run happens even when an earlier one fails; the target fails if any did.
+test: $(VENV)/.installed test-packages
+	@status=0; for store in $(STORES); do \
+		echo "== the whole suite on $$store (SWITCHBOARD_TEST_STORE=$$store)"; \
+		SWITCHBOARD_TEST_STORE=$$store $(BIN)/python -m pytest || status=1; \
+	done; exit $$status
 
 # Refresh the README's screenshots in docs/screenshots (the browser tests take them).
 screenshots: $(VENV)/.installed chromium
@@ -29,7 +38,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Debian packages, installed with apt-get when missing (as root, or through sudo), with one
+# `apt-get update` for all of them: $(1) is the list of those missing.
+define apt_install
+	@[ -z "$(strip $(1))" ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(1) >/dev/null; }
+endef
+
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 chromium:
-	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	$(call apt_install,$(if $(wildcard $(CHROMIUM)),,chromium))
+
+# What `make test` needs from Debian: Chromium, and PostgreSQL for the run on it.
+test-packages:
+	$(call apt_install,$(if $(wildcard $(CHROMIUM)),,chromium) $(if $(PG_SERVER),,postgresql))

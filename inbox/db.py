@@ -1,5 +1,8 @@
-"""Engine and sessions. SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes, so
-concurrent webhooks queue for the write lock instead of failing with "database is locked"."""
+"""Engine and sessions. Writes run one at a time, on either store, and the code relies on it
+(a check then an insert, a decision read then written, one lock order): SQLite gets WAL, a busy
+timeout and `BEGIN IMMEDIATE`, so concurrent webhooks queue for the write lock instead of
+failing with "database is locked"; PostgreSQL gets the same queue from an advisory lock that
+each write transaction takes first (`WRITE_LOCK_KEY`)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_SECS = 1.0  # how often the server copies the write-ahead log into the database file
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# PostgreSQL runs write transactions side by side, where SQLite runs one at a time; each of ours
+# takes this transaction-scoped advisory lock first, so they queue as on SQLite, across every
+# process. Without it: a reply (team row, then conversation row) deadlocks with a text or an
+# assignment (conversation, then team); two first reads of a conversation, or two first texts
+# to an unassigned number (the Mailroom), fail on the unique key; two texts both get the away
+# message (tests/server/test_races.py). Advisory locks belong to one database, so deployments in
+# other databases of the same cluster do not wait for each other. Any fixed 64-bit key of ours.
+WRITE_LOCK_KEY = 0x5357_4254_5752_4954  # "SWBTWRIT"
+_TAKE_WRITE_LOCK = text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 class Database:
@@ -29,18 +41,27 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
+        backend = make_url(url).get_backend_name()
+        self.is_sqlite = backend == "sqlite"
+        self.is_postgres = backend == "postgresql"
         kwargs: dict[str, Any] = {}
         self.sqlite_path = (make_url(url).database or ":memory:") if self.is_sqlite else None
         if self.sqlite_path is not None:
             kwargs["async_creator"] = partial(_connect_sqlite, self.sqlite_path)
+        else:
+            # A server's connections die under the pool (a restart, a failover, an idle
+            # timeout on the way): test each one as it is taken, and reconnect, rather than
+            # fail the request that drew it.
+            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        # SQLite has one writer at a time. Queueing this process's writers here is fair and
-        # prompt; leaving them to SQLite's busy handler makes them sleep and poll.
-        self._write_turn = asyncio.Lock() if self.is_sqlite else None
+        # One writer at a time on either store (module docstring). Queueing this process's
+        # writers here is fair and prompt, and holds one pooled connection: leaving them to
+        # SQLite's busy handler makes them sleep and poll, and to PostgreSQL's lock queue makes
+        # each hold a connection while it waits (a burst would drain the pool).
+        self._write_turn = asyncio.Lock()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -49,18 +70,13 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits on success and rolls back on error."""
-        async with self._turn(), AsyncSession(self.write_engine, expire_on_commit=False) as session:
-            async with session.begin():
-                yield session
-
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        if self._write_turn is None:
-            yield
-            return
-        async with self._write_turn:
-            yield
+        """A transaction that commits on success and rolls back on error, the only write
+        running on the store meanwhile."""
+        session = AsyncSession(self.write_engine, expire_on_commit=False)
+        async with self._write_turn, session, session.begin():
+            if self.is_postgres:
+                await session.execute(_TAKE_WRITE_LOCK)
+            yield session
 
     async def ping(self) -> None:
         """Raise unless the store answers a query."""
@@ -68,8 +84,11 @@ class Database:
             await session.execute(text("SELECT 1"))
 
     async def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision (several processes starting at once
+        on PostgreSQL migrate in turn: the write lock, then DDL in one transaction)."""
         async with self.write_engine.begin() as conn:
+            if self.is_postgres:
+                await conn.execute(_TAKE_WRITE_LOCK)
             await conn.run_sync(_upgrade)
 
     async def checkpoint(self) -> None:

@@ -13,6 +13,49 @@ from server.config import Settings
 from server.embedded_redis import embedded_redis
 from tests.fake_twilio import FakeTwilio
 from tests.helpers import ServerThread, Twilio, free_port
+from tests.stores import STORE_ENV, PostgresCluster, chosen_store, sqlite_url
+
+STORE = chosen_store()  # "sqlite" or "postgres": tests/stores.py
+
+
+def pytest_report_header() -> str:
+    return f"store: {STORE} ({STORE_ENV})"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """The run's private PostgreSQL cluster (only when the store is `postgres`)."""
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh store for this test, on the run's store: every server and every read of the test
+    goes through this URL. The schema is at head (PostgreSQL) or made by the first server."""
+    if STORE == "sqlite":
+        yield sqlite_url(tmp_path / "data")
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store on the run's store with no schema yet, as an operator's first start finds it."""
+    if STORE == "sqlite":
+        yield sqlite_url(tmp_path / "empty")
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    url = cluster.create_empty_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +86,12 @@ def make_settings(
     port: int,
     twilio: FakeTwilio | None,
     twilio_url: str | None,
+    *,
+    database_url: str,
     **extra: object,
 ) -> Settings:
     env = {
+        "SWITCHBOARD_DATABASE_URL": database_url,
         "SWITCHBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "SWITCHBOARD_REDIS_URL": redis_url,
         "SWITCHBOARD_DEMO": "1",
@@ -73,29 +119,38 @@ class Running:
 
 @contextmanager
 def running(
-    data_dir: Path, redis_url: str, fake_twilio: tuple[FakeTwilio, str], **extra: object
+    data_dir: Path,
+    redis_url: str,
+    fake_twilio: tuple[FakeTwilio, str],
+    *,
+    database_url: str,
+    **extra: object,
 ) -> Iterator[Running]:
     """A Switchboard server on the demo team with Twilio pointed at the fake, on a free port;
     `extra` overrides settings."""
     fake, fake_url = fake_twilio
     port = free_port()
-    settings = make_settings(data_dir, redis_url, port, fake, fake_url, **extra)
+    settings = make_settings(
+        data_dir, redis_url, port, fake, fake_url, database_url=database_url, **extra
+    )
     with ServerThread(create_app(settings), port) as server:
         yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake)
 
 
 @pytest.fixture
 async def app_server(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
-    with running(tmp_path / "data", clean_redis, fake_twilio) as server:
+    with running(tmp_path / "data", clean_redis, fake_twilio, database_url=database_url) as server:
         yield server
 
 
 @pytest.fixture
-async def sandbox_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[str]:
+async def sandbox_server(tmp_path: Path, database_url: str, clean_redis: str) -> AsyncIterator[str]:
     """A server on the sandbox SMS provider (no Twilio), as `make run` starts it."""
     port = free_port()
-    settings = make_settings(tmp_path / "data", clean_redis, port, None, None)
+    settings = make_settings(
+        tmp_path / "data", clean_redis, port, None, None, database_url=database_url
+    )
     with ServerThread(create_app(settings), port) as server:
         yield server.url

@@ -10,7 +10,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import websockets
 from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
+from inbox.db import Database
 from realtime.events import server_frame
 from server.cli import WS_OPTIONS
 
@@ -47,6 +49,17 @@ def wait_until_serving(url: str, proc: subprocess.Popen[bytes], log: Path) -> No
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the server at {url} did not start:\n" + log.read_text())
         time.sleep(0.05)
+
+
+@asynccontextmanager
+async def open_store(database_url: str) -> AsyncIterator[Database]:
+    """The store of a server under test, opened through the app's own `Database`: tests read
+    (and seldom write) it this way on every store, never through SQLite's file."""
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
 
 
 def free_port() -> int:

@@ -127,11 +127,13 @@ async def test_while_twilio_cannot_say_what_it_has_the_text_is_not_sent_again(
 
 
 async def test_a_text_twilio_never_takes_ends_failed_with_its_reason_shown_live(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     fake = fake_twilio[0]
     fake.script(*[reject(503) for _ in range(10)])
-    with running(tmp_path / "data", clean_redis, fake_twilio, send_attempts=3) as server:
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, database_url=database_url, send_attempts=3
+    ) as server:
         bob = await login(server.url, "bob")
         watcher = await Agent.connect(server.url, cookies=bob.cookies)
         sent = await reply(bob, "+15552010004", "Are you still coming?")
@@ -249,13 +251,15 @@ def _downgrade(connection: Connection, revision: str) -> None:
 
 
 async def test_texts_queued_before_the_upgrade_are_sent_after_it(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     """A store of the first schema with texts still queued (one never handed over, one Twilio
     had taken): after the upgrade the first is sent once, the second is left alone."""
     fake = fake_twilio[0]
     data_dir = tmp_path / "data"
-    settings = make_settings(data_dir, clean_redis, free_port(), fake, fake_twilio[1])
+    settings = make_settings(
+        data_dir, clean_redis, free_port(), fake, fake_twilio[1], database_url=database_url
+    )
     db = Database(settings.database_url)
     try:
         await db.upgrade()
@@ -278,7 +282,7 @@ async def test_texts_queued_before_the_upgrade_are_sent_after_it(
             await connection.run_sync(_downgrade, "0001")
     finally:
         await db.dispose()
-    with running(data_dir, clean_redis, fake_twilio) as server:
+    with running(data_dir, clean_redis, fake_twilio, database_url=database_url) as server:
         bob_client = await login(server.url, "bob")
         watcher = await Agent.connect(server.url, cookies=bob_client.cookies, hello=0)
         shown = await wait_settled(watcher, owed_id)  # replayed from the log, or live

@@ -40,9 +40,11 @@ class Serve:
     """`switchboard serve --demo` on a data dir, with Twilio pointed at the fake; it can be
     SIGKILLed and started again on the same data dir."""
 
-    def __init__(self, data_dir: Path, fake: FakeTwilio, fake_url: str, workers: int = 1) -> None:
-        self.data_dir, self.workers = data_dir, workers
-        self.env = _env() | {
+    def __init__(
+        self, data_dir: Path, database_url: str, fake: FakeTwilio, fake_url: str, workers: int = 1
+    ) -> None:
+        self.data_dir, self.database_url, self.workers = data_dir, database_url, workers
+        self.env = _env(database_url) | {
             "TWILIO_ACCOUNT_SID": fake.account_sid,
             "TWILIO_AUTH_TOKEN": fake.auth_token,
             "SWITCHBOARD_TWILIO_API_URL": fake_url,
@@ -52,12 +54,6 @@ class Serve:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
-
-    @property
-    def database_url(self) -> str:
-        """The store the server uses: the SQLite file in its data dir unless a URL is set."""
-        default = f"sqlite+aiosqlite:///{self.data_dir / 'switchboard.db'}"
-        return self.env.get("SWITCHBOARD_DATABASE_URL") or default
 
     def start(self) -> None:
         port = free_port()
@@ -99,8 +95,8 @@ def released() -> Iterator[threading.Event]:
 
 
 @pytest.fixture
-def serve(tmp_path: Path, fake_api: tuple[FakeTwilio, str]) -> Iterator[Serve]:
-    server = Serve(tmp_path / "data", *fake_api)
+def serve(tmp_path: Path, database_url: str, fake_api: tuple[FakeTwilio, str]) -> Iterator[Serve]:
+    server = Serve(tmp_path / "data", database_url, *fake_api)
     yield server
     server.kill()
 
@@ -156,7 +152,7 @@ async def test_a_send_cut_off_by_sigkill_is_finished_once_after_the_restart(
 
 
 async def test_two_processes_on_one_store_send_each_owed_text_once(
-    tmp_path: Path, fake_api: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, fake_api: tuple[FakeTwilio, str]
 ) -> None:
     """Two workers share the store and claim from the same outbox while Twilio fails in both
     directions (a 503 that took the text, a 500 that did not)."""
@@ -165,7 +161,7 @@ async def test_two_processes_on_one_store_send_each_owed_text_once(
     # Creates slow enough that a batch is still going out when the other process looks.
     slow = stall(0.3)
     fake.script(*[[take_then_fail(503), reject(500), slow][i % 3] for i in range(count)])
-    serve = Serve(tmp_path / "data", *fake_api, workers=2)
+    serve = Serve(tmp_path / "data", database_url, *fake_api, workers=2)
     serve.start()
     try:
         bob = await login(serve.url, "bob")

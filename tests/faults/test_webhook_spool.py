@@ -47,10 +47,14 @@ async def inbound(twilio: Twilio, from_: str, body: str, sid: str) -> httpx.Resp
 
 @pytest.fixture
 async def spooling_server(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
     with running(
-        tmp_path / "data", clean_redis, fake_twilio, webhook_store_wait_secs=STORE_WAIT_SECS
+        tmp_path / "data",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        webhook_store_wait_secs=STORE_WAIT_SECS,
     ) as server:
         yield server
 
@@ -117,9 +121,9 @@ async def test_a_status_callback_while_the_store_is_stalled_is_applied_later(
 
 
 async def test_texts_kept_while_the_store_was_stalled_survive_a_sigkill_and_arrive_in_order(
-    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    serve = Serve(tmp_path / "data", *fake_twilio)
+    serve = Serve(tmp_path / "data", database_url, *fake_twilio)
     serve.env["SWITCHBOARD_WEBHOOK_STORE_WAIT"] = str(STORE_WAIT_SECS)
     serve.start()
     try:

@@ -23,13 +23,16 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[Running]]
 
 @pytest.fixture
 def lock_server(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> ServerFactory:
     """Start a server with the given lock and presence timings (seconds)."""
 
     @asynccontextmanager
     async def start(**timings: float) -> AsyncIterator[Running]:
-        with running(tmp_path / "data", clean_redis, fake_twilio, **{**CALM, **timings}) as server:
+        data_dir, all_timings = tmp_path / "data", {**CALM, **timings}
+        with running(
+            data_dir, clean_redis, fake_twilio, database_url=database_url, **all_timings
+        ) as server:
             yield server
 
     return start

@@ -3,7 +3,6 @@ with SIGKILL leaves a lock that another process releases when it expires."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 
 from tests.helpers import Agent, free_port, login, wait_until_serving
 from tests.presence.conftest import new_conversation
+from tests.server.test_cli import _env
 
 TIMINGS = {
     "SWITCHBOARD_LOCK_TTL": "1.5",
@@ -26,11 +26,11 @@ TIMINGS = {
 class Process:
     """`python -m server.cli serve` on a free port."""
 
-    def __init__(self, data_dir: Path, redis_url: str, name: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, redis_url: str, name: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"{name}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TWILIO_"))}
+        env = _env(database_url)
         command = [sys.executable, "-m", "server.cli", "serve", "--demo"]
         command += ["--port", str(self.port), "--data-dir", str(data_dir)]
         command += ["--redis-url", redis_url, "--log-level", "warning"]
@@ -46,10 +46,13 @@ class Process:
 
 
 @pytest.fixture
-def two_processes(tmp_path: Path, clean_redis: str) -> Iterator[tuple[Process, Process]]:
-    first = Process(tmp_path / "data", clean_redis, "first")  # seeds the demo team alone
+def two_processes(
+    tmp_path: Path, database_url: str, clean_redis: str
+) -> Iterator[tuple[Process, Process]]:
+    data = tmp_path / "data"
+    first = Process(data, database_url, clean_redis, "first")  # seeds the demo team alone
     try:
-        second = Process(tmp_path / "data", clean_redis, "second")
+        second = Process(data, database_url, clean_redis, "second")
     except BaseException:
         first.stop()
         raise

@@ -1,5 +1,5 @@
 """The bus across server processes, and across a Redis restart: real uvicorn servers sharing
-one SQLite file and one real redis-server."""
+one store and one real redis-server."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ FRONT_DESK_ID = 1
 
 
 async def test_agents_on_two_servers_receive_texts_posted_to_either(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     fake, fake_url = fake_twilio
     port_a, port_b = free_port(), free_port()
     data = tmp_path / "data"
-    settings_a = make_settings(data, clean_redis, port_a, fake, fake_url)
-    settings_b = make_settings(data, clean_redis, port_b, fake, fake_url)
+    settings_a = make_settings(data, clean_redis, port_a, fake, fake_url, database_url=database_url)
+    settings_b = make_settings(data, clean_redis, port_b, fake, fake_url, database_url=database_url)
     with (
         ServerThread(create_app(settings_a), port_a) as a,
         ServerThread(create_app(settings_b), port_b) as b,
@@ -65,14 +65,16 @@ async def test_agents_on_two_servers_receive_texts_posted_to_either(
 
 
 async def test_no_event_is_lost_while_redis_restarts(
-    tmp_path: Path, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     fake, fake_url = fake_twilio
     redis_port, port = free_port(), free_port()
     redis_dir = tmp_path / "redis"
     with ExitStack() as first_redis, ExitStack() as second_redis:
         redis_url = first_redis.enter_context(embedded_redis(redis_dir, port=redis_port))
-        settings = make_settings(tmp_path / "data", redis_url, port, fake, fake_url)
+        settings = make_settings(
+            tmp_path / "data", redis_url, port, fake, fake_url, database_url=database_url
+        )
         with ServerThread(create_app(settings), port) as server:
             twilio = Twilio(fake.auth_token, server.url)
             carol = await login(server.url, "carol")
@@ -96,20 +98,18 @@ async def test_no_event_is_lost_while_redis_restarts(
 
 
 async def test_an_agent_on_another_server_gets_every_event_of_a_bulk_send_in_order(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     """A bulk send announces its events together (one doorbell message for the batch): the other
     process must still deliver each one, in id order, and the sender's own process too."""
     fake, fake_url = fake_twilio
     port_a, port_b = free_port(), free_port()
     data = tmp_path / "data"
+    settings_a = make_settings(data, clean_redis, port_a, fake, fake_url, database_url=database_url)
+    settings_b = make_settings(data, clean_redis, port_b, fake, fake_url, database_url=database_url)
     with (
-        ServerThread(
-            create_app(make_settings(data, clean_redis, port_a, fake, fake_url)), port_a
-        ) as a,
-        ServerThread(
-            create_app(make_settings(data, clean_redis, port_b, fake, fake_url)), port_b
-        ) as b,
+        ServerThread(create_app(settings_a), port_a) as a,
+        ServerThread(create_app(settings_b), port_b) as b,
     ):
         carol_on_a = await Agent.connect(a.url, cookies=(await login(a.url, "carol")).cookies)
         bob_b = await login(b.url, "bob")

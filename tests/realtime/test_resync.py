@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
+from inbox.db import Database
+from inbox.models import EventRecord
 from tests.conftest import Running, running
 from tests.fake_twilio import FakeTwilio
-from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, login
+from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, login, open_store
 
 
 async def test_hello_replays_with_no_gap_or_duplicate_while_texts_keep_arriving(
@@ -51,11 +52,15 @@ async def test_hello_with_an_id_never_handed_out_gets_resync_then_live_events(
 
 
 async def test_hello_older_than_retention_gets_resync(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     retention_days = 1 / 86400  # one second, so the pruner runs every half second
     with running(
-        tmp_path / "data", clean_redis, fake_twilio, event_retention_days=retention_days
+        tmp_path / "data",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        event_retention_days=retention_days,
     ) as server:
         twilio = server.twilio
         bob = await login(server.url, "bob")
@@ -66,19 +71,20 @@ async def test_hello_older_than_retention_gets_resync(
         await ws.next_event("message.created")
         await ws.close()
         # Wait (bounded) for the pruner to delete what bob missed, as the store shows it.
-        path = server.settings.database_url.split("///", 1)[1]
         deadline = time.monotonic() + EVENT_WAIT_SECS
-        while _logged(path, first["id"] + 1):
-            assert time.monotonic() < deadline, "the pruner never removed the old events"
-            await asyncio.sleep(0.05)
+        async with open_store(server.settings.database_url) as db:
+            while await _logged(db, first["id"] + 1):
+                assert time.monotonic() < deadline, "the pruner never removed the old events"
+                await asyncio.sleep(0.05)
         back = await Agent.connect(server.url, cookies=bob.cookies, hello=first["id"])
         assert await back.frame() == {"type": "resync"}
         await back.close()
 
 
-def _logged(path: str, event_id: int) -> bool:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT 1 FROM event WHERE id = ?", (event_id,)).fetchone() is not None
+async def _logged(db: Database, event_id: int) -> bool:
+    """Whether the demo team's event log still holds `event_id`."""
+    async with db.read() as session:
+        return await session.get(EventRecord, (1, event_id)) is not None
 
 
 async def test_a_late_hello_fills_in_what_came_before_live_events_without_duplicates(

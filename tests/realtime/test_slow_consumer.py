@@ -39,10 +39,14 @@ async def stalled_client(base_url: str, cookie: str) -> websockets.ClientConnect
 
 
 async def test_a_client_that_stops_reading_is_closed_4008_while_others_keep_receiving(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     with running(
-        tmp_path / "data", clean_redis, fake_twilio, send_queue_frames=QUEUE_FRAMES
+        tmp_path / "data",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        send_queue_frames=QUEUE_FRAMES,
     ) as server:
         twilio = server.twilio
         bob = await login(server.url, "bob")

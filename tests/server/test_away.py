@@ -29,10 +29,13 @@ class Clock:
 
 @pytest.fixture
 async def clocked(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[tuple[Running, Clock]]:
     clock = Clock(datetime(2026, 11, 20, 16, 0, tzinfo=NEW_YORK))  # a Friday, open
-    with running(tmp_path / "data", clean_redis, fake_twilio, clock=clock) as server:
+    data_dir = tmp_path / "data"
+    with running(
+        data_dir, clean_redis, fake_twilio, database_url=database_url, clock=clock
+    ) as server:
         yield server, clock
 
 

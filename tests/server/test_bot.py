@@ -110,11 +110,13 @@ async def test_example_bot_answers_and_hands_off_as_its_own_process(
 
 
 async def test_example_bot_reconnects_after_a_server_restart(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
     fake, fake_url = fake_twilio
     port = free_port()
-    settings = make_settings(tmp_path / "data", clean_redis, port, fake, fake_url)
+    settings = make_settings(
+        tmp_path / "data", clean_redis, port, fake, fake_url, database_url=database_url
+    )
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(RULES))
     proc = None

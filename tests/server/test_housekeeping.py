@@ -1,24 +1,21 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
+from inbox.models import PhoneNumber
 from tests.conftest import Running
-from tests.helpers import FRONT_DESK, Agent, login
+from tests.helpers import FRONT_DESK, Agent, login, open_store
 
 SPARE = "+15005550008"  # a team number no inbox has
 
 
-def add_spare_number(running: Running) -> None:
+async def add_spare_number(running: Running) -> None:
     """Provisioning is another issue's REST; the row it would write is written directly."""
-    path = running.settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "INSERT INTO phonenumber (team_id, number, label, created_at) "
-            "VALUES (1, ?, 'spare', '2026-11-24 00:00:00')",
-            (SPARE,),
-        )
+    async with open_store(running.settings.database_url) as db, db.write() as session:
+        created = datetime(2026, 11, 24, tzinfo=UTC)
+        session.add(PhoneNumber(team_id=1, number=SPARE, label="spare", created_at=created))
 
 
 async def replayed(running: Running, cookies: Any) -> list[dict[str, Any]]:
@@ -35,7 +32,7 @@ async def replayed(running: Running, cookies: Any) -> list[dict[str, Any]]:
 async def test_text_to_an_unassigned_number_lands_in_the_mailroom_and_moves(
     app_server: Running,
 ) -> None:
-    add_spare_number(app_server)
+    await add_spare_number(app_server)
     alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
     bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
     alice_ws = await Agent.connect(app_server.url, cookies=alice.cookies)

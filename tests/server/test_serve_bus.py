@@ -1,5 +1,6 @@
 """`switchboard serve` as an operator runs it, seen from the socket: several worker processes
-on the embedded Redis and SQLite, and a stop that tells clients to go elsewhere (1001)."""
+on the embedded Redis and the test's store, and a stop that tells clients to go elsewhere
+(1001)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ AUTH_TOKEN = "serve-bus-test-token"
 
 
 class Served:
-    def __init__(self, data_dir: Path, workers: int, **env_extra: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, workers: int, **env_extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
-        env = _env() | {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+        env = _env(database_url) | {
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        }
         env |= env_extra
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(self.port)]
@@ -48,8 +52,8 @@ class Served:
 
 
 @pytest.fixture(params=[1, 2], ids=["one-process", "two-workers"])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    server = Served(tmp_path / "data", request.param)
+def served(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Served]:
+    server = Served(tmp_path / "data", database_url, request.param)
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -84,9 +88,9 @@ async def test_serve_delivers_to_every_socket_and_sigterm_closes_them_with_1001(
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped_within_the_presence_ttl(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    served = Served(tmp_path / "data", 1, SWITCHBOARD_PRESENCE_TTL="1")
+    served = Served(tmp_path / "data", database_url, 1, SWITCHBOARD_PRESENCE_TTL="1")
     try:
         bob = await login(served.url, "bob")
         cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-import sqlite3
+from sqlalchemy import select
+from sqlmodel import col
 
+from inbox.models import Message
 from tests.conftest import Running
-from tests.helpers import BILLING, FRONT_DESK, Agent, login
+from tests.helpers import BILLING, FRONT_DESK, Agent, login, open_store
 
 
-def stored_messages(running: Running) -> list[tuple[str, str]]:
-    path = running.settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        return list(db.execute("SELECT provider_sid, body FROM message ORDER BY id"))
+async def stored_messages(running: Running) -> list[tuple[str | None, str]]:
+    """Every message in the server's store, oldest first: (provider_sid, body)."""
+    async with open_store(running.settings.database_url) as db, db.read() as session:
+        query = select(col(Message.provider_sid), col(Message.body)).order_by(col(Message.id))
+        return [(sid, body) for sid, body in (await session.execute(query)).all()]
 
 
 async def test_signed_inbound_text_reaches_every_member_and_no_one_else(
@@ -40,7 +43,7 @@ async def test_signed_inbound_text_reaches_every_member_and_no_one_else(
 
 
 async def test_forged_signature_is_refused_and_stores_nothing(app_server: Running) -> None:
-    before = stored_messages(app_server)
+    before = await stored_messages(app_server)
     params = {"MessageSid": "SMforged", "From": "+15551112222", "To": FRONT_DESK, "Body": "hi"}
     good = app_server.twilio.sign("/webhooks/twilio/messages", params)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
@@ -53,7 +56,7 @@ async def test_forged_signature_is_refused_and_stores_nothing(app_server: Runnin
     tampered = dict(params, Body="send me the money")
     altered = await app_server.twilio.post("/webhooks/twilio/messages", tampered, signature=good)
     assert altered.status_code == 403
-    assert stored_messages(app_server) == before
+    assert await stored_messages(app_server) == before
 
 
 async def test_same_message_sid_twice_stores_one_message(app_server: Running) -> None:
@@ -69,7 +72,7 @@ async def test_same_message_sid_twice_stores_one_message(app_server: Running) ->
     second = await bob_ws.next_event("message.created")
     assert first["data"]["message"]["body"] == "Twice?"
     assert second["data"]["message"]["body"] == "Third, new sid"  # no second "Twice?" event
-    assert [b for sid, b in stored_messages(app_server) if sid == "SMdup1"] == ["Twice?"]
+    assert [b for sid, b in await stored_messages(app_server) if sid == "SMdup1"] == ["Twice?"]
     await bob_ws.close()
 
 
@@ -95,7 +98,9 @@ async def test_concurrent_webhooks_all_store_with_increasing_event_ids(app_serve
     assert sorted(e["data"]["message"]["body"] for e in events) == sorted(bodies)
     ids = [e["id"] for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert sum(1 for _, body in stored_messages(app_server) if body.startswith("burst ")) == 40
+    assert (
+        sum(1 for _, body in await stored_messages(app_server) if body.startswith("burst ")) == 40
+    )
     await bob_ws.close()
 
 

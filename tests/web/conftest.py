@@ -42,9 +42,11 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def idle_server(
-    tmp_path: Path, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> AsyncIterator[Running]:
     """A server that prompts an idle lock holder soon and releases the lock soon after."""
     timings = {"lock_idle_after_secs": IDLE_AFTER_SECS, "lock_grace_secs": GRACE_SECS}
-    with running(tmp_path / "data", clean_redis, fake_twilio, **timings) as server:
+    with running(
+        tmp_path / "data", clean_redis, fake_twilio, database_url=database_url, **timings
+    ) as server:
         yield server
