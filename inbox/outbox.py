@@ -172,9 +172,9 @@ async def settle(
     for t in tried:
         row = rows.get(t.message_id)
         sent = t.sent
-        if sent is not None and holders.get(sent.sid, t.message_id) != t.message_id:
-            # The look-up found a text another of ours holds (it was recorded meanwhile):
-            # look again, with that sid excluded now.
+        if sent is not None and holders.setdefault(sent.sid, t.message_id) != t.message_id:
+            # The look-up found a text another of ours holds (recorded meanwhile, or found by
+            # the same words' other look-up in this batch): look again, with that sid excluded.
             sent = None
             t = Tried(t.message_id, in_doubt=True)
         ours = row is not None and row.claimed_by == token
