@@ -18,6 +18,7 @@ _hasher = PasswordHasher()
 # Verified against when a username is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash("switchboard-dummy-password")
 TOKEN_PREFIX = "sb_"
+MAX_USERNAME_CHARS = 150
 
 
 def hash_password(password: str) -> str:
@@ -91,11 +92,12 @@ async def user_by_username(session: AsyncSession, username: str) -> User:
     return user
 
 
-async def authenticate_password(session: AsyncSession, username: str, password: str) -> User | None:
-    user = await session.scalar(select(User).where(col(User.username) == username))
-    if not verify_password(user.password_hash if user else None, password):
+async def user_by_login(session: AsyncSession, username: str) -> User | None:
+    """The user a login names, if any (the caller verifies the password, off the loop)."""
+    if not username or len(username) > MAX_USERNAME_CHARS or "\x00" in username:
         return None
-    return user
+    found: User | None = await session.scalar(select(User).where(col(User.username) == username))
+    return found
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> User | None:

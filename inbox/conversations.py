@@ -260,7 +260,7 @@ async def list_conversations(
     elif assignee == "unassigned":
         query = query.where(col(Conversation.assignee_id).is_(None))
     elif assignee:
-        if not assignee.isdigit():
+        if not (assignee.isascii() and assignee.isdigit()) or len(assignee) > 18:
             raise InvalidInputError("assignee must be me, unassigned or a user id")
         query = query.where(col(Conversation.assignee_id) == int(assignee))
     if read == "unread":

@@ -183,3 +183,16 @@ class EventRecord(SQLModel, table=True):
     user_id: int | None = None  # set: only that user receives it
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser's login (server-side, so it can be ended). The cookie holds a random value;
+    only its keyed hash is kept here, so a copy of the store opens no session."""
+
+    __tablename__ = "login_session"
+    id: str = Field(primary_key=True)  # HMAC-SHA256 of the cookie value, hex
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    seen_at: datetime = Field(default_factory=utcnow)  # last use (written at most every minute)
+    address: str = ""  # the client address it logged in from
+    user_agent: str = ""  # the browser it logged in with (cut to USER_AGENT_CHARS)

@@ -20,8 +20,10 @@ from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInput
 from inbox.messages import new_message, validate_body
 from inbox.models import Conversation, Inbox, Message, OptOut, User, utcnow
 
-# Delivery statuses in the order Twilio moves through them; callbacks arrive out of order, so a
-# status only ever moves to a higher rank. Final states share the top rank but for "read".
+# Every status Twilio's Message resource documents, in the order Twilio moves through them;
+# callbacks arrive out of order, so a status only ever moves to a higher rank. Final states
+# share the top rank but for "read", which follows "delivered" (RCS, WhatsApp) and so may
+# follow any of them; a scheduled text that is canceled never leaves, so that is final too.
 STATUS_RANK = {
     "accepted": 0,
     "scheduled": 0,
@@ -31,8 +33,10 @@ STATUS_RANK = {
     "receiving": 3,
     "received": 4,
     "delivered": 4,
+    "partially_delivered": 4,
     "undelivered": 4,
     "failed": 4,
+    "canceled": 4,
     "read": 5,
 }
 

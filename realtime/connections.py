@@ -120,6 +120,7 @@ class Connection:
             self.offer(event)
 
     def may_see(self, event: LoggedEvent) -> bool:
+        """Whether the event is for this connection, whole (a masked one is for everyone)."""
         if event.user_id is not None:
             return event.user_id == self.user_id
         return event.inbox_id is None or event.inbox_id in self.inbox_ids
@@ -138,6 +139,8 @@ class Connection:
         self.apply_access(event)
         if self.may_see(event):
             self.send(event.frame, event.wire)
+        elif event.user_id is None and (masked := event.masked) is not None:
+            self.send(*masked)  # team-wide, but its inbox's field is not for this one
 
     def apply_access(self, event: LoggedEvent) -> None:
         if event.access is not None and event.user_id == self.user_id:

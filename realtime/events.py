@@ -21,6 +21,9 @@ PRESENCE_CHANGED: Final = "presence.changed"
 LOCK_ACQUIRED: Final = "lock.acquired"
 LOCK_RELEASED: Final = "lock.released"
 LOCK_IDLE_PROMPT: Final = "lock.idle_prompt"
+# Team-wide events that name something of one inbox in one field: the log row's `inbox_id` is
+# that inbox, its members get the field, and the rest of the team gets it as null.
+MASKED_FIELDS: Final = {"presence.changed": "viewing"}
 # To one user: the inboxes they may see from this event on; the bus applies it to that user's
 # sockets before any later event (access is decided at delivery time).
 ACCESS_CHANGED: Final = "access.changed"
@@ -270,7 +273,8 @@ def wire_frame(text: str) -> bytes:
 class LoggedEvent:
     """An event as the log holds it: the bus's one form of it, whether read from the store or
     from another process's doorbell. Who may see it is set when it is logged (`inbox_id`: that
-    inbox's members; `user_id`: that user only; neither: the whole team)."""
+    inbox's members; `user_id`: that user only; neither: the whole team). A type of
+    MASKED_FIELDS goes to the whole team, and `inbox_id` says who gets its field unmasked."""
 
     team_id: int
     id: int
@@ -288,6 +292,18 @@ class LoggedEvent:
     def wire(self) -> bytes:
         """The frame as it goes on the wire, encoded once for every recipient."""
         return wire_frame(self.frame)
+
+    @cached_property
+    def masked(self) -> tuple[str, bytes] | None:
+        """For a MASKED_FIELDS type: the frame and its wire bytes for those outside `inbox_id`,
+        with that field null (encoded once, for all of them); None for any other event."""
+        field = MASKED_FIELDS.get(self.type)
+        if field is None:
+            return None
+        data = json.loads(self.data)
+        data[field] = None
+        frame = envelope(self.id, self.type, self.ts, json.dumps(data, separators=(",", ":")))
+        return frame, wire_frame(frame)
 
     @cached_property
     def access(self) -> frozenset[int] | None:

@@ -13,7 +13,6 @@ from typing import Any
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -42,6 +41,7 @@ from server.http import (
     users,
     webhooks,
 )
+from server.http.limits import BodyLimit
 from server.services import Services, services
 from server.shutdown import on_stop_signal
 from server.socket.endpoint import ws_endpoint
@@ -50,7 +50,6 @@ from server.socket.transport import RawSend
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-SESSION_MAX_AGE_SECS = 14 * 24 * 3600  # two weeks, like most help desks
 SHUTDOWN_GRACE_SECS = 5.0
 # Redis connections per process. Lock commands no longer queue for the store, so hundreds can
 # be in flight at once; past this many they wait for a free connection (a round trip is well
@@ -91,6 +90,7 @@ class SecurityHeaders:
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),  # frame-ancestors, for browsers without CSP 2
                 ]
                 message = {**message, "headers": headers}
             await send(message)
@@ -169,6 +169,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             for task in list(svc.tasks):
                 task.cancel()
             await provider.close()
+            svc.passwords.close()
             await redis.aclose()
             await db.dispose()
 
@@ -184,14 +185,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
     middleware = [
         Middleware(RawSend),
         Middleware(SecurityHeaders),
-        Middleware(
-            SessionMiddleware,
-            secret_key=str(settings.secret_key),
-            session_cookie="switchboard_session",
-            max_age=SESSION_MAX_AGE_SECS,
-            same_site="lax",
-            https_only=bool(settings.public_url and settings.public_url.startswith("https")),
-        ),
+        Middleware(BodyLimit),
     ]
     return Starlette(
         routes=routes,

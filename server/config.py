@@ -56,6 +56,19 @@ class Settings:
     # (server/spool.py): well inside the 15 s Twilio gives a webhook.
     webhook_store_wait_secs: float = 5.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
+    # Browser sessions: unused for this long (no request, no open socket), or this old, ended.
+    session_idle_days: float = 7.0
+    session_max_days: float = 30.0
+    # Failed logins (docs/security.md, "Logins"): this many per username, or per client
+    # address, are free; each one after refuses the next attempt for a delay that starts at
+    # login_delay_secs and doubles up to login_max_delay_secs. A counter is forgotten after
+    # login_failure_window_secs without a failure. Bad API tokens count per address.
+    login_user_failures: int = 5
+    login_address_failures: int = 20
+    token_address_failures: int = 20
+    login_delay_secs: float = 1.0
+    login_max_delay_secs: float = 900.0
+    login_failure_window_secs: float = 3600.0
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +162,14 @@ _FROM_ENV = {
     "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",
     "webhook_store_wait_secs": "SWITCHBOARD_WEBHOOK_STORE_WAIT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
+    "session_idle_days": "SWITCHBOARD_SESSION_IDLE_DAYS",
+    "session_max_days": "SWITCHBOARD_SESSION_MAX_DAYS",
+    "login_user_failures": "SWITCHBOARD_LOGIN_USER_FAILURES",
+    "login_address_failures": "SWITCHBOARD_LOGIN_ADDRESS_FAILURES",
+    "token_address_failures": "SWITCHBOARD_TOKEN_ADDRESS_FAILURES",
+    "login_delay_secs": "SWITCHBOARD_LOGIN_DELAY",
+    "login_max_delay_secs": "SWITCHBOARD_LOGIN_MAX_DELAY",
+    "login_failure_window_secs": "SWITCHBOARD_LOGIN_FAILURE_WINDOW",
 }
 _TYPES = {f.name: f.type for f in fields(Settings)}
 

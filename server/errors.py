@@ -22,6 +22,7 @@ from inbox.errors import (
     SmsError,
 )
 from presence.errors import ConversationLockedError, LockNotHeldError, PresenceError
+from server.inputs import BadTextError
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def answer_of(exc: Exception) -> Answer | None:
     """How to answer `exc` to a client, or None when it is not a refusal (a bug: 500)."""
     if isinstance(exc, ApiError):
         return Answer(exc.status, exc.code, exc.message, exc.extra)
+    if isinstance(exc, BadTextError):
+        return Answer(422, "invalid_text", f"{exc.where} holds a lone surrogate or NUL")
     if isinstance(exc, InboxError):
         return Answer(status_of(exc), exc.code, exc.message)
     if isinstance(exc, ConversationLockedError):
@@ -75,7 +78,11 @@ def status_of(exc: InboxError) -> int:
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+    headers = {}
+    if isinstance(extra.get("retry_after_ms"), int):  # 429: say when, in whole seconds
+        headers["Retry-After"] = str(max(1, -(-extra["retry_after_ms"] // 1000)))
+    body = {"error": {"code": code, "message": message, **extra}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def on_refusal(request: Request, exc: Exception) -> Response:
@@ -98,6 +105,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     ApiError: on_refusal,
+    BadTextError: on_refusal,
     InboxError: on_refusal,
     PresenceError: on_refusal,
     HTTPException: on_http_error,

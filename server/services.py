@@ -21,7 +21,10 @@ from presence.status import PresenceStore
 from realtime.hub import Hub
 from server.bus import DeferredEvents, logged
 from server.config import Settings
+from server.passwords import Passwords
+from server.sockets import SocketRegistry
 from server.spool import SPOOL_DIR, Spool
+from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,20 @@ class Services:
     def spool(self) -> Spool:
         """Webhooks kept while the store could not take them."""
         return Spool(self.settings.data_dir / SPOOL_DIR)
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        """argon2 off the event loop, on a bounded pool (server/passwords.py)."""
+        return Passwords()
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        return Throttle(self.redis, self.settings)
+
+    @cached_property
+    def sockets(self) -> SocketRegistry:
+        """This process's sockets by user and credential (ending a session closes its own)."""
+        return SocketRegistry(self.redis)
 
     @cached_property
     def presence(self) -> PresenceStore:

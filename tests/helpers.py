@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import uvicorn
 import websockets
+from sqlalchemy import select
+from sqlmodel import SQLModel
 from starlette.types import ASGIApp
 from twilio.request_validator import RequestValidator
 
@@ -60,6 +62,21 @@ async def open_store(database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+async def snapshot_store(db: Database, exclude: Collection[str] = ()) -> dict[str, list[Any]]:
+    """Every row of every table (but `exclude` and sessions', which reading a page marks used),
+    in primary-key order: equal snapshots mean a request changed nothing stored."""
+    skipped = {"login_session", *exclude}
+    async with db.read() as session:
+        return {
+            table.name: [
+                tuple(row)
+                for row in await session.execute(select(table).order_by(*table.primary_key))
+            ]
+            for table in SQLModel.metadata.sorted_tables
+            if table.name not in skipped
+        }
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import presence, spooling
+from server.flows import presence, sessions, spooling
 from server.flows.locks import sweep_locks
 from server.flows.outbox import OUTBOX_POLL_SECS, OutboxWorker
 from server.services import Services
@@ -118,7 +118,16 @@ def start(svc: Services) -> Loops:
         ),
         (spooling.APPLY_EVERY_SECS, lambda: spooling.apply_kept(svc), "kept webhooks"),
     ]
+    loops += [
+        (sessions.SESSION_SWEEP_SECS, lambda: sessions.sweep(svc), "session sweep"),
+        (
+            prune_every_secs(svc.settings.session_idle_days),
+            lambda: sessions.prune(svc),
+            "session pruning",
+        ),
+    ]
     tasks = [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
+    tasks.append(asyncio.create_task(svc.sockets.listen(), name="socket-close listener"))
     outbox = run_every(OUTBOX_POLL_SECS, worker.step, "outbox", wake=svc.owed)
     tasks.append(asyncio.create_task(outbox, name="outbox"))
     return Loops(tasks, worker)

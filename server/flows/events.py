@@ -241,6 +241,33 @@ async def append_idle_prompt(session: AsyncSession, prompt: IdlePrompt) -> Event
 
 
 async def append_presence_changed(session: AsyncSession, state: PresenceState) -> EventRecord:
+    """To the whole team; `viewing` only to members of the viewed conversation's inbox (the
+    others get it as null: realtime/events.py, MASKED_FIELDS)."""
     return await eventlog.append_event(
-        session, state.team_id, ev.PRESENCE_CHANGED, presence_data(state)
+        session,
+        state.team_id,
+        ev.PRESENCE_CHANGED,
+        presence_data(state),
+        inbox_id=await _inbox_of(session, state.viewing),
     )
+
+
+async def _inbox_of(session: AsyncSession, conversation_id: int | None) -> int | None:
+    if conversation_id is None:
+        return None
+    conversation = await session.get(Conversation, conversation_id)
+    return conversation.inbox_id if conversation is not None else None
+
+
+async def visible_presence(
+    session: AsyncSession, states: Sequence[PresenceState], visible: set[int]
+) -> list[dict[str, Any]]:
+    """`presence.changed` data of each state for a caller who sees the `visible` inboxes:
+    `viewing` null where the viewed conversation is in another inbox."""
+    items = []
+    for state in states:
+        data = presence_data(state)
+        if await _inbox_of(session, state.viewing) not in visible:
+            data["viewing"] = None
+        items.append(data)
+    return items

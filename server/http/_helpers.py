@@ -3,7 +3,6 @@ check the caller's role."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from typing import Any
 
@@ -14,34 +13,51 @@ from inbox import accounts, conversations
 from inbox.models import User
 from server.auth import require_user
 from server.errors import ApiError
+from server.inputs import check_text, load_json, whole_number
 from server.services import services
 
 MAX_PAGE_SIZE = 200  # a page a browser renders at once without stalling
 
 
 async def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object (an empty body is `{}`): 400 when it is not JSON, 422 when it
+    is JSON of another shape or holds a string that is not text (the field is named). Its size
+    was bounded before it was read (server/http/limits.py)."""
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = load_json(await request.body() or b"{}")
     except ValueError as exc:
         raise ApiError(400, "invalid_json", "the request body is not JSON") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        raise ApiError(422, "invalid", "the request body must be a JSON object")
+    check_text(body)
     return body
 
 
 def path_id(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not str(raw).isdigit():
+    value = whole_number(str(request.path_params[name]))
+    if value is None:
         raise ApiError(404, "not_found", f"{name} must be a number")
-    return int(raw)
+    return value
+
+
+def query_id(request: Request, name: str) -> int | None:
+    """An optional numeric query parameter (a cursor, say): 422 when present but not a number."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    value = whole_number(raw)
+    if value is None:
+        raise ApiError(422, "invalid", f"{name} must be a whole number")
+    return value
 
 
 def page_limit(raw: str | None) -> int:
     if raw is None:
         return conversations.PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    value = whole_number(raw)
+    if value is None or not 1 <= value <= MAX_PAGE_SIZE:
         raise ApiError(422, "invalid", f"limit must be 1 to {MAX_PAGE_SIZE}")
-    return int(raw)
+    return value
 
 
 async def caller(request: Request) -> tuple[User, set[int]]:

@@ -11,16 +11,19 @@ from inbox import conversations
 from inbox.models import SUPERVISING_ROLES
 from server.errors import ApiError
 from server.flows import locks
-from server.flows.events import lock_data, presence_data
+from server.flows.events import lock_data, visible_presence
 from server.http._helpers import caller, path_id, require_role
 from server.services import services
 
 
 async def list_presence(request: Request) -> JSONResponse:
     """Everyone of the caller's team with a presence record (offline ones for a day)."""
-    user, _ = await caller(request)
-    states = await services(request).presence.team(user.team_id)
-    return JSONResponse({"items": [presence_data(s) for s in states], "next": None})
+    user, visible = await caller(request)
+    svc = services(request)
+    states = await svc.presence.team(user.team_id)
+    async with svc.db.read() as session:
+        items = await visible_presence(session, states, visible)
+    return JSONResponse({"items": items, "next": None})
 
 
 async def list_locks(request: Request) -> JSONResponse:

@@ -16,7 +16,7 @@ from inbox.errors import InboxError
 from server.auth import require_user
 from server.errors import ApiError, status_of
 from server.flows.events import append_conversations_updated
-from server.http._helpers import json_body, page_limit, path_id
+from server.http._helpers import json_body, page_limit, path_id, query_id
 from server.services import services
 
 # Contacts written per transaction on import: short write locks, so webhooks are not held up.
@@ -67,13 +67,13 @@ async def import_contacts(request: Request) -> JSONResponse:
 
 async def list_contacts(request: Request) -> JSONResponse:
     user = await require_user(request)
-    after = request.query_params.get("cursor")
+    after = query_id(request, "cursor")
     async with services(request).db.read() as session:
         items, next_id = await contacts.list_contacts(
             session,
             user.team_id,
             request.query_params.get("q"),
-            int(after) if after and after.isdigit() else None,
+            after,
             page_limit(request.query_params.get("limit")),
         )
     return JSONResponse({"items": items, "next": str(next_id) if next_id else None})

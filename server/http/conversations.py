@@ -17,7 +17,14 @@ from inbox.phones import to_e164
 from server.errors import ApiError
 from server.flows.events import append_conversation_left, append_conversation_updated
 from server.flows.sending import send_text
-from server.http._helpers import caller, json_body, page_limit, path_id, require_role
+from server.http._helpers import (
+    caller,
+    json_body,
+    page_limit,
+    path_id,
+    query_id,
+    require_role,
+)
 from server.inputs import int_or_none
 from server.services import services
 
@@ -84,14 +91,12 @@ async def _start_number(session: AsyncSession, user: User, to: Any, contact_id: 
 
 async def list_messages(request: Request) -> JSONResponse:
     user, visible = await caller(request)
-    before = request.query_params.get("before")
+    before = query_id(request, "before")
     async with services(request).db.read() as session:
         conversation = await conversations.get_conversation(
             session, path_id(request, "conversation_id"), visible
         )
-        items, next_before = await messages.list_messages(
-            session, conversation, before=int(before) if before and before.isdigit() else None
-        )
+        items, next_before = await messages.list_messages(session, conversation, before=before)
     return JSONResponse({"items": items, "next": next_before})
 
 

@@ -13,9 +13,17 @@ from inbox.inboxes import inbox_by_number, numbered_inboxes
 from inbox.models import SUPERVISING_ROLES, User
 from inbox.phones import to_e164
 from inbox.views import inbox_view, message_view
-from server.auth import current_user, require_user
+from server.auth import (
+    SESSION_COOKIE,
+    client_address,
+    current_user,
+    not_cross_site,
+    require_same_origin,
+    require_user,
+    session_key,
+)
 from server.errors import ApiError
-from server.flows import inbound
+from server.flows import inbound, sessions
 from server.http._helpers import json_body, render
 from server.services import services
 
@@ -25,21 +33,62 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    if not not_cross_site(request):
+        raise ApiError(403, "bad_origin", "cross-site requests are refused")
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    async with services(request).db.read() as session:
-        user = await accounts.authenticate_password(session, username, password)
-    if user is None or user.role == "bot":
+    svc = services(request)
+    throttle = svc.throttle
+    subjects = ((throttle.user, username), (throttle.address, client_address(request)))
+    try:
+        await throttle.check(*subjects)
+        async with svc.db.read() as session:
+            user = await accounts.user_by_login(session, username)
+        matches = await svc.passwords.verify(user.password_hash if user else None, password)
+    except ApiError as exc:  # throttled, or too many logins at once
+        return _login_refused(request, username, exc)
+    if user is None or not matches or user.role == "bot":
+        await throttle.failed(*subjects)
         context = {"error": "Wrong username or password.", "username": username}
         return render(request, "login.html", context, status=401)
-    request.session.clear()
-    request.session["uid"] = user.id
-    return RedirectResponse("/", status_code=303)
+    await throttle.forget(subjects[:1])
+    old = session_key(request)
+    if old is not None:  # a new login never keeps a session it was handed (fixation)
+        await sessions.end(svc, old)
+    cookie = await sessions.start(
+        svc, user, client_address(request), request.headers.get("user-agent", "")
+    )
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(svc.settings.session_max_days * 86400),
+        httponly=True,
+        samesite="lax",
+        secure=bool(svc.settings.public_url and svc.settings.public_url.startswith("https")),
+    )
+    return response
 
 
 async def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    """End this browser's session: the cookie opens nothing any more, anywhere, and the
+    session's sockets close (4401)."""
+    require_same_origin(request)
+    key = session_key(request)
+    if key is not None:
+        await sessions.end(services(request), key)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    return response
+
+
+def _login_refused(request: Request, username: str, exc: ApiError) -> Response:
+    retry_ms = int(exc.extra.get("retry_after_ms", 1000))
+    secs = max(1, -(-retry_ms // 1000))
+    context = {"error": f"Too many attempts. Try again in {secs} s.", "username": username}
+    response = render(request, "login.html", context, status=exc.status)
+    response.headers["Retry-After"] = str(secs)
+    return response
 
 
 async def inbox_page(request: Request) -> Response:

@@ -13,10 +13,12 @@ from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
 from server.errors import ApiError
 from server.flows import spooling
+from server.inputs import whole_number
 from server.services import services
 
 logger = logging.getLogger(__name__)
 
+MAX_MEDIA = 10  # Twilio's limit of media per message
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -52,7 +54,8 @@ def _required(params: dict[str, str], *names: str) -> list[str]:
 async def inbound_message(request: Request) -> Response:
     params = await verified_form(request)
     sid, to, from_ = _required(params, "MessageSid", "To", "From")
-    count = int(params.get("NumMedia") or 0)
+    # Twilio sends at most 10 media per message; a count past that is not Twilio's.
+    count = min(whole_number(params.get("NumMedia") or "0") or 0, MAX_MEDIA)
     media = [params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}")]
     item = spooling.inbound_item(
         to=to,
@@ -71,10 +74,8 @@ async def message_status(request: Request) -> Response:
     (status,) = _required(params, "MessageStatus")
     if status not in STATUS_RANK:  # refused before it is ever kept
         raise InvalidInputError(f"unknown message status {status!r}")
-    raw_id = request.query_params.get("message_id", "")
-    message_id = int(raw_id) if raw_id.isdigit() else None
     item = spooling.status_item(
-        message_id=message_id,
+        message_id=whole_number(request.query_params.get("message_id")),
         status=status,
         sid=params.get("MessageSid") or None,
         error_code=params.get("ErrorCode") or None,

@@ -5,7 +5,6 @@ holds the commands; server/errors.py says how each refusal is answered)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -15,9 +14,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from inbox import accounts
 from realtime.connections import HELLO_WAIT_SECS, Connection
 from realtime.events import error_frame
-from server.auth import current_user, origin_allowed
+from server.auth import bearer_token, current_user, same_origin, session_key
 from server.errors import ApiError, answer_of
-from server.flows import presence
+from server.flows import presence, sessions
+from server.inputs import check_text, load_json
 from server.services import Services, services
 from server.socket.commands import HANDLERS, Command
 from server.socket.transport import direct_writer, text_sink, write_queued
@@ -30,6 +30,7 @@ RATE_PER_SEC = 20.0
 RATE_BURST = 40.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_THROTTLED = 4429  # refused before accept, like 4401: the client sees HTTP 403
 
 
 class _Bucket:
@@ -48,16 +49,22 @@ class _Bucket:
 
 async def ws_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
-    user, how = await current_user(websocket)
+    try:
+        user, how = await current_user(websocket)
+    except ApiError as exc:  # too many bad tokens from this address
+        await websocket.close(CLOSE_THROTTLED, exc.message)
+        return
     if user is None:
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return
-    if how == "cookie" and not origin_allowed(websocket):
+    if how == "cookie" and not same_origin(websocket):
         await websocket.close(CLOSE_FORBIDDEN)
         return
     assert user.id is not None
     await websocket.accept()
     conn = Connection(user.id, user.team_id, set(), svc.settings.send_queue_frames)
+    # Ending the session (logout, a password change) closes the socket: server/sockets.py.
+    svc.sockets.add(conn, _credential(websocket, how))
     await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
@@ -76,6 +83,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         svc.hub.unregister(conn)
+        svc.sockets.discard(conn)
         await presence.disconnected(svc, conn)
     if conn.closed.is_set():
         try:
@@ -116,8 +124,8 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             _refuse(conn, "rate_limited", "too many frames; slow down")
             continue
         try:
-            command = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays
+            command = load_json(text)
+        except ValueError:  # deeply nested arrays included
             _refuse(conn, "invalid_json", "the frame is not JSON")
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
@@ -125,6 +133,7 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
             continue
         presence.acted(svc, conn, command["type"])
         try:
+            check_text(command)
             await _handle(command, conn, svc, websocket)
         except WebSocketDisconnect:
             return
@@ -139,6 +148,14 @@ async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) ->
                 )
         finally:
             conn.release()  # a no-op once live; ends the hold if a hello was refused
+
+
+def _credential(websocket: WebSocket, how: str) -> str:
+    """The session's key, or the token's stored hash (`t:<hash>`, as in the token table)."""
+    key = session_key(websocket) if how == "cookie" else None
+    if key is not None:
+        return sessions.credential(key)
+    return f"t:{accounts.hash_token(bearer_token(websocket) or '')}"
 
 
 def _refuse(conn: Connection, code: str, message: str) -> None:

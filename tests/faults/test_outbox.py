@@ -13,6 +13,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from inbox import conversations, outbound
@@ -35,6 +36,7 @@ from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK, Agent, free_port, login
 
 # The fake answers this much later than the client's timeout (0.5 s in the tests' settings).
 LATE_SECS = 2.0
+OUTBOX_REVISION = "0003_outbox"
 # A hang guard for hundreds of provider calls, not a performance check.
 DELIVERY_WAIT_SECS = 120.0
 
@@ -253,8 +255,8 @@ def _downgrade(connection: Connection, revision: str) -> None:
 async def test_texts_queued_before_the_upgrade_are_sent_after_it(
     tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    """A store of the first schema with texts still queued (one never handed over, one Twilio
-    had taken): after the upgrade the first is sent once, the second is left alone."""
+    """A store of the schema before the outbox with texts still queued (one never handed over,
+    one Twilio had taken): after the upgrade the first is sent once, the second is left alone."""
     fake = fake_twilio[0]
     data_dir = tmp_path / "data"
     settings = make_settings(
@@ -278,8 +280,11 @@ async def test_texts_queued_before_the_upgrade_are_sent_after_it(
             message = await session.get(Message, taken_id)
             assert message is not None
             message.provider_sid = took["sid"]
+        # Back to the schema before the outbox (whatever revision precedes it in the chain).
+        before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(OUTBOX_REVISION).down_revision
+        assert isinstance(before, str)
         async with db.write_engine.begin() as connection:
-            await connection.run_sync(_downgrade, "0001")
+            await connection.run_sync(_downgrade, before)
     finally:
         await db.dispose()
     with running(data_dir, clean_redis, fake_twilio, database_url=database_url) as server:

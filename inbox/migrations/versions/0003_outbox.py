@@ -1,7 +1,7 @@
 """the outbox: texts owed to the SMS provider
 
 Revision ID: 0003_outbox
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0003_outbox'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
