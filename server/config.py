@@ -16,10 +16,15 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
+from inbox.delivery import Schedule
 from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
 from presence.locks import LockTimings
 from realtime.connections import SEND_QUEUE_FRAMES
+
+# A claim is used only while this much of it is left besides the calls themselves: what the
+# processes' clocks may disagree by (NTP keeps them within milliseconds), and then some.
+CLAIM_MARGIN_SECS = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,20 @@ class Settings:
     presence_away_after_secs: float = 300.0  # no input on any connection for this long: away
     event_retention_days: float = 7.0
     demo: bool = False
-    # Backoff before the first resend of a text the provider failed to take (doubles each time).
-    send_backoff_secs: float = 0.5
+    # The outbox's retry schedule (inbox/delivery.py): the wait after a text's first failed
+    # attempt, doubling (at most two minutes), and the attempts after which it ends `failed`.
+    # The defaults try for about six minutes: a brief Twilio outage passes unnoticed, a long
+    # one shows the agent a failed text while the customer still expects an answer.
+    send_backoff_secs: float = 1.0
+    send_attempts: int = 10
+    # How long a process's claim on the texts it is sending lasts; a process that died holding
+    # one leaves them to the others (or to itself, restarted) this long after. It must cover a
+    # look-up and a send at the Twilio timeout each (checked below).
+    outbox_claim_secs: float = 60.0
     twilio_timeout_secs: float = 15.0
+    # How long a Twilio webhook waits for the store before it is kept in the data dir instead
+    # (server/spool.py): well inside the 15 s Twilio gives a webhook.
+    webhook_store_wait_secs: float = 5.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
     # Frames a second per browser socket, and the burst it may spend at once: a person types
     # and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
@@ -71,6 +87,17 @@ class Settings:
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        needed = 2 * self.twilio_timeout_secs + CLAIM_MARGIN_SECS
+        if self.outbox_claim_secs <= needed:
+            raise ValueError(
+                f"SWITCHBOARD_OUTBOX_CLAIM ({self.outbox_claim_secs:g} s) must be more than twice "
+                f"SWITCHBOARD_TWILIO_TIMEOUT plus {CLAIM_MARGIN_SECS:g} s ({needed:g} s): a claim "
+                "must outlast a look-up and a send"
+            )
+        if self.send_attempts < 1:
+            raise ValueError("SWITCHBOARD_SEND_ATTEMPTS must be at least 1")
+
     @property
     def sms_provider(self) -> str:
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "sandbox"
@@ -78,6 +105,10 @@ class Settings:
     @property
     def deployment_name(self) -> str:
         return self.deployment or deployment_of(self.database_url)
+
+    @property
+    def send_schedule(self) -> Schedule:
+        return Schedule(self.send_backoff_secs, self.send_attempts)
 
     @property
     def lock_timings(self) -> LockTimings:
@@ -155,6 +186,10 @@ _FROM_ENV = {
     "presence_away_after_secs": "SWITCHBOARD_PRESENCE_AWAY_AFTER",
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
+    "send_backoff_secs": "SWITCHBOARD_SEND_BACKOFF",
+    "send_attempts": "SWITCHBOARD_SEND_ATTEMPTS",
+    "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",
+    "webhook_store_wait_secs": "SWITCHBOARD_WEBHOOK_STORE_WAIT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
     "socket_rate_per_sec": "SWITCHBOARD_SOCKET_RATE",
     "socket_burst": "SWITCHBOARD_SOCKET_BURST",

@@ -25,6 +25,7 @@ from server.bus import DeferredEvents, logged
 from server.config import Settings
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
+from server.spool import SPOOL_DIR, Spool
 from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Services:
     provider: SmsProvider
     templates: Jinja2Templates
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
+    owed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @cached_property
     def keys(self) -> Keys:
@@ -60,6 +63,11 @@ class Services:
             await self.announce(*records)
 
         return DeferredEvents(self.db, announce, self.spawn)
+
+    @cached_property
+    def spool(self) -> Spool:
+        """Webhooks kept while the store could not take them."""
+        return Spool(self.settings.data_dir / SPOOL_DIR)
 
     @cached_property
     def passwords(self) -> Passwords:
