@@ -157,6 +157,24 @@ class Message(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Outbox(SQLModel, table=True):
+    """A text owed to the SMS provider (inbox/outbox.py): written in the same transaction as its
+    message, gone once the provider has the text or it failed for good."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    # Where our status webhook is when no public URL is set (the address the send came in at).
+    callback_base: str | None = None
+    bulk: bool = False  # a bulk send's texts go after the replies that are due
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    attempts: int = 0  # claims so far, the current one included
+    # An attempt may have reached the provider (it was cut off, or the answer was a 5xx or a
+    # timeout): the provider is asked for the text before it is sent again.
+    in_doubt: bool = False
+    claimed_by: str | None = None  # the process sending it now
+    claimed_until: datetime | None = None  # after this, any process may take it over
+    last_error: str | None = None  # why the last attempt did not send it
+
+
 class Mention(SQLModel, table=True):
     """A teammate named with @username in a private note."""
 

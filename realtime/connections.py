@@ -94,7 +94,8 @@ class Connection:
     outbox: Outbox | None = None  # set by the hub: frames for `direct` wait there a moment
     _pending: list[tuple[str, bytes]] = field(default_factory=list)
     idle: bool = True  # nothing queued or in flight, so a frame may be sent directly
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)  # asked to close
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # its close frame went out
     close_code: int = 1000
     close_reason: str = ""
     last_id: int = 0  # newest event id offered to this connection

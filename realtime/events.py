@@ -170,7 +170,8 @@ class LockAcquired(_Strict):
 class LockReleasedData(_Strict):
     conversation_id: int
     holder: Sender
-    reason: Literal["released", "expired", "idle", "forced", "disconnected"]
+    # lost: Redis lost its data (a restart without persistence, a failover) and the lock too
+    reason: Literal["released", "expired", "idle", "forced", "disconnected", "lost"]
     version: int | None = None  # as in LockAcquiredData: above the hold it ends
 
 
@@ -271,7 +272,8 @@ class Ack(_Strict):
 class ErrorBody(_Strict):
     code: str
     message: str
-    holder: Sender | None = None
+    holder: Sender | None = None  # `locked`: who holds the conversation
+    retry_after_ms: int | None = None  # `rate_limited`: send it again after this long
 
 
 class ErrorFrame(_Strict):

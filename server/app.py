@@ -152,7 +152,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
                 timeout=REDIS_POOL_WAIT_SECS,
             )
         )
-        hub = Hub(redis, LogSource(db))
+        hub = Hub(redis, LogSource(db), settings.deployment_name)
         hub.start()
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))

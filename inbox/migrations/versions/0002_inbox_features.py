@@ -4,7 +4,7 @@ Private notes are message rows with direction "note" (docs/decisions.md, "Inbox 
 so they need no table of their own.
 
 Revision ID: 0002_inbox_features
-Revises: 0002 (chained after main's login sessions when main was merged in; was 0001)
+Revises: 0003_outbox (chained after main's revisions when main was merged in; was 0001)
 Create Date: 2026-12-08
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0002_inbox_features'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

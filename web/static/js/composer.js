@@ -30,6 +30,7 @@ const LOST = {
   expired: "Your claim on this conversation expired. Your draft is kept.",
   forced: "A supervisor released your claim on this conversation. Your draft is kept.",
   disconnected: "Your connection dropped and your claim was released. Your draft is kept.",
+  lost: "The server lost your claim on this conversation (it restarted). Your draft is kept.",
 };
 
 let mode = "reply"; // or "note"
@@ -225,6 +226,9 @@ function closeIdle() {
   if ($("idle-dialog").open) $("idle-dialog").close();
 }
 
+const writingIn = (id) =>
+  id === state.conversationId && document.activeElement === reply() && reply().value.trim() !== "";
+
 // lock.acquired, lock.released (applied by locks.js unless stale) and lock.idle_prompt.
 export function onLockEvent(event) {
   const data = event.data;
@@ -234,10 +238,15 @@ export function onLockEvent(event) {
     return;
   }
   if (!applyLockEvent(event) || event.type !== "lock.released") return;
-  const lost = data.holder.id === state.me.id && data.reason !== "released";
+  const mine = data.holder.id === state.me.id && data.reason !== "released";
+  // The server lost the lock (Redis restarted), not the agent: one still writing in that
+  // conversation (the composer has focus and a draft) claims it straight back.
+  const reclaim = mine && data.reason === "lost" && writingIn(id);
+  const lost = mine && !reclaim;
   // Before closing the prompt: closing it hands the focus back to the composer at once.
   if (lost) claimNeedsInput = true;
   if (Number($("idle-dialog").dataset.conversationId) === id) closeIdle();
+  if (reclaim) acquire();
   if (!lost) return;
   const c = state.conversations.get(id);
   if (id === state.conversationId) say(LOST[data.reason] || LOST.expired);
