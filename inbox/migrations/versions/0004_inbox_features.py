@@ -3,8 +3,8 @@
 Private notes are message rows with direction "note" (docs/decisions.md, "Inbox features"),
 so they need no table of their own.
 
-Revision ID: 0002_inbox_features
-Revises: 0003_outbox (chained after main's revisions when main was merged in; was 0001)
+Revision ID: 0004_inbox_features
+Revises: 0003_outbox
 Create Date: 2026-12-08
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0002_inbox_features'
+revision: str = '0004_inbox_features'
 down_revision: str | None = '0003_outbox'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
