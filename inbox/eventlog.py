@@ -45,6 +45,26 @@ async def events_after(
     return rows.all()
 
 
+async def events_of_types(
+    session: AsyncSession, types: Sequence[str], after: tuple[int, int], limit: int = 1000
+) -> Sequence[EventRecord]:
+    """Logged events of the given types, every team's, in (team, id) order after `after`."""
+    team_id, event_id = after
+    rows = await session.scalars(
+        select(EventRecord)
+        .where(
+            col(EventRecord.type).in_(types),
+            or_(
+                col(EventRecord.team_id) > team_id,
+                (col(EventRecord.team_id) == team_id) & (col(EventRecord.id) > event_id),
+            ),
+        )
+        .order_by(col(EventRecord.team_id), col(EventRecord.id))
+        .limit(limit)
+    )
+    return rows.all()
+
+
 async def last_event_id(session: AsyncSession, team_id: int) -> int:
     return await session.scalar(select(col(Team.last_event_id)).where(col(Team.id) == team_id)) or 0
 

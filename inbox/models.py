@@ -15,6 +15,7 @@ ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversati
 PERSON_ROLES = ("agent", "supervisor", "admin")
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
+NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
 def utcnow() -> datetime:
@@ -66,7 +67,7 @@ class Inbox(SQLModel, table=True):
     registration: str = "unregistered"  # one of REGISTRATION_STATES
     unsolicited: str = "agent"  # one of UNSOLICITED_MODES
     # For `bot`: the bot user (a user id) that answers unsolicited texts (None: any bot
-    # member). No foreign key: SQLite would rebuild the table to add one (0004_admin).
+    # member). No foreign key: SQLite would rebuild the table to add one (0005_admin).
     unsolicited_bot_id: int | None = None
     mailroom: bool = False  # the team's catch-all for texts to numbers no inbox has
     help_text: str = ""  # the automatic answer to HELP / INFO
@@ -108,6 +109,8 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str
+    # What the team knows about them ("who is this"), shown beside the thread.
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -159,7 +162,7 @@ class Message(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id")
     inbox_id: int = Field(foreign_key="inbox.id")
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    direction: str  # inbound | outbound
+    direction: str  # inbound | outbound | note (a private note: never sent, members only)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     media_urls: str = "[]"  # JSON list of URLs
     sender_id: int | None = Field(default=None, foreign_key="user.id")
@@ -169,6 +172,60 @@ class Message(SQLModel, table=True):
     error_code: str | None = None
     error_message: str | None = None
     segments: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Outbox(SQLModel, table=True):
+    """A text owed to the SMS provider (inbox/outbox.py): written in the same transaction as its
+    message, gone once the provider has the text or it failed for good."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    # Where our status webhook is when no public URL is set (the address the send came in at).
+    callback_base: str | None = None
+    bulk: bool = False  # a bulk send's texts go after the replies that are due
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    attempts: int = 0  # claims so far, the current one included
+    # An attempt may have reached the provider (it was cut off, or the answer was a 5xx or a
+    # timeout): the provider is asked for the text before it is sent again.
+    in_doubt: bool = False
+    claimed_by: str | None = None  # the process sending it now
+    claimed_until: datetime | None = None  # after this, any process may take it over
+    last_error: str | None = None  # why the last attempt did not send it
+
+
+class Mention(SQLModel, table=True):
+    """A teammate named with @username in a private note."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    read_at: datetime | None = None  # when they saw it in their Mentions view
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    colour: str = "#6b7280"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationTag(SQLModel, table=True):
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    """A saved reply: the team's library (`owner_id` None, admins edit it) or one agent's own."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    name: str  # what `/` in the composer searches
+    body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

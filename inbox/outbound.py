@@ -1,7 +1,8 @@
 """The outbound path in the store, one for every kind of send (a reply, an automatic answer, a
-bulk send): whether an inbox may send, queueing one text per conversation, and recording what
-the provider said about each. Functions run in the caller's write transaction; the caller
-appends the events (server/flows/events.py) and hands queued texts to the provider."""
+bulk send): whether an inbox may send, queueing one text per conversation (its message and,
+in the same transaction, what the outbox owes: inbox/outbox.py), and recording what the
+provider said about each. Functions run in the caller's write transaction; the caller appends
+the events (server/flows/events.py) and wakes the outbox."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import outbox
 from inbox.conversations import get_or_create_many
+from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
 from inbox.messages import new_message, validate_body
 from inbox.models import Conversation, Inbox, Message, OptOut, User, utcnow
@@ -46,17 +49,6 @@ class Queued:
     conversation: Conversation | None = None
     message: Message | None = None
     refused: InboxError | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the provider said about one of our texts (an answer, or a status callback)."""
-
-    message_id: int
-    status: str
-    provider_sid: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
 
 
 def check_can_send(inbox: Inbox) -> None:
@@ -96,10 +88,13 @@ async def queue(
     *,
     automatic: bool = False,
     help_answer: bool = False,
+    callback_base: str | None = None,
+    bulk: bool = False,
 ) -> list[Queued]:
-    """Store `body` as a `queued` text in each conversation of `inbox` that may get it; the
-    others are refused (read-only, opted out). A `help_answer` may reach an opted-out number
-    (carriers require HELP to be answered)."""
+    """Store `body` as a `queued` text in each conversation of `inbox` that may get it, owed to
+    the provider by the outbox; the others are refused (read-only, opted out). A `help_answer`
+    may reach an opted-out number (carriers require HELP to be answered). `callback_base`: where
+    the provider's status callbacks go when no public URL is set."""
     body = validate_body(body)
     check_can_send(inbox)
     assert inbox.id is not None
@@ -128,13 +123,22 @@ async def queue(
             conversation.last_message_at = now
             session.add(conversation)
         results.append(result)
-    session.add_all([r.message for r in results if r.message is not None])
+    queued = [r.message for r in results if r.message is not None]
+    session.add_all(queued)
+    await session.flush()
+    outbox.add(session, queued, now, callback_base=callback_base, bulk=bulk)
     await session.flush()
     return results
 
 
 async def queue_to_numbers(
-    session: AsyncSession, inbox: Inbox, sender: User, body: str, numbers: Sequence[str]
+    session: AsyncSession,
+    inbox: Inbox,
+    sender: User,
+    body: str,
+    numbers: Sequence[str],
+    *,
+    callback_base: str | None = None,
 ) -> list[Queued]:
     """`queue` to distinct E.164 numbers, each in its own conversation (made when there is
     none, but not for a number that opted out)."""
@@ -144,34 +148,27 @@ async def queue_to_numbers(
     opted = await _opted_out_among(session, inbox.id, list(numbers))
     wanted = [n for n in numbers if n not in opted]
     found = await get_or_create_many(session, inbox, wanted) if wanted else {}
-    queued = {q.number: q for q in await queue(session, inbox, sender, body, list(found.values()))}
+    found_conversations = list(found.values())
+    queued = {
+        q.number: q
+        for q in await queue(
+            session,
+            inbox,
+            sender,
+            body,
+            found_conversations,
+            callback_base=callback_base,
+            bulk=True,
+        )
+    }
     return [queued.get(n) or Queued(n, refused=_opted_out(n)) for n in numbers]
-
-
-@dataclass(frozen=True)
-class Owed:
-    """A queued text as the provider needs it."""
-
-    message_id: int
-    body: str
-    conversation: Conversation
-    from_: str
-
-
-async def to_deliver(session: AsyncSession, message_ids: Sequence[int]) -> list[Owed]:
-    rows = await session.execute(
-        select(col(Message.id), col(Message.body), Conversation, col(Inbox.phone_number))
-        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-        .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
-        .where(col(Message.id).in_(message_ids))
-        .order_by(col(Message.id))
-    )
-    return [Owed(m, body, c, number or "") for m, body, c, number in rows if m is not None]
 
 
 async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Message]:
     """Apply what the provider said: a status only moves forward (STATUS_RANK), and the
-    provider's id is kept once known. Return the messages that changed."""
+    provider's id is kept once known (a sid another of our messages holds is not taken: one
+    text has one message), which settles the text in the outbox. Return the messages that
+    changed."""
     for outcome in outcomes:
         if outcome.status not in STATUS_RANK:
             raise InvalidInputError(f"unknown message status {outcome.status!r}")
@@ -179,11 +176,21 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         return []
     rows = await session.scalars(
         select(Message)
-        .where(col(Message.id).in_({o.message_id for o in outcomes}))
+        .where(
+            col(Message.id).in_({o.message_id for o in outcomes}),
+            col(Message.direction) == "outbound",  # only our texts have a delivery status
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     by_id = {m.id: m for m in rows}
+    sids = {o.provider_sid for o in outcomes if o.provider_sid is not None}
+    rows_by_sid = await session.execute(
+        select(col(Message.provider_sid), col(Message.id)).where(
+            col(Message.provider_sid).in_(sids)
+        )
+    )
+    held = {sid: message_id for sid, message_id in rows_by_sid}
     changed: dict[int, Message] = {}
     now = utcnow()
     for outcome in outcomes:
@@ -197,12 +204,19 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
                 message.error_code = outcome.error_code
                 message.error_message = outcome.error_message
             moved = True
-        if outcome.provider_sid is not None and message.provider_sid is None:
+        sid = outcome.provider_sid
+        if (
+            sid is not None
+            and message.provider_sid is None
+            and held.get(sid, message.id) == message.id
+        ):
             # The provider's id is news too: the text has left us, even if its status is the same.
-            message.provider_sid = outcome.provider_sid
+            message.provider_sid = sid
+            held[sid] = outcome.message_id
             moved = True
         if moved:
             message.updated_at = now
             changed[outcome.message_id] = message
     await session.flush()
+    await outbox.forget(session, [m.id for m in by_id.values() if m.id and m.provider_sid])
     return list(changed.values())

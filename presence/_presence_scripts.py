@@ -7,10 +7,13 @@ Connection fields hold "alive_ms input_ms viewing" ('-' for viewing nothing)."""
 from __future__ import annotations
 
 # KEYS: connections, presence, team_users, due
-# ARGV: op (connect|alive|input|view|disconnect|sweep), connection id (for alive: the ids of
-#       all the user's connections on the calling process, space-separated), viewing, team,
-#       name, kind, presence_ttl_ms, away_after_ms, user id, record_ttl_ms
-# -> {changed 0|1, live connections, status, viewing, team, name, kind} | {} unknown user
+# ARGV: op (connect|alive|revive|input|view|disconnect|sweep), connection id (for alive: the
+#       ids of all the user's connections on the calling process, space-separated; for revive:
+#       "id=viewing=input_age_ms" of each one to record again), viewing, team, name, kind,
+#       presence_ttl_ms,
+#       away_after_ms, user id, record_ttl_ms
+# -> {changed 0|1, live connections, status, viewing, team, name, kind, missing} | {} unknown
+#    user; `missing`: for alive, the given ids Redis no longer had (space-separated)
 UPDATE = """
 redis.replicate_commands()
 local t = redis.call('TIME')
@@ -24,12 +27,15 @@ end
 local function put(c, a, i, w)
   redis.call('HSET', KEYS[1], c, string.format('%d %d %s', a, i, w))
 end
+local missing = {}
 local function refresh(c)
   local v = redis.call('HGET', KEYS[1], c)
   if v then
     local a, i, w = parse(v)
     if op == 'input' then i = now elseif op == 'view' then i = now; w = ARGV[3] end
     put(c, now, i, w)
+  else
+    missing[#missing + 1] = c
   end
 end
 if op == 'connect' then
@@ -40,6 +46,11 @@ elseif op == 'alive' then
   -- one step per user, not per connection: the fold below reads all of the user's
   -- connections, so a user with n sockets (a bot) costs O(n) per heartbeat, not O(n^2)
   for c in string.gmatch(conn, '%S+') do refresh(c) end
+elseif op == 'revive' then
+  -- connections Redis lost (a restart without persistence, a failover), still open here
+  for c, w, age in string.gmatch(conn, '(%S+)=(%S+)=(%d+)') do
+    put(c, now, now - tonumber(age), w)
+  end
 elseif op ~= 'sweep' then
   refresh(conn)
 end
@@ -81,5 +92,5 @@ if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[3], ARGV[9])
   redis.call('PEXPIRE', KEYS[3], record_ttl)
 end
-return {changed, live, status, viewing, team, name, kind}
+return {changed, live, status, viewing, team, name, kind, table.concat(missing, ' ')}
 """

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from presence import _lock_scripts as lua
 from presence.errors import ConversationLockedError, LockNotHeldError, redis_errors
-from presence.keys import fence_key, held_key, held_key_prefix, lock_key, locks_due_key
+from presence.keys import Keys
 from presence.types import Holder
 
 # A lapsed lock's hash outlives its deadline by this much so a sweeper that was busy (or a
@@ -53,7 +53,7 @@ class Released:
     team_id: int
     inbox_id: int
     holder: Holder
-    reason: str  # released | expired | idle | forced | disconnected
+    reason: str  # released | expired | idle | forced | disconnected | lost
     version: int = 0  # the conversation's lock sequence number of this release (0: unknown)
 
 
@@ -89,8 +89,9 @@ def _holder(user: Any, name: Any, kind: Any) -> Holder:
 
 
 class LockStore:
-    def __init__(self, redis: aioredis.Redis, timings: LockTimings) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, timings: LockTimings) -> None:
         self._redis = redis
+        self._keys = keys
         self._ttl_ms = int(timings.ttl_secs * 1000)
         self._idle_ms = int(timings.idle_after_secs * 1000)
         self._grace_ms = int(timings.grace_secs * 1000)
@@ -105,10 +106,10 @@ class LockStore:
     ) -> Claim:
         """Take the lock, or extend it when `who` holds it already (another tab, a send)."""
         keys = [
-            lock_key(conversation_id),
-            fence_key(conversation_id),
-            locks_due_key(),
-            held_key(who.id),
+            self._keys.lock_key(conversation_id),
+            self._keys.fence_key(conversation_id),
+            self._keys.locks_due_key(),
+            self._keys.held_key(who.id),
         ]
         args: list[str | int] = [
             _member(team_id, conversation_id),
@@ -120,7 +121,7 @@ class LockStore:
             self._ttl_ms,
             self._idle_ms,
             LOCK_KEY_SLACK_MS,
-            held_key_prefix(),
+            self._keys.held_key_prefix(),
             conversation_id,
             FENCE_TTL_MS,
         ]
@@ -144,7 +145,11 @@ class LockStore:
 
     async def touch(self, conversation_id: int, team_id: int, user_id: int) -> int:
         """Activity or an answer to the idle prompt: push the deadline out; return it (ms)."""
-        keys = [lock_key(conversation_id), locks_due_key(), held_key(user_id)]
+        keys = [
+            self._keys.lock_key(conversation_id),
+            self._keys.locks_due_key(),
+            self._keys.held_key(user_id),
+        ]
         args: list[str | int] = [
             _member(team_id, conversation_id),
             user_id,
@@ -162,11 +167,15 @@ class LockStore:
     ) -> Released | None:
         """Drop the lock. With `user_id`, only that user's (else LockNotHeldError); with None,
         whoever holds it (a supervisor's force). None when there was no lock."""
-        keys = [lock_key(conversation_id), locks_due_key(), fence_key(conversation_id)]
+        keys = [
+            self._keys.lock_key(conversation_id),
+            self._keys.locks_due_key(),
+            self._keys.fence_key(conversation_id),
+        ]
         args: list[str | int] = [
             _member(team_id, conversation_id),
             "" if user_id is None else user_id,
-            held_key_prefix(),
+            self._keys.held_key_prefix(),
             conversation_id,
             FENCE_TTL_MS,
         ]
@@ -182,7 +191,7 @@ class LockStore:
 
     async def held_by(self, user_id: int) -> list[int]:
         with redis_errors():
-            members = await self._redis.smembers(held_key(user_id))
+            members = await self._redis.smembers(self._keys.held_key(user_id))
         return sorted(int(_s(m)) for m in members)
 
     async def get(self, conversation_id: int) -> Lock | None:
@@ -194,11 +203,11 @@ class LockStore:
         """Live locks (of the given conversations, or all), as the supervisor board shows them."""
         with redis_errors():
             if conversation_ids is None:
-                members = await self._redis.zrange(locks_due_key(), 0, -1)
+                members = await self._redis.zrange(self._keys.locks_due_key(), 0, -1)
                 conversation_ids = [int(_s(m).split(":")[1]) for m in members]
             async with self._redis.pipeline(transaction=False) as pipe:
                 for cid in conversation_ids:
-                    pipe.hgetall(lock_key(cid))
+                    pipe.hgetall(self._keys.lock_key(cid))
                 pipe.time()
                 *rows, (secs, micros) = await pipe.execute()
         now = int(secs) * 1000 + int(micros) // 1000
@@ -225,18 +234,22 @@ class LockStore:
     async def due(self) -> list[tuple[int, int]]:
         """(team, conversation) pairs whose idle prompt or release time has come."""
         with redis_errors():
-            members = await self._due(keys=[locks_due_key()], args=[SWEEP_BATCH])
+            members = await self._due(keys=[self._keys.locks_due_key()], args=[SWEEP_BATCH])
         pairs = (_s(m).split(":") for m in members)
         return [(int(team), int(cid)) for team, cid in pairs]
 
     async def sweep(self, team_id: int, conversation_id: int) -> Released | IdlePrompt | None:
         """Act on one due entry; only one process gets a result for each due moment."""
-        keys = [lock_key(conversation_id), locks_due_key(), fence_key(conversation_id)]
+        keys = [
+            self._keys.lock_key(conversation_id),
+            self._keys.locks_due_key(),
+            self._keys.fence_key(conversation_id),
+        ]
         args: list[str | int] = [
             _member(team_id, conversation_id),
             self._idle_ms,
             self._grace_ms,
-            held_key_prefix(),
+            self._keys.held_key_prefix(),
             conversation_id,
             FENCE_TTL_MS,
         ]

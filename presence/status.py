@@ -8,7 +8,9 @@ sorted set of users whose status may change with time; the script reports each c
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +18,7 @@ import redis.asyncio as aioredis
 
 from presence import _presence_scripts as lua
 from presence.errors import redis_errors
-from presence.keys import (
-    connections_key,
-    presence_due_key,
-    presence_key,
-    seen_key,
-    team_users_key,
-)
+from presence.keys import Keys
 from presence.types import Holder
 
 # Offline users stay on the supervisor board (and their record in Redis) for a day.
@@ -53,14 +49,21 @@ def _s(value: object) -> str:
 
 
 class PresenceStore:
-    def __init__(self, redis: aioredis.Redis, ttl_secs: float, away_after_secs: float) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, ttl_secs: float, away_after_secs: float
+    ) -> None:
         self._redis = redis
+        self._keys = keys
         self._ttl_ms = int(ttl_secs * 1000)
         self._away_ms = int(away_after_secs * 1000)
         self._update = redis.register_script(lua.UPDATE)
         self._process = uuid.uuid4().hex[:12]
         self._serial = 0
         self._local: dict[str, _Local] = {}  # this process's connections
+        # What each connection here last told Redis, to tell it again should Redis lose it:
+        # what it views ("-": nothing), and when its input was written (monotonic).
+        self._viewing: dict[str, str] = {}
+        self._input_at: dict[str, float] = {}
 
     def new_connection_id(self) -> str:
         self._serial += 1
@@ -82,10 +85,10 @@ class PresenceStore:
         team = str(local.team_id) if local else ""
         name, kind = (local.user.name, local.user.kind) if local else ("", "")
         keys = [
-            connections_key(user_id),
-            presence_key(user_id),
-            team_users_key(local.team_id if local else 0),
-            presence_due_key(),
+            self._keys.connections_key(user_id),
+            self._keys.presence_key(user_id),
+            self._keys.team_users_key(local.team_id if local else 0),
+            self._keys.presence_due_key(),
         ]
         args: list[str | int] = [op, conn, viewing, team, name, kind, self._ttl_ms, self._away_ms]
         return keys, [*args, user_id, PRESENCE_RECORD_TTL_MS]
@@ -93,6 +96,7 @@ class PresenceStore:
     async def connect(self, conn: str, team_id: int, user: Holder) -> PresenceState | None:
         """Record a new connection; the user's new state when it changed, else None."""
         local = self._local[conn] = _Local(user, team_id)
+        self._input_at[conn] = time.monotonic()
         state, changed = await self._run("connect", conn, user.id, local)
         return state if changed else None
 
@@ -100,6 +104,8 @@ class PresenceStore:
         """Forget a closed connection; the user's state afterwards (always, so the caller can
         see `live_connections` reach 0 and release the user's locks), and whether it changed."""
         local = self._local.pop(conn, None)
+        self._viewing.pop(conn, None)
+        self._input_at.pop(conn, None)
         if local is None:
             return None, False
         return await self._run("disconnect", conn, local.user.id, local)
@@ -109,6 +115,7 @@ class PresenceStore:
         local = self._local.get(conn)
         if local is None:
             return None
+        self._input_at[conn] = time.monotonic()
         state, changed = await self._run("input", conn, local.user.id, local)
         return state if changed else None
 
@@ -117,6 +124,7 @@ class PresenceStore:
         if local is None:
             return None
         viewing = "-" if conversation_id is None else str(conversation_id)
+        self._viewing[conn], self._input_at[conn] = viewing, time.monotonic()
         state, changed = await self._run("view", conn, local.user.id, local, viewing)
         return state if changed else None
 
@@ -124,33 +132,65 @@ class PresenceStore:
         """Refresh this process's live connections: one step per user for all their connections
         here (the step folds every connection of the user: one step per connection made a user
         with 1,000 sockets cost Redis a second per beat), HEARTBEAT_BATCH users per round trip
-        (one at a time, 10,000 sockets took seconds of round trips); states that changed (rarely
-        any)."""
+        (one at a time, 10,000 sockets took seconds of round trips). Connections Redis no longer
+        has (it lost its data) and that are still open here are recorded again, with what they
+        view. Returns the states that changed (rarely any)."""
+        by_user = self._by_user(self._local)
+        changes, missing = await self._steps("alive", by_user, lambda conns: " ".join(conns))
+        lost = self._by_user({c: self._local[c] for c in missing if c in self._local})
+        if lost:  # still open: not closed meanwhile (a closed one must not come back)
+            revived, _ = await self._steps("revive", lost, self._revival)
+            changes += revived
+        return changes
+
+    def _by_user(self, conns: dict[str, _Local]) -> list[tuple[_Local, list[str]]]:
         by_user: dict[int, tuple[_Local, list[str]]] = {}
-        for conn, local in self._local.items():
+        for conn, local in conns.items():
             by_user.setdefault(local.user.id, (local, []))[1].append(conn)
-        users = list(by_user.values())
-        changes = []
+        return list(by_user.values())
+
+    def _revival(self, conns: list[str]) -> str:
+        now = time.monotonic()
+        return " ".join(
+            f"{c}={self._viewing.get(c, '-')}={int((now - self._input_at.get(c, now)) * 1000)}"
+            for c in conns
+        )
+
+    async def _steps(
+        self, op: str, users: list[tuple[_Local, list[str]]], arg: Callable[[list[str]], str]
+    ) -> tuple[list[PresenceState], list[str]]:
+        """One `op` step per user, HEARTBEAT_BATCH users per round trip: the states that
+        changed, and the connections the steps reported missing."""
+        changes, missing = [], []
         for start in range(0, len(users), HEARTBEAT_BATCH):
             batch = users[start : start + HEARTBEAT_BATCH]
             with redis_errors():
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for local, conns in batch:
-                        keys, args = self._step("alive", " ".join(conns), local.user.id, local)
+                        keys, args = self._step(op, arg(conns), local.user.id, local)
                         await self._update(keys=keys, args=args, client=pipe)
                     results = await pipe.execute()
             for (local, _), result in zip(batch, results, strict=True):
                 state, changed = _state(local.user.id, result)
                 if changed and state is not None:
                     changes.append(state)
-        return changes
+                if result:
+                    missing += _s(result[7]).split()
+        return changes, missing
+
+    async def look(self, user_id: int) -> tuple[PresenceState | None, bool]:
+        """Fold the user's connections now (the aged ones dropped): their state (None: no
+        record), and whether it changed from the one last published."""
+        return await self._run("sweep", "", user_id, None)
 
     async def sweep(self) -> list[PresenceState]:
         """Re-evaluate users whose status may have changed with time (away, gone)."""
         with redis_errors():
             t = await self._redis.time()
             now = int(t[0]) * 1000 + int(t[1]) // 1000
-            due = await self._redis.zrangebyscore(presence_due_key(), "-inf", now, 0, SWEEP_BATCH)
+            due = await self._redis.zrangebyscore(
+                self._keys.presence_due_key(), "-inf", now, 0, SWEEP_BATCH
+            )
         changes = []
         for member in due:
             state, changed = await self._run("sweep", "", int(_s(member)), None)
@@ -161,7 +201,7 @@ class PresenceStore:
     async def team(self, team_id: int) -> list[PresenceState]:
         """Everyone of the team with a presence record, as last published."""
         with redis_errors():
-            members = await self._redis.smembers(team_users_key(team_id))
+            members = await self._redis.smembers(self._keys.team_users_key(team_id))
         return [s for s in await self.records(sorted(int(_s(m)) for m in members))]
 
     async def current(self, user_id: int) -> PresenceState | None:
@@ -173,7 +213,7 @@ class PresenceStore:
         with redis_errors():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in users:
-                    pipe.hgetall(presence_key(user_id))
+                    pipe.hgetall(self._keys.presence_key(user_id))
                 rows = await pipe.execute()
         states = []
         for user_id, row in zip(users, rows, strict=True):
@@ -194,11 +234,13 @@ class PresenceStore:
     async def mark_seen(self, user_id: int, conversation_id: int, message_id: int) -> None:
         """The user has been shown the conversation up to `message_id` (the traffic cop)."""
         with redis_errors():
-            await self._redis.set(seen_key(user_id, conversation_id), message_id, px=SEEN_TTL_MS)
+            await self._redis.set(
+                self._keys.seen_key(user_id, conversation_id), message_id, px=SEEN_TTL_MS
+            )
 
     async def seen(self, user_id: int, conversation_id: int) -> int | None:
         with redis_errors():
-            value = await self._redis.get(seen_key(user_id, conversation_id))
+            value = await self._redis.get(self._keys.seen_key(user_id, conversation_id))
         return None if value is None else int(_s(value))
 
 
@@ -206,7 +248,7 @@ def _state(user_id: int, result: Any) -> tuple[PresenceState | None, bool]:
     """The update script's answer: the user's state, and whether it changed."""
     if not result:
         return None, False
-    changed, live, status, view, team_id, name, kind = result
+    changed, live, status, view, team_id, name, kind, _missing = result
     state = PresenceState(
         user=Holder(user_id, _s(name), _s(kind)),
         team_id=int(_s(team_id)),

@@ -66,6 +66,8 @@ class BusClient:
         self._task: asyncio.Task[None] | None = None
         self._fatal: BusClientError | None = None
         self.connects = 0  # how many times a socket was opened (1 + reconnects)
+        self.rate_limited = 0  # commands refused as rate_limited, and so sent again
+        self.close_codes: list[int | None] = []  # why each socket ended (None: no close frame)
 
     async def __aenter__(self) -> BusClient:
         await self.start()
@@ -108,7 +110,22 @@ class BusClient:
     async def command(
         self, type: str, data: dict[str, Any], timeout: float = COMMAND_TIMEOUT_SECS
     ) -> dict[str, Any]:
-        """Send a command and return its ack's data; raise `CommandError` on an error frame."""
+        """Send a command and return its ack's data; raise `CommandError` on an error frame.
+        A command refused as `rate_limited` is sent again after the `retry_after_ms` the server
+        gave (it did not run), for up to `timeout` in all."""
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    return await self._command_once(type, data)
+                except CommandError as exc:
+                    if exc.code != "rate_limited":
+                        raise
+                    self.rate_limited += 1
+                    wait_ms = exc.error.get("retry_after_ms")
+                    delay = wait_ms / 1000 if isinstance(wait_ms, int | float) else 1.0
+                    await asyncio.sleep(min(max(delay, 0.001), MAX_BACKOFF_SECS))
+
+    async def _command_once(self, type: str, data: dict[str, Any]) -> dict[str, Any]:
         await self._wait_ready()
         if self._ws is None:
             raise ConnectionLostError("not connected")
@@ -117,7 +134,7 @@ class BusClient:
         self._pending[ref] = future
         try:
             await self._ws.send(json.dumps({"type": type, "ref": ref, "data": data}))
-            return await asyncio.wait_for(future, timeout)
+            return await future
         except ConnectionClosed as exc:
             raise ConnectionLostError(f"socket closed before {type} was sent") from exc
         finally:
@@ -153,9 +170,11 @@ class BusClient:
             except (OSError, TimeoutError, WebSocketException) as exc:  # retried: a restart
                 code = exc.rcvd.code if isinstance(exc, ConnectionClosed) and exc.rcvd else None
             finally:
+                opened, self._ws = self._ws is not None, None
                 self._ready.clear()
-                self._ws = None
                 self._fail_pending(ConnectionLostError("the socket closed"))
+            if opened:
+                self.close_codes.append(code)
             if code in FATAL_CLOSE_CODES:
                 await self._give_up(BusClientError(f"refused: close code {code}"))
                 return

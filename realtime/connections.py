@@ -94,7 +94,8 @@ class Connection:
     outbox: Outbox | None = None  # set by the hub: frames for `direct` wait there a moment
     _pending: list[tuple[str, bytes]] = field(default_factory=list)
     idle: bool = True  # nothing queued or in flight, so a frame may be sent directly
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)  # asked to close
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # its close frame went out
     close_code: int = 1000
     close_reason: str = ""
     last_id: int = 0  # newest event id offered to this connection
@@ -120,9 +121,11 @@ class Connection:
             self.offer(event)
 
     def may_see(self, event: LoggedEvent) -> bool:
-        """Whether the event is for this connection, whole (a masked one is for everyone)."""
-        if event.user_id is not None:
-            return event.user_id == self.user_id
+        """Whether the event is for this connection, whole (a masked one is for everyone). An
+        event for one user (`user_id`) that is also about an inbox reaches them only while they
+        belong to it, like every event of an inbox."""
+        if event.user_id is not None and event.user_id != self.user_id:
+            return False
         return event.inbox_id is None or event.inbox_id in self.inbox_ids
 
     def offer(self, event: LoggedEvent) -> None:

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 LOG_CHECK_SECS = 2.0
 REPLAY_PAGE = 500  # events read from the log per query: bounded memory, few round trips
 MAX_BACKOFF_SECS = 60.0
+GOING_AWAY_REASON = "server shutting down"
 ANNOUNCE_BATCH = 200  # events per doorbell message (a bulk action's thousands go in several)
 
 
@@ -40,16 +41,18 @@ class EventSource(Protocol):
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis, source: EventSource) -> None:
+    def __init__(self, redis: aioredis.Redis, source: EventSource, deployment: str) -> None:
         self._redis = redis
         self._source = source
-        self._channel = events_channel()
+        self._deployment = deployment
+        self._channel = events_channel(deployment)
         self._teams: dict[int, set[Connection]] = {}
         self._delivered: dict[int, int] = {}  # team id -> newest event id delivered here
         self._team_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox = Outbox()
         self.subscribed = asyncio.Event()
+        self.stopping = False
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -59,14 +62,22 @@ class Hub:
             asyncio.create_task(self._check_log(), name="bus-check-log"),
         ]
 
-    def going_away(self) -> None:
-        """Close every socket with 1001, so clients reconnect (to another process)."""
-        for conns in self._teams.values():
-            for conn in conns:
-                conn.close(CLOSE_GOING_AWAY, "server shutting down")
+    async def going_away(self) -> None:
+        """Close every socket with 1001 "going away", so clients reconnect (to another process),
+        and return once each close frame went out; sockets opened from now on are closed so at
+        once."""
+        self.stopping = True
+        conns = [conn for conns in self._teams.values() for conn in conns]
+        for conn in conns:
+            conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
+        if conns:
+            await asyncio.wait([asyncio.create_task(conn.ended.wait()) for conn in conns])
 
     async def stop(self) -> None:
-        self.going_away()
+        self.stopping = True
+        for conns in self._teams.values():
+            for conn in conns:
+                conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -88,7 +99,7 @@ class Hub:
         for start in range(0, len(events), ANNOUNCE_BATCH):
             batch = events[start : start + ANNOUNCE_BATCH]
             try:
-                await self._redis.publish(self._channel, "\n".join(map(_message, batch)))
+                await self._redis.publish(self._channel, _doorbell(self._deployment, batch))
             except RedisError:
                 logger.warning(
                     "could not announce %d events of team %s from id %s; the log check will "
@@ -107,6 +118,8 @@ class Hub:
         until `replay()` or `conn.release()`."""
         team = conn.team_id
         conn.outbox = self._outbox
+        if self.stopping:  # opened after the stop signal: go elsewhere at once
+            conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         async with self._lock(team):
             if not self._teams.get(team):  # nobody here was following this team's events
                 self._delivered[team] = (await self._source.last_ids([team])).get(team, 0)
@@ -120,11 +133,13 @@ class Hub:
 
     async def replay(self, conn: Connection, after_id: int) -> bool:
         """Send `conn` every event after `after_id` it may see, then live ones, with no gap and
-        no duplicate. When the log cannot do that, send `{"type": "resync"}` and return False."""
+        no duplicate. When that cannot be done, send `{"type": "resync"}` and return False: the
+        log no longer has them, or (a hello after live delivery began) they would come after
+        newer events the client has already been sent, which clients drop."""
         try:
-            if conn.started:  # a late hello: live events went out already; add what came before
-                newest = await self._check_replayable(conn.team_id, after_id)
-                await self._read_log(conn, after_id, conn.live_from, conn.admit, newest)
+            if conn.started:
+                if await self._missed_before_live(conn, after_id):
+                    raise ResyncNeededError
                 return True
             await self._replay_held(conn, after_id)
             return True
@@ -147,6 +162,25 @@ class Hub:
         start = min(after_id, conn.last_id)
         cursor = await self._read_log(conn, start, None, replayed, newest)
         conn.last_id = max(cursor, after_id, conn.last_id)
+
+    async def _missed_before_live(self, conn: Connection, after_id: int) -> bool:
+        """Whether the log has an event after `after_id` that `conn` may see and was never
+        sent, live delivery having started after it."""
+        await self._check_replayable(conn.team_id, after_id)
+        cursor = after_id
+        while cursor < conn.live_from:
+            page = await self._source.events_after(conn.team_id, cursor, REPLAY_PAGE)
+            if cursor == after_id and (not page or page[0].id != cursor + 1):
+                return True  # pruned: whatever it was, it can no longer be sent
+            for event in page:
+                if event.id > conn.live_from:
+                    return False
+                if conn.may_see(event):
+                    return True
+                cursor = event.id
+            if len(page) < REPLAY_PAGE:
+                return False
+        return False
 
     async def _check_replayable(self, team: int, after_id: int) -> int:
         newest = (await self._source.last_ids([team])).get(team, 0)
@@ -226,7 +260,7 @@ class Hub:
                         async with self._lock(team):
                             await self._catch_up(team)
                     async for message in pubsub.listen():
-                        for event in _parse(message["data"]):
+                        for event in _parse(message["data"], self._deployment):
                             await self._deliver(event)
             except asyncio.CancelledError:
                 raise
@@ -261,6 +295,11 @@ def _cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def _doorbell(deployment: str, events: Sequence[LoggedEvent]) -> str:
+    """A doorbell message: the deployment's name on the first line, then two lines per event."""
+    return "\n".join([deployment, *map(_message, events)])
+
+
 def _message(event: LoggedEvent) -> str:
     """An event as two lines of a doorbell message: a header, and the data (JSON text, which
     has no raw newline)."""
@@ -271,10 +310,13 @@ def _message(event: LoggedEvent) -> str:
     return header + "\n" + event.data
 
 
-def _parse(data: bytes | str) -> list[LoggedEvent]:
-    """A doorbell message's events (`_deliver` drops those that went out here already: this
-    process's own, delivered as it announced them)."""
-    lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
+def _parse(data: bytes | str, deployment: str) -> list[LoggedEvent]:
+    """A doorbell message's events: none when another deployment rang it (its ids are another
+    store's); `_deliver` drops those that went out here already (this process's own, delivered
+    as it announced them)."""
+    ringer, *lines = (data.decode() if isinstance(data, bytes) else data).split("\n")
+    if ringer != deployment:
+        return []
     events = []
     for header, event_data in zip(lines[::2], lines[1::2], strict=True):
         team, ident, type, inbox, user, ts = header.split(" ")

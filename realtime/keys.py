@@ -1,11 +1,11 @@
-"""The Redis names the bus uses, one function per kind (STYLE.md section 2). They share the
-`sb:` prefix of presence/keys.py, so one Redis server holds one install's keys under it."""
+"""The Redis names the bus uses, one function per kind (STYLE.md section 2). They carry the
+deployment's name under the `sb:<deployment>:` prefix that presence/keys.py uses too, so
+deployments sharing one Redis server never hear each other's doorbells (pub/sub channels ignore
+the database number)."""
 
 from __future__ import annotations
 
-PREFIX = "sb:"
 
-
-def events_channel() -> str:
-    """The pub/sub channel every process rings after committing events (the doorbell)."""
-    return f"{PREFIX}events"
+def events_channel(deployment: str) -> str:
+    """The pub/sub channel every process of the deployment rings after committing events."""
+    return f"sb:{deployment}:events"

@@ -35,12 +35,15 @@ from server.http import (
     audit,
     board,
     bulk,
+    canned,
     contacts,
     conversations,
     inboxes,
     links,
+    notes,
     pages,
     phone_numbers,
+    tags,
     tokens,
     triage,
     users,
@@ -131,6 +134,9 @@ API_ROUTES = (
     + contacts.routes
     + bulk.routes
     + board.routes
+    + notes.routes
+    + tags.routes
+    + canned.routes
 )
 
 
@@ -155,7 +161,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
                 timeout=REDIS_POOL_WAIT_SECS,
             )
         )
-        hub = Hub(redis, LogSource(db))
+        hub = Hub(redis, LogSource(db), settings.deployment_name)
         hub.start()
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))

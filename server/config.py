@@ -3,7 +3,9 @@ Each setting's default is written once, on its field; `_FROM_ENV` names the vari
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -11,12 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
+from inbox.delivery import Schedule
 from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
 from presence.locks import LockTimings
 from realtime.connections import SEND_QUEUE_FRAMES
+
+# A claim is used only while this much of it is left besides the calls themselves: what the
+# processes' clocks may disagree by (NTP keeps them within milliseconds), and then some.
+CLAIM_MARGIN_SECS = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,32 @@ class Settings:
     presence_away_after_secs: float = 300.0  # no input on any connection for this long: away
     event_retention_days: float = 7.0
     demo: bool = False
-    # Backoff before the first resend of a text the provider failed to take (doubles each time).
-    send_backoff_secs: float = 0.5
+    # The outbox's retry schedule (inbox/delivery.py): the wait after a text's first failed
+    # attempt, doubling (at most two minutes), and the attempts after which it ends `failed`.
+    # The defaults try for about six minutes: a brief Twilio outage passes unnoticed, a long
+    # one shows the agent a failed text while the customer still expects an answer.
+    send_backoff_secs: float = 1.0
+    send_attempts: int = 10
+    # How long a process's claim on the texts it is sending lasts; a process that died holding
+    # one leaves them to the others (or to itself, restarted) this long after. It must cover a
+    # look-up and a send at the Twilio timeout each (checked below).
+    outbox_claim_secs: float = 60.0
     twilio_timeout_secs: float = 15.0
+    # How long a Twilio webhook waits for the store before it is kept in the data dir instead
+    # (server/spool.py): well inside the 15 s Twilio gives a webhook.
+    webhook_store_wait_secs: float = 5.0
     send_queue_frames: int = SEND_QUEUE_FRAMES  # per socket; this far behind, it is closed (4008)
+    # Frames a second per browser socket, and the burst it may spend at once: a person types
+    # and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
+    socket_rate_per_sec: float = 20.0
+    socket_burst: float = 40.0
+    # The same for a program's socket (a token: bots, scripts). A bot serving a busy inbox
+    # takes, sends and releases for each text; see docs/reliability.md, "Rate limits".
+    bot_socket_rate_per_sec: float = 200.0
+    bot_socket_burst: float = 400.0
+    # The deployment's name in every Redis key and channel; empty: derived from the store URL,
+    # so the processes of one store find each other and another store's never do.
+    deployment: str = ""
     # Browser sessions: unused for this long (no request, no open socket), or this old, ended.
     session_idle_days: float = 7.0
     session_max_days: float = 30.0
@@ -57,9 +87,28 @@ class Settings:
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        needed = 2 * self.twilio_timeout_secs + CLAIM_MARGIN_SECS
+        if self.outbox_claim_secs <= needed:
+            raise ValueError(
+                f"SWITCHBOARD_OUTBOX_CLAIM ({self.outbox_claim_secs:g} s) must be more than twice "
+                f"SWITCHBOARD_TWILIO_TIMEOUT plus {CLAIM_MARGIN_SECS:g} s ({needed:g} s): a claim "
+                "must outlast a look-up and a send"
+            )
+        if self.send_attempts < 1:
+            raise ValueError("SWITCHBOARD_SEND_ATTEMPTS must be at least 1")
+
     @property
     def sms_provider(self) -> str:
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "sandbox"
+
+    @property
+    def deployment_name(self) -> str:
+        return self.deployment or deployment_of(self.database_url)
+
+    @property
+    def send_schedule(self) -> Schedule:
+        return Schedule(self.send_backoff_secs, self.send_attempts)
 
     @property
     def lock_timings(self) -> LockTimings:
@@ -94,6 +143,17 @@ class Settings:
             if raw not in (None, ""):
                 values[name] = _cast(name, variable, raw)
         values.update(overrides)
+        for name in ("socket_rate_per_sec", "bot_socket_rate_per_sec"):
+            if name in values and values[name] <= 0:
+                raise SystemExit(f"{_FROM_ENV[name]} must be above 0")
+        for name in ("socket_burst", "bot_socket_burst"):
+            if name in values and values[name] < 1:
+                raise SystemExit(f"{_FROM_ENV[name]} must be at least 1 (one frame)")
+        if not DEPLOYMENT_NAME.fullmatch(values.get("deployment", "x")):
+            raise SystemExit(
+                "SWITCHBOARD_DEPLOYMENT must be 1-64 letters, digits, '.', '_' or '-', "
+                f"not {values['deployment']!r}"
+            )
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
@@ -126,7 +186,16 @@ _FROM_ENV = {
     "presence_away_after_secs": "SWITCHBOARD_PRESENCE_AWAY_AFTER",
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
+    "send_backoff_secs": "SWITCHBOARD_SEND_BACKOFF",
+    "send_attempts": "SWITCHBOARD_SEND_ATTEMPTS",
+    "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",
+    "webhook_store_wait_secs": "SWITCHBOARD_WEBHOOK_STORE_WAIT",
     "send_queue_frames": "SWITCHBOARD_SEND_QUEUE_FRAMES",
+    "socket_rate_per_sec": "SWITCHBOARD_SOCKET_RATE",
+    "socket_burst": "SWITCHBOARD_SOCKET_BURST",
+    "bot_socket_rate_per_sec": "SWITCHBOARD_BOT_SOCKET_RATE",
+    "bot_socket_burst": "SWITCHBOARD_BOT_SOCKET_BURST",
+    "deployment": "SWITCHBOARD_DEPLOYMENT",
     "session_idle_days": "SWITCHBOARD_SESSION_IDLE_DAYS",
     "session_max_days": "SWITCHBOARD_SESSION_MAX_DAYS",
     "login_user_failures": "SWITCHBOARD_LOGIN_USER_FAILURES",
@@ -152,6 +221,19 @@ def _cast(name: str, variable: str, raw: str) -> Any:
             raise SystemExit(f"{variable} must be a whole number, not {raw!r}")
         return int(number)
     return number
+
+
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def deployment_of(database_url: str) -> str:
+    """A deployment name for a store: a digest of its URL without the password (which may be
+    rotated between two processes of one deployment), a SQLite path made absolute."""
+    url = make_url(database_url)._replace(password=None)  # set() keeps a None field
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = url.set(database=str(Path(url.database or "").resolve()))
+    rendered = url.render_as_string(hide_password=False)
+    return "db-" + hashlib.sha256(rendered.encode()).hexdigest()[:12]
 
 
 def _kept_secret(data_dir: Path) -> str:

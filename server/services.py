@@ -16,6 +16,8 @@ from starlette.templating import Jinja2Templates
 from inbox.db import Database
 from inbox.models import EventRecord
 from inbox.providers.base import SmsProvider
+from presence.epoch import EpochWatch
+from presence.keys import Keys
 from presence.locks import LockStore
 from presence.status import PresenceStore
 from realtime.hub import Hub
@@ -23,6 +25,7 @@ from server.bus import DeferredEvents, logged
 from server.config import Settings
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
+from server.spool import SPOOL_DIR, Spool
 from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -37,10 +40,20 @@ class Services:
     provider: SmsProvider
     templates: Jinja2Templates
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
+    owed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.deployment_name)
+
+    @cached_property
+    def epoch(self) -> EpochWatch:
+        return EpochWatch(self.redis, self.keys)
 
     @cached_property
     def locks(self) -> LockStore:
-        return LockStore(self.redis, self.settings.lock_timings)
+        return LockStore(self.redis, self.keys, self.settings.lock_timings)
 
     @cached_property
     def lock_events(self) -> DeferredEvents:
@@ -50,6 +63,11 @@ class Services:
             await self.announce(*records)
 
         return DeferredEvents(self.db, announce, self.spawn)
+
+    @cached_property
+    def spool(self) -> Spool:
+        """Webhooks kept while the store could not take them."""
+        return Spool(self.settings.data_dir / SPOOL_DIR)
 
     @cached_property
     def passwords(self) -> Passwords:
@@ -68,7 +86,7 @@ class Services:
     @cached_property
     def presence(self) -> PresenceStore:
         s = self.settings
-        return PresenceStore(self.redis, s.presence_ttl_secs, s.presence_away_after_secs)
+        return PresenceStore(self.redis, self.keys, s.presence_ttl_secs, s.presence_away_after_secs)
 
     async def announce(self, *records: EventRecord | None) -> None:
         await self.hub.announce([logged(r) for r in records if r is not None])

@@ -152,7 +152,8 @@ class Twilio:
         headers = {
             "X-Twilio-Signature": signature if signature is not None else self.sign(path, params)
         }
-        async with httpx.AsyncClient(base_url=self.base_url) as client:
+        # A hang guard, not a performance check: a loaded machine answers webhooks slowly.
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=EVENT_WAIT_SECS) as client:
             return await client.post(path, data=params, headers=headers)
 
     async def inbound(

@@ -1,7 +1,8 @@
 """Bulk send (DESIGN.md, "Rules the seeds set"): one individual text per recipient, never a
 group text, through the one send path (flows/sending.py). Opted-out, read-only and held
 recipients are skipped and reported. Writes go in short batches that yield to the event loop
-between them, and the texts are delivered after the answer."""
+between them; the outbox owes each text from its batch's commit, and hands bulk texts over
+after any reply that is due (flows/outbox.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from inbox import bulk, conversations, messages, outbound
 from inbox.bulk import Recipient
 from inbox.models import EventRecord, Inbox, User
 from server.flows.events import append_messages_created
-from server.flows.sending import deliver
 from server.services import Services
 
 # Texts stored per write transaction: each batch holds the write lock for tens of milliseconds,
@@ -38,22 +38,19 @@ async def bulk_send(
         inbox = await conversations.get_inbox(session, inbox_id, visible)
         recipients = await bulk.resolve_recipients(session, user.team_id, contact_ids, numbers)
     results: list[dict[str, Any]] = []
-    message_ids: list[int] = []
     for start in range(0, len(recipients), BULK_BATCH):
         batch = recipients[start : start + BULK_BATCH]
         async with svc.db.write() as session:
             inbox_now = await session.get(Inbox, inbox.id)
             assert inbox_now is not None
             await _skip_held(svc, session, inbox_now, user, batch)
-            stored, events = await _store_batch(session, inbox_now, user, body, batch)
-        for result in stored:
-            results.append(result)
-            if result["status"] == "queued":
-                message_ids.append(result["message_id"])
+            stored, events = await _store_batch(
+                session, inbox_now, user, body, batch, callback_base
+            )
+        results += stored
         await svc.announce(*events)
+        svc.owed.set()  # this batch goes out while the next one is stored
         await asyncio.sleep(0)  # let other requests and socket frames through between batches
-    if message_ids:
-        svc.spawn(deliver(svc, message_ids, callback_base), name=f"bulk-{message_ids[0]}")
     return results
 
 
@@ -77,11 +74,19 @@ async def _skip_held(
 
 
 async def _store_batch(
-    session: AsyncSession, inbox: Inbox, user: User, body: str, batch: list[Recipient]
+    session: AsyncSession,
+    inbox: Inbox,
+    user: User,
+    body: str,
+    batch: list[Recipient],
+    callback_base: str,
 ) -> tuple[list[dict[str, Any]], list[EventRecord]]:
     numbers = [r.to for r in batch if r.error is None and r.to is not None]
     queued = {
-        q.number: q for q in await outbound.queue_to_numbers(session, inbox, user, body, numbers)
+        q.number: q
+        for q in await outbound.queue_to_numbers(
+            session, inbox, user, body, numbers, callback_base=callback_base
+        )
     }
     results = []
     for r in batch:

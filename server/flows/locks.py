@@ -14,17 +14,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from inbox.models import User
+from inbox import eventlog
+from inbox.models import EventRecord, User
 from presence.errors import LockNotHeldError
 from presence.locks import Claim, IdlePrompt, Lock, Released
 from presence.types import Holder
-from realtime.events import LOCK_ACQUIRED, LOCK_RELEASED
+from realtime.events import LOCK_ACQUIRED, LOCK_RELEASED, LockAcquiredData, LockReleasedData
 from server.flows.events import append_idle_prompt, lock_data, released_data
 from server.services import Services
 
 logger = logging.getLogger(__name__)
 
 Decided = Callable[[Any], None]
+LOG_PAGE = 1000  # lock events read per query when reconciling
 
 
 def _ignore(_: Any) -> None:
@@ -88,6 +90,56 @@ async def release_all(svc: Services, team_id: int, user_id: int, reason: str) ->
             await release(svc, team_id, conversation_id, user_id, reason)
         except LockNotHeldError:
             pass  # someone took it over meanwhile: nothing of theirs to release
+
+
+async def reconcile_lost(svc: Services) -> int:
+    """After Redis lost its data (flows/presence.py, `check_epoch`): tell everyone of every lock
+    the event log shows held that Redis no longer has, as `lock.released` with reason `lost`,
+    one above the hold's version (so a hold taken since, with a larger one, stays shown).
+    Returns how many."""
+    held = await _held_per_log(svc)
+    if not held:
+        return 0
+    live = {lock.conversation_id: lock.token for lock in await svc.locks.all_locks(list(held))}
+    lost = 0
+    for conversation_id, (record, data) in held.items():
+        if live.get(conversation_id) == data.version:
+            continue  # Redis kept this one
+        holder = Holder(data.holder.id, data.holder.name, data.holder.kind)
+        version = (data.version or 0) + 1
+        assert record.inbox_id is not None
+        released = Released(
+            conversation_id, record.team_id, record.inbox_id, holder, "lost", version
+        )
+        queue_released(svc, released)
+        lost += 1
+    if lost:
+        logger.warning("Redis lost %d locks; their holders and viewers are told", lost)
+    return lost
+
+
+async def _held_per_log(svc: Services) -> dict[int, tuple[EventRecord, LockAcquiredData]]:
+    """conversation id -> its newest lock event by version, where that is a hold."""
+    newest: dict[int, tuple[int, EventRecord, LockAcquiredData | LockReleasedData]] = {}
+    after = (0, 0)
+    while True:
+        async with svc.db.read() as session:
+            page = await eventlog.events_of_types(session, (LOCK_ACQUIRED, LOCK_RELEASED), after)
+        for record in page:
+            model = LockAcquiredData if record.type == LOCK_ACQUIRED else LockReleasedData
+            data = model.model_validate_json(record.data)
+            version = data.version or 0
+            known = newest.get(data.conversation_id)
+            if known is None or version >= known[0]:
+                newest[data.conversation_id] = (version, record, data)
+        if len(page) < LOG_PAGE:
+            break
+        after = (page[-1].team_id, page[-1].id)
+    return {
+        cid: (record, data)
+        for cid, (_, record, data) in newest.items()
+        if isinstance(data, LockAcquiredData)
+    }
 
 
 async def sweep_locks(svc: Services) -> None:

@@ -1,10 +1,13 @@
 """Presence of socket connections (README.md, "Presence"): `/ws` calls these as connections
 open, act and close, and the background loops refresh and sweep them; each change is logged
 as `presence.changed`. Presence is best effort: a Redis hiccup is logged and never breaks the
-socket (the next heartbeat or sweep repairs the record)."""
+socket (the next heartbeat or sweep repairs the record). When Redis loses its data (README.md,
+"When Redis loses its data"), `check_epoch` records this process's connections again and the
+process that notices first reconciles the locks (flows/locks.py, `reconcile_lost`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from presence.status import PresenceState
 from presence.types import Holder
 from realtime.connections import Connection
 from server.flows.events import append_presence_changed
-from server.flows.locks import holder_of, release_all
+from server.flows.locks import holder_of, reconcile_lost, release_all
 from server.services import Services
 
 logger = logging.getLogger(__name__)
@@ -109,11 +112,32 @@ async def disconnected(svc: Services, conn: Connection) -> None:
     try:
         state, changed = await svc.presence.disconnect(conn_id)
         if state is not None and state.live_connections == 0:
-            await release_all(svc, conn.team_id, conn.user_id, "disconnected")
+            await _release_after_last(svc, conn.team_id, conn.user_id)
         if changed:
             await _publish(svc, state)
     except PresenceError:
         logger.exception("could not clean up after connection %s", conn_id)
+
+
+async def _release_after_last(svc: Services, team_id: int, user_id: int) -> None:
+    """The user's last connection anywhere closed: release their locks, at once, unless Redis
+    lost its data lately. Then their other tabs may not be recorded again yet (each process
+    does so within a second of the loss, flows/background.py): look again once all have."""
+    await check_epoch(svc)  # a loss this process has not noticed yet
+    settle_secs = svc.settings.presence_ttl_secs
+    if not svc.epoch.renewed_within(settle_secs):
+        await release_all(svc, team_id, user_id, "disconnected")
+        return
+
+    async def later() -> None:
+        await asyncio.sleep(settle_secs)
+        state, changed = await svc.presence.look(user_id)
+        if state is None or state.live_connections == 0:
+            await release_all(svc, team_id, user_id, "disconnected")
+        if changed:
+            await _publish(svc, state)
+
+    svc.spawn(later(), f"release-after-loss-{user_id}")
 
 
 async def heartbeat(svc: Services) -> None:
@@ -122,6 +146,28 @@ async def heartbeat(svc: Services) -> None:
         await _publish(svc, state)
 
 
+async def check_epoch(svc: Services) -> None:
+    """Notice that Redis lost its data (presence/epoch.py) and rebuild: this process's
+    connections are recorded again (their users show online again), and the process that made
+    the new epoch tells the holders and viewers of every lock that vanished (`lost`)."""
+    change = await svc.epoch.check()
+    if change is None:
+        return
+    if not change.first:
+        logger.warning("Redis lost its data; recording this process's connections again")
+        # Pooled connections to a Redis that restarted fail once each on their next command
+        # ("closed by server"); drop the idle ones, so requests from now on do not.
+        await svc.redis.connection_pool.disconnect(inuse_connections=False)
+        await heartbeat(svc)  # records every connection Redis no longer has
+    if change.made_here:
+        await reconcile_lost(svc)
+    svc.epoch.rebuilt(change)  # else (a step failed) the next check asks again
+
+
 async def sweep(svc: Services) -> None:
+    """Publish the changes time made (away, gone); a user whose every connection aged out (their
+    processes died: nobody refreshed them) has their locks released now, not at the lock TTL."""
     for state in await svc.presence.sweep():
+        if state.live_connections == 0:
+            await release_all(svc, state.team_id, state.user.id, "disconnected")
         await _publish(svc, state)

@@ -1,7 +1,9 @@
-"""The one send path (README.md, "Locks": "Sends are fenced"): a reply from REST or the socket,
-an automatic answer and a bulk send all store their texts through `inbox/outbound.py` with
-their events, then hand them to the SMS provider through `deliver`, after the answer, and
-record what it said through `record`.
+"""The one send path (README.md, "Locks": "Sends are fenced"; "Sending"): a reply from REST or
+the socket, an automatic answer and a bulk send all store their texts through
+`inbox/outbound.py` with their events and the outbox rows that owe them to the provider, in one
+transaction; after commit they wake this process's outbox worker (flows/outbox.py), which
+hands them over; what the provider says, as an answer or a status callback, is recorded
+through `record`.
 
 A reply is stored only if, at that moment, the sender holds the conversation's lock or nobody
 does (then the sender takes it). We check in Redis *inside* the send's write transaction and
@@ -25,7 +27,6 @@ replies are stored in holder order. The traffic cop (unseen inbound messages) ri
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,11 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import conversations, messages, optout, outbound
 from inbox.accounts import lock_team
-from inbox.delivery import send_with_retry
-from inbox.errors import InboxError, SmsError
+from inbox.delivery import Outcome
+from inbox.errors import InboxError
 from inbox.models import Conversation, EventRecord, Inbox, Message, User
-from inbox.outbound import Outcome
-from inbox.providers.base import OutboundText
 from inbox.views import message_view
 from presence.errors import ConversationLockedError, PresenceError
 from presence.locks import Claim
@@ -57,11 +56,6 @@ logger = logging.getLogger(__name__)
 
 # Twilio's "Attempt to send to unsubscribed recipient": the number texted STOP to Twilio itself.
 TWILIO_UNSUBSCRIBED = "21610"
-# Provider calls in flight at once for one delivery: quick, yet below Twilio's default
-# concurrency limits so the team's normal replies are not queued behind a bulk send.
-DELIVERY_CONCURRENCY = 8
-# Texts handed over, and their outcomes stored, per write transaction.
-DELIVERY_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -98,7 +92,9 @@ async def send_text(
             )
             lock_events = await _fence(svc, session, conversation, claim)
             unseen = await messages.unseen_inbound(session, conversation_id, seen_message_id)
-            message, created = await _queue_one(session, conversation, user, body)
+            message, created = await _queue_one(
+                session, conversation, user, body, callback_base=callback_base
+            )
     except (InboxError, PresenceError):
         if claim is not None and claim.fresh:  # the lock.acquired event was rolled back too
             await svc.locks.release(conversation_id, claim.lock.team_id, user.id, "released")
@@ -106,7 +102,7 @@ async def send_text(
     await svc.announce(*lock_events, created)
     assert message.id is not None
     await svc.presence.mark_seen(user.id, conversation_id, message.id)
-    svc.spawn(deliver(svc, [message.id], callback_base), name=f"deliver-{message.id}")
+    svc.owed.set()
     return Sent(message_view(message, user), unseen)
 
 
@@ -118,12 +114,20 @@ async def _queue_one(
     *,
     automatic: bool = False,
     help_answer: bool = False,
+    callback_base: str | None = None,
 ) -> tuple[Message, EventRecord]:
     """Queue one text in the conversation; its refusal (read-only, opted out) is raised."""
     inbox = await session.get(Inbox, conversation.inbox_id)
     assert inbox is not None
     (queued,) = await outbound.queue(
-        session, inbox, sender, body, [conversation], automatic=automatic, help_answer=help_answer
+        session,
+        inbox,
+        sender,
+        body,
+        [conversation],
+        automatic=automatic,
+        help_answer=help_answer,
+        callback_base=callback_base,
     )
     if queued.refused is not None:
         raise queued.refused
@@ -161,63 +165,27 @@ async def send_automatic(
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None:
                 return
-            message, created = await _queue_one(
-                session, conversation, None, body, automatic=True, help_answer=help_answer
+            _, created = await _queue_one(
+                session,
+                conversation,
+                None,
+                body,
+                automatic=True,
+                help_answer=help_answer,
+                callback_base=callback_base,
             )
     except InboxError as exc:
         logger.info("automatic reply in %d not sent: %s", conversation_id, exc.message)
         return
     await svc.announce(created)
-    assert message.id is not None
-    await deliver(svc, [message.id], callback_base)
+    svc.owed.set()
 
 
-def status_callback_url(svc: Services, callback_base: str, message_id: int) -> str:
-    base = svc.settings.public_url or callback_base.rstrip("/")
-    return f"{base}/webhooks/twilio/status?message_id={message_id}"
-
-
-async def deliver(svc: Services, message_ids: Sequence[int], callback_base: str) -> None:
-    """Hand queued texts to the provider, DELIVERY_BATCH at a time: sends run concurrently,
-    and each batch's outcomes are stored in one transaction (the store, not the provider, is
-    the cost)."""
-    for start in range(0, len(message_ids), DELIVERY_BATCH):
-        await _deliver_batch(svc, message_ids[start : start + DELIVERY_BATCH], callback_base)
-
-
-async def _deliver_batch(svc: Services, message_ids: Sequence[int], callback_base: str) -> None:
-    async with svc.db.read() as session:
-        owed = await outbound.to_deliver(session, message_ids)
-    gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-
-    async def send(message_id: int, body: str, to: str, from_: str) -> Outcome:
-        text = OutboundText(to, from_, body, status_callback_url(svc, callback_base, message_id))
-        async with gate:
-            try:
-                result = await send_with_retry(
-                    svc.provider, text, first_backoff_secs=svc.settings.send_backoff_secs
-                )
-            except SmsError as exc:
-                logger.warning(
-                    "message %d failed: %s (code %s)", message_id, exc.message, exc.provider_code
-                )
-                return Outcome(
-                    message_id,
-                    "failed",
-                    error_code=exc.provider_code or "provider_unreachable",
-                    error_message=exc.message,
-                )
-        return Outcome(message_id, result.status, provider_sid=result.sid)
-
-    outcomes = await asyncio.gather(
-        *(send(o.message_id, o.body, o.conversation.counterparty, o.from_) for o in owed)
-    )
-    unsubscribed = [
-        o.conversation
-        for o, outcome in zip(owed, outcomes, strict=True)
-        if outcome.error_code == TWILIO_UNSUBSCRIBED
-    ]
-    await record(svc, outcomes, unsubscribed)
+def status_callback_url(svc: Services, callback_base: str | None, message_id: int) -> str | None:
+    """Where the provider reports the text's delivery: the public URL, else the address the
+    send came in at; None when neither is known (a text queued before the outbox existed)."""
+    base = svc.settings.public_url or (callback_base or "").rstrip("/")
+    return f"{base}/webhooks/twilio/status?message_id={message_id}" if base else None
 
 
 async def record(
@@ -228,13 +196,21 @@ async def record(
     if not outcomes:
         return
     async with svc.db.write() as session:
-        changed = await outbound.record_outcomes(session, outcomes)
-        events: list[EventRecord] = []
-        for team_id in sorted({m.team_id for m in changed}):
-            events += await append_message_statuses(
-                session, team_id, [m for m in changed if m.team_id == team_id]
-            )
-        for conversation in unsubscribed:
-            if await optout.opt_out(session, conversation.inbox_id, conversation.counterparty):
-                events.append(await append_conversation_updated(session, conversation))
+        events = await apply_outcomes(session, outcomes, unsubscribed)
     await svc.announce(*events)
+
+
+async def apply_outcomes(
+    session: AsyncSession, outcomes: Sequence[Outcome], unsubscribed: Sequence[Conversation] = ()
+) -> list[EventRecord]:
+    """`record` inside the caller's write transaction; the events to announce after commit."""
+    changed = await outbound.record_outcomes(session, outcomes)
+    events: list[EventRecord] = []
+    for team_id in sorted({m.team_id for m in changed}):
+        events += await append_message_statuses(
+            session, team_id, [m for m in changed if m.team_id == team_id]
+        )
+    for conversation in unsubscribed:
+        if await optout.opt_out(session, conversation.inbox_id, conversation.counterparty):
+            events.append(await append_conversation_updated(session, conversation))
+    return events

@@ -1,4 +1,5 @@
-"""Twilio's webhooks (DESIGN.md, "Webhooks"): signed, stored once, answered fast."""
+"""Twilio's webhooks (DESIGN.md, "Webhooks"): signed, stored once, answered fast; kept in the
+data dir when the store cannot take them in time (server/flows/spooling.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 
-from inbox import messages
 from inbox.errors import InvalidInputError
-from inbox.outbound import Outcome
+from inbox.outbound import STATUS_RANK
 from server.errors import ApiError
-from server.flows import inbound, sending
+from server.flows import spooling
 from server.inputs import whole_number
 from server.services import services
 
@@ -57,35 +57,29 @@ async def inbound_message(request: Request) -> Response:
     # Twilio sends at most 10 media per message; a count past that is not Twilio's.
     count = min(whole_number(params.get("NumMedia") or "0") or 0, MAX_MEDIA)
     media = [params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}")]
-    await inbound.receive(
-        services(request),
+    item = spooling.inbound_item(
         to=to,
         from_=from_,
         body=params.get("Body", ""),
-        provider_sid=sid,
-        callback_base=str(request.base_url),
+        sid=sid,
         media_urls=media,
+        callback_base=str(request.base_url),
     )
+    await spooling.take(services(request), item)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 async def message_status(request: Request) -> Response:
     params = await verified_form(request)
     (status,) = _required(params, "MessageStatus")
-    sid = params.get("MessageSid")
-    svc = services(request)
-    message_id = whole_number(request.query_params.get("message_id"))
-    if message_id is None and sid:
-        async with svc.db.read() as session:
-            message_id = await messages.message_id_by_sid(session, sid)
-    if message_id is None:
-        return Response(EMPTY_TWIML, media_type="text/xml")  # not one of ours; nothing to do
-    outcome = Outcome(
-        message_id,
-        status,
-        provider_sid=sid,
+    if status not in STATUS_RANK:  # refused before it is ever kept
+        raise InvalidInputError(f"unknown message status {status!r}")
+    item = spooling.status_item(
+        message_id=whole_number(request.query_params.get("message_id")),
+        status=status,
+        sid=params.get("MessageSid") or None,
         error_code=params.get("ErrorCode") or None,
         error_message=params.get("ErrorMessage") or None,
     )
-    await sending.record(svc, [outcome])
+    await spooling.take(services(request), item)
     return Response(EMPTY_TWIML, media_type="text/xml")

@@ -93,12 +93,16 @@ Handler = Callable[[Command], Awaitable[None]]
 
 
 async def hello(cmd: Command) -> None:
+    """Replay what the client missed (or tell it to resync), then answer: the ack comes after
+    the replayed events, so a client that waits for it has them all."""
     last = cmd.data.get("last_event_id")
-    if last is None:
-        return
-    if int_or_none(last) is None or last < 0:
-        raise ApiError(422, "invalid", "last_event_id must be a whole number")
-    await cmd.svc.hub.replay(cmd.conn, last)  # or {"type": "resync"} when the log cannot
+    if last is not None:
+        if int_or_none(last) is None or last < 0:
+            raise ApiError(422, "invalid", "last_event_id must be a whole number")
+        replayed = await cmd.svc.hub.replay(cmd.conn, last)
+        cmd.ack({"last_event_id": last, "resync": not replayed})
+    else:
+        cmd.ack({"last_event_id": None, "resync": False})
 
 
 async def ping(cmd: Command) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 import time
 from typing import Any
 
@@ -15,6 +17,7 @@ from inbox import accounts
 from realtime.connections import HELLO_WAIT_SECS, Connection
 from realtime.events import error_frame
 from server.auth import bearer_token, current_user, same_origin, session_key
+from server.config import Settings
 from server.errors import ApiError, answer_of
 from server.flows import presence, sessions
 from server.inputs import check_text, load_json
@@ -25,26 +28,40 @@ from server.socket.transport import direct_writer, text_sink, write_queued
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
-# A person types and clicks far below 20 commands a second; a burst of 40 covers a reconnect.
-RATE_PER_SEC = 20.0
-RATE_BURST = 40.0
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_THROTTLED = 4429  # refused before accept, like 4401: the client sees HTTP 403
+# The `ref` of a command at the very start of a frame too large to parse: `{"type": "...",
+# "ref": ...` as our clients write it (a key at the start of the object is at its top level).
+_LEADING_REF = re.compile(
+    r'\s*\{\s*(?:"type"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*)?"ref"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)'
+)
 
 
 class _Bucket:
-    def __init__(self) -> None:
-        self.tokens, self.at = RATE_BURST, time.monotonic()
+    """A token bucket: `rate_per_sec` frames a second, bursts of up to `burst`."""
 
-    def take(self) -> bool:
+    def __init__(self, rate_per_sec: float, burst: float) -> None:
+        self.rate, self.burst = rate_per_sec, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self) -> int:
+        """0 when a frame may be handled now; else how long until one may, in ms (at least 1)."""
         now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.at) * RATE_PER_SEC)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0
+        return max(1, math.ceil((1 - self.tokens) / self.rate * 1000))
+
+
+def _bucket(settings: Settings, how: str) -> _Bucket:
+    """Browsers (cookie) get a person's allowance; programs (a token: bots, scripts) a busy
+    inbox's (docs/reliability.md, "Rate limits")."""
+    if how == "token":
+        return _Bucket(settings.bot_socket_rate_per_sec, settings.bot_socket_burst)
+    return _Bucket(settings.socket_rate_per_sec, settings.socket_burst)
 
 
 async def ws_endpoint(websocket: WebSocket) -> None:
@@ -73,7 +90,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     conn.direct = direct_writer(websocket)
     tasks = [
         asyncio.create_task(write_queued(conn.sink, conn)),
-        asyncio.create_task(_read(websocket, conn, svc)),
+        asyncio.create_task(_read(websocket, conn, svc, _bucket(svc.settings, how))),
         asyncio.create_task(conn.closed.wait()),
     ]
     try:
@@ -82,20 +99,27 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # The close frame first, then the clean-up: on a stop, every socket must have its 1001
+        # before the server's own shutdown would close it with 1012 (server/shutdown.py).
+        if conn.closed.is_set():
+            try:
+                await websocket.close(conn.close_code, conn.close_reason)
+            except (RuntimeError, OSError, WebSocketDisconnect):
+                pass  # the client is already gone
+        conn.ended.set()
         svc.hub.unregister(conn)
         svc.sockets.discard(conn)
         await presence.disconnected(svc, conn)
-    if conn.closed.is_set():
-        try:
-            await websocket.close(conn.close_code, conn.close_reason)
-        except (RuntimeError, OSError, WebSocketDisconnect):
-            pass  # the client is already gone
 
 
-async def _read(websocket: WebSocket, conn: Connection, svc: Services) -> None:
+async def _read(websocket: WebSocket, conn: Connection, svc: Services, bucket: _Bucket) -> None:
+    """Read the client's frames. The hold ends after HELLO_WAIT_SECS or at the first frame,
+    whichever comes first: the timer is stopped the moment a frame arrives, so it can never
+    end the hold in the middle of the replay a hello starts (live events would go out among
+    the replayed ones, some twice)."""
     timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
     try:
-        await _read_frames(websocket, conn, svc)
+        await _read_frames(websocket, conn, svc, bucket, timer)
     finally:
         timer.cancel()
 
@@ -105,31 +129,43 @@ def _resumes(text: str | None) -> bool:
     return text is not None and "hello" in text and "last_event_id" in text
 
 
-async def _read_frames(websocket: WebSocket, conn: Connection, svc: Services) -> None:
-    bucket = _Bucket()
+async def _read_frames(
+    websocket: WebSocket,
+    conn: Connection,
+    svc: Services,
+    bucket: _Bucket,
+    hold_timer: asyncio.TimerHandle,
+) -> None:
+    """Answer every frame exactly once, with the command's `ref` whenever it can be read: a
+    client awaiting a refused command must hear of it (a rate-limited one, after
+    `retry_after_ms`, may simply be sent again)."""
     while True:
         message = await websocket.receive()
+        hold_timer.cancel()
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
         if not conn.started and not _resumes(text):
             conn.release()
         if text is None:
-            _refuse(conn, "text_only", "send JSON in text frames")
+            _refuse(conn, None, "text_only", "send JSON in text frames")
             continue
         if len(text) > MAX_FRAME_BYTES // 4 and len(text.encode()) > MAX_FRAME_BYTES:
-            _refuse(conn, "too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+            why = f"frames are limited to {MAX_FRAME_BYTES} bytes"
+            _refuse(conn, _leading_ref(text), "too_large", why)
             continue
-        if not bucket.take():
-            _refuse(conn, "rate_limited", "too many frames; slow down")
-            continue
+        wait_ms = bucket.take()  # every frame counts, the unreadable ones too
         try:
             command = load_json(text)
         except ValueError:  # deeply nested arrays included
-            _refuse(conn, "invalid_json", "the frame is not JSON")
+            _refuse(conn, None, "invalid_json", "the frame is not JSON")
+            continue
+        ref = command.get("ref") if isinstance(command, dict) else None
+        if wait_ms:
+            _refuse(conn, ref, "rate_limited", "too many frames; slow down", retry_after_ms=wait_ms)
             continue
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            _refuse(conn, "invalid_command", 'a command is {"type": ..., "data": ...}')
+            _refuse(conn, ref, "invalid_command", 'a command is {"type": ..., "data": ...}')
             continue
         presence.acted(svc, conn, command["type"])
         try:
@@ -158,9 +194,14 @@ def _credential(websocket: WebSocket, how: str) -> str:
     return sessions.token_credential(accounts.hash_token(bearer_token(websocket) or ""))
 
 
-def _refuse(conn: Connection, code: str, message: str) -> None:
+def _refuse(conn: Connection, ref: Any, code: str, message: str, **extra: Any) -> None:
     conn.release()  # a refused first frame ends the hold like any other
-    conn.reply(error_frame(None, code, message))
+    conn.reply(error_frame(ref, code, message, **extra))
+
+
+def _leading_ref(text: str) -> Any:
+    match = _LEADING_REF.match(text)
+    return load_json(match.group(1)) if match else None
 
 
 async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: WebSocket) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inbox.delivery import send_with_retry
+from inbox.delivery import attempt
 from inbox.errors import SmsError
 from inbox.providers._twilio_api import TWILIO_API_URL, RewritingHttpClient
 from inbox.providers.base import OutboundText
@@ -103,17 +103,37 @@ async def test_an_error_after_taking_leaves_the_text_for_find_sent(
     assert found is not None and found.sid == taken["sid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: send_with_retry reads a 5xx with a Twilio code as 'not taken' and "
-    "resends; a 503 after taking (or a 504 from Twilio's edge) sends the text twice",
-)
-async def test_send_with_retry_sends_once_through_a_503_that_took_the_text(
+async def test_a_retry_sends_once_through_a_503_that_took_the_text(
     twilio: TwilioProvider, fake: FakeTwilio
 ) -> None:
+    """Issue 12: the old retry read a 5xx with a Twilio code as 'not taken' and resent (a 503
+    after taking, or a 504 from Twilio's edge, sent the text twice). The outbox's attempts: the
+    first leaves the text in doubt, the next asks Twilio before sending and adopts it."""
     fake.script(take_then_fail(503))
-    await send_with_retry(twilio, TEXT, first_backoff_secs=0.01)
-    assert len(fake.messages) == 1
+    first = await attempt(twilio, 7, TEXT, ask_first=False, since=since())
+    assert first.sent is None and first.in_doubt and not first.final
+    second = await attempt(twilio, 7, TEXT, ask_first=first.in_doubt, since=since())
+    (taken,) = fake.messages
+    assert second.sent is not None and second.sent.sid == taken["sid"]
+    assert fake.create_calls == 1
+
+
+async def test_an_attempt_that_cannot_ask_twilio_does_not_send_blind(
+    twilio: TwilioProvider, fake: FakeTwilio
+) -> None:
+    fake.fail("GET", "/Messages.json", 500)
+    tried = await attempt(twilio, 7, TEXT, ask_first=True, since=since())
+    assert tried.sent is None and tried.in_doubt and not tried.final
+    assert fake.create_calls == 0
+
+
+async def test_an_attempt_refused_for_good_is_final(
+    twilio: TwilioProvider, fake: FakeTwilio
+) -> None:
+    fake.refused[THEIRS] = 21211
+    tried = await attempt(twilio, 7, TEXT, ask_first=False, since=since())
+    assert tried.final and not tried.in_doubt
+    assert tried.error is not None and tried.error.provider_code == "21211"
 
 
 async def test_a_short_delay_before_taking_is_only_slow(

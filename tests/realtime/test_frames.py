@@ -40,11 +40,31 @@ async def test_a_flood_of_frames_is_rate_limited_not_fatal(app_server: Running) 
     bob = await login(app_server.url, "bob")
     ws = await Agent.connect(app_server.url, cookies=bob.cookies)
     for i in range(100):
-        await ws.send({"type": "ping", "ref": i})
-    codes = []
+        await ws.send({"type": "ping", "ref": f"p{i}"})
+    answers: dict[str, str] = {}
     for _ in range(100):
         frame = await ws.reply()
-        codes.append(frame["type"] if frame["type"] == "pong" else frame["error"]["code"])
-    assert "rate_limited" in codes and codes.count("pong") >= 40
-    assert set(codes) == {"pong", "rate_limited"}
+        assert frame["ref"] not in answers  # exactly one answer each, with its ref
+        if frame["type"] == "error":
+            assert frame["error"]["code"] == "rate_limited"
+            assert 0 < frame["error"]["retry_after_ms"] <= 1000
+        answers[frame["ref"]] = frame["type"]
+    assert sorted(answers) == sorted(f"p{i}" for i in range(100))
+    assert "error" in answers.values() and list(answers.values()).count("pong") >= 40
+    await ws.close()
+
+
+async def test_refusals_carry_the_ref_of_the_command_they_refuse(app_server: Running) -> None:
+    bob = await login(app_server.url, "bob")
+    ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    too_large = '{"type": "message.send", "ref": "big", "data": {"body": "' + "x" * 70_000 + '"}}'
+    for raw, ref, code in [
+        (too_large, "big", "too_large"),
+        ('{"ref": "typeless"}', "typeless", "invalid_command"),
+        ('{"type": "no.such.command", "ref": "7"}', "7", "unknown_command"),
+        ('{"type": "lock.acquire", "ref": "r", "data": {}}', "r", "invalid"),
+    ]:
+        await ws.ws.send(raw)
+        frame = await ws.reply()
+        assert (frame["type"], frame["ref"], frame["error"]["code"]) == ("error", ref, code)
     await ws.close()

@@ -85,25 +85,3 @@ async def _logged(db: Database, event_id: int) -> bool:
     """Whether the demo team's event log still holds `event_id`."""
     async with db.read() as session:
         return await session.get(EventRecord, (1, event_id)) is not None
-
-
-async def test_a_late_hello_fills_in_what_came_before_live_events_without_duplicates(
-    app_server: Running,
-) -> None:
-    bob = await login(app_server.url, "bob")
-    ws = await Agent.connect(app_server.url, cookies=bob.cookies)
-    await app_server.twilio.inbound(FRONT_DESK, "+15556000004", "seen")
-    seen = await ws.next_event("message.created")
-    await ws.close()
-    await app_server.twilio.inbound(FRONT_DESK, "+15556000004", "missed")
-    back = await Agent.connect(app_server.url, cookies=bob.cookies)
-    await app_server.twilio.inbound(FRONT_DESK, "+15556000004", "live")
-    live = await back.next_event("message.created")  # no hello yet: live delivery began
-    assert live["data"]["message"]["body"] == "live"
-    await back.send({"type": "hello", "last_event_id": seen["id"]})
-    missed = await back.next_event("message.created")
-    assert missed["data"]["message"]["body"] == "missed" and missed["id"] < live["id"]
-    # Nothing more from the log: the next message is the next live text.
-    await app_server.twilio.inbound(FRONT_DESK, "+15556000004", "after")
-    assert (await back.next_event("message.created"))["data"]["message"]["body"] == "after"
-    await back.close()

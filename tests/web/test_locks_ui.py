@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Page, Route, WebSocketRoute, expect
 
-from tests.conftest import Running
+from tests.conftest import Running, running
+from tests.fake_twilio import FakeTwilio
+from tests.faults.parts import PrivateRedis
 from tests.helpers import EVENT_WAIT_SECS, FRONT_DESK
 from tests.web.conftest import GRACE_SECS, IDLE_AFTER_SECS
 from tests.web.pages import agent_page, screenshot
@@ -349,3 +354,69 @@ async def test_a_locks_snapshot_answered_late_does_not_undo_a_newer_lock_event(
     assert await snapshot == "Bob is replying…"
     await expect(carol.get_by_label("Reply", exact=True)).to_be_disabled()
     assert bob_errors == [] and carol_errors == []
+
+
+@pytest.fixture
+def restartable(
+    tmp_path: Path, database_url: str, fake_twilio: tuple[FakeTwilio, str]
+) -> Iterator[tuple[Running, PrivateRedis]]:
+    """A server on a Redis of its own, which the test restarts empty."""
+    redis = PrivateRedis(tmp_path / "redis")
+    redis.start()
+    try:
+        with running(
+            tmp_path / "data", redis.url, fake_twilio, database_url=database_url
+        ) as server:
+            yield server, redis
+    finally:
+        redis.kill()
+
+
+async def _holders(page: Page, url: str) -> list[str] | None:
+    """Who holds what, as the board reads it; None for a 503 (right after Redis came back, a
+    call may meet a connection of the old server)."""
+    answer = await page.request.get(url + "/api/v1/locks")
+    if answer.status == 503:
+        return None
+    return [item["holder"]["name"] for item in (await answer.json())["items"]]
+
+
+async def test_a_lock_redis_lost_is_claimed_back_by_the_agent_still_writing(
+    restartable: tuple[Running, PrivateRedis], browser: Browser
+) -> None:
+    """Redis restarts empty: Bob, writing (focus and a draft), gets his claim back at once and
+    Carol still waits; Alice, whose composer has no draft, is told and claims nothing."""
+    server, redis = restartable
+    _, bob, bob_errors = await agent_page(browser, server.url, "bob")
+    _, carol, carol_errors = await agent_page(browser, server.url, "carol")
+    _, alice, alice_errors = await agent_page(browser, server.url, "alice")
+    await server.twilio.inbound(FRONT_DESK, CUSTOMER, "Can I move my appointment?")
+    await server.twilio.inbound(FRONT_DESK, "+15554443333", "Is the office open?")
+    await open_customer(bob)
+    await open_customer(carol, front_desk=True)
+    await alice.get_by_role("button", name="Front Desk").click()
+    await alice.get_by_role("button", name="+15554443333").click()
+    bob_reply = bob.get_by_label("Reply", exact=True)
+    await bob_reply.fill("Let me check the calendar and")
+    alice_reply = alice.get_by_label("Reply", exact=True)
+    await alice_reply.focus()
+    await expect(alice.locator("#lock-status")).to_contain_text("You are replying")
+    await expect(carol.locator("#lock-status")).to_have_text("Bob is replying…")
+    assert sorted(await _holders(carol, server.url) or []) == ["Alice Admin", "Bob Agent"]
+
+    redis.kill()
+    redis.start()  # empty: both locks are gone
+
+    lost = "The server lost your claim on this conversation (it restarted). Your draft is kept."
+    # Noticed within the epoch check (1 s) after Redis answers again; a loaded machine is slower.
+    await expect(alice.locator("#composer-error")).to_have_text(lost, timeout=LOCK_WAIT_MS)
+    await expect(alice.locator("#lock-status")).to_have_text("")
+    async with asyncio.timeout(EVENT_WAIT_SECS):  # bob's page claimed it back by itself
+        while await _holders(carol, server.url) != ["Bob Agent"]:
+            await asyncio.sleep(0.05)
+    await expect(bob.locator("#lock-status")).to_contain_text("You are replying")
+    await expect(bob.locator("#composer-error")).to_have_text("")
+    await expect(carol.locator("#lock-status")).to_have_text("Bob is replying…")
+    await expect(carol.get_by_label("Reply", exact=True)).to_be_disabled()
+    await expect(bob_reply).to_have_value("Let me check the calendar and")
+    assert bob_errors == [] and carol_errors == [] and alice_errors == []

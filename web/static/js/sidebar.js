@@ -6,7 +6,7 @@ import { $, el } from "./dom.js";
 
 const PICKERS = ["new-inbox", "bulk-inbox", "ooo-inbox"]; // the dialogs' "From inbox" selects
 
-export const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
+export const inboxButtons = () => [...document.querySelectorAll(".inbox-link[data-inbox-id]")];
 const buttonOf = (id) => inboxButtons().find((b) => Number(b.dataset.inboxId) === id) || null;
 
 function paint(button, inbox) {
@@ -44,7 +44,7 @@ function fillPickers(items) {
 export function wireSidebar(onPick) {
   for (const b of inboxButtons()) paint(b);
   $("inboxes").addEventListener("click", (e) => {
-    const b = e.target.closest(".inbox-link");
+    const b = e.target.closest(".inbox-link[data-inbox-id]");
     if (b) onPick(Number(b.dataset.inboxId));
   });
 }
@@ -70,7 +70,10 @@ export async function syncSidebar() {
     paint(button, inbox);
     return button.closest("li");
   });
-  $("inboxes").replaceChildren(...(rows.length ? rows : [el("li", {}, "You are not a member of any inbox yet.")]));
+  // The views after the inboxes (Mentions) stay as they are.
+  const views = [...$("inboxes").querySelectorAll(".view-link")].map((b) => b.closest("li"));
+  const none = el("li", { id: "no-inbox", className: "muted" }, "You are not a member of any inbox yet. Ask an admin to add you to one.");
+  $("inboxes").replaceChildren(...(rows.length ? rows : [none]), ...views);
   fillPickers(items);
   return items.map((i) => i.id).filter((id) => !known.has(id));
 }

@@ -1,8 +1,8 @@
 """admin: disabled users, token expiry, archived inboxes and their unsolicited handling, one
 number per inbox, the audit log, one-time links (first-run setup, set-password invitations)
 
-Revision ID: 0004_admin
-Revises: 0002
+Revision ID: 0005_admin
+Revises: 0004_inbox_features
 Create Date: 2026-12-01
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0004_admin'
-down_revision: str | None = '0002'
+revision: str = '0005_admin'
+down_revision: str | None = '0004_inbox_features'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -68,26 +68,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_column('disabled_at')
-
-    with op.batch_alter_table('token', schema=None) as batch_op:
-        batch_op.drop_column('expires_at')
-
-    with op.batch_alter_table('phonenumber', schema=None) as batch_op:
-        batch_op.drop_index('uq_phonenumber_inbox_id')
-
-    with op.batch_alter_table('inboxmember', schema=None) as batch_op:
-        batch_op.drop_column('unsolicited')
-
-    with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.drop_column('archived_at')
-        batch_op.drop_column('unsolicited_bot_id')
-
-    with op.batch_alter_table('one_time_link', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_one_time_link_user_id'))
+    # Not in batch mode: SQLite (3.35 on) drops a column in place, where batch mode would copy
+    # the table, which a store with rows referring to its users and inboxes refuses.
+    op.drop_column('user', 'disabled_at')
+    op.drop_column('token', 'expires_at')
+    op.drop_index('uq_phonenumber_inbox_id', table_name='phonenumber')
+    op.drop_column('inboxmember', 'unsolicited')
+    op.drop_column('inbox', 'archived_at')
+    op.drop_column('inbox', 'unsolicited_bot_id')
+    op.drop_index(op.f('ix_one_time_link_user_id'), table_name='one_time_link')
     op.drop_table('one_time_link')
-
-    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_entry_team_id'))
+    op.drop_index(op.f('ix_audit_entry_team_id'), table_name='audit_entry')
     op.drop_table('audit_entry')
