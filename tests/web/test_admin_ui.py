@@ -100,7 +100,7 @@ async def test_an_inbox_made_numbered_renamed_and_archived_shows_live_in_a_membe
         session.add(PhoneNumber(team_id=1, number=SPARE, label="spare"))
     _, bob, bob_errors = await agent_page(browser, app_server.url, "bob")
     sidebar = bob.locator("#inboxes")
-    await expect(sidebar.locator(".inbox-link")).to_have_count(1)
+    await expect(sidebar.locator(".inbox-link[data-inbox-id]")).to_have_count(1)
     _, alice, alice_errors = await agent_page(browser, app_server.url, "alice")
     await settings(alice, app_server.url, "inboxes")
 
