@@ -9,7 +9,6 @@ from server.app import create_app
 from tests.conftest import Running, make_settings
 from tests.fake_twilio import FakeTwilio
 from tests.helpers import (
-    EVENT_WAIT_SECS,
     FRONT_DESK,
     Agent,
     ServerThread,
@@ -30,7 +29,8 @@ RULES = {
 async def wait_line(proc: asyncio.subprocess.Process, needle: str) -> str:
     """The bot's next log line containing `needle` (its log is how it says it chose not to act)."""
     assert proc.stderr is not None
-    async with asyncio.timeout(EVENT_WAIT_SECS):
+    # A hang guard: its first line comes after the bot process started and connected.
+    async with asyncio.timeout(RECONNECT_WAIT_SECS):
         while True:
             line = (await proc.stderr.readline()).decode()
             if not line:
