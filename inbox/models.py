@@ -23,7 +23,7 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     # Last event id handed out; bumped inside each writing transaction so ids commit in order.
-    last_event_id: int = 0
+    last_event_id: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -177,7 +177,7 @@ class EventRecord(SQLModel, table=True):
 
     __tablename__ = "event"
     team_id: int = Field(foreign_key="team.id", primary_key=True)
-    id: int = Field(primary_key=True)
+    id: int = Field(primary_key=True, sa_type=BigInteger)
     type: str
     inbox_id: int | None = None  # None: team-wide (presence); else only that inbox's members
     user_id: int | None = None  # set: only that user receives it

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from inbox import messages
 from inbox.delivery import Outcome
@@ -64,7 +64,24 @@ def status_item(
 
 
 async def apply(svc: Services, item: dict[str, Any]) -> None:
-    """Store one webhook's item: an inbound text, or a status callback."""
+    """Store one webhook's item: an inbound text, or a status callback. A transaction cut off
+    by a dropped connection (PostgreSQL restarted, failed over, or a proxy between closed it)
+    is tried once more on a fresh one: Twilio never resends a webhook that failed, and trying
+    again cannot double a text (one message per MessageSid; statuses only move forward)."""
+    try:
+        await _apply(svc, item)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        logger.warning(
+            "the store dropped its connection during a webhook (%s %s); trying once more",
+            item["kind"],
+            item["sid"],
+        )
+        await _apply(svc, item)
+
+
+async def _apply(svc: Services, item: dict[str, Any]) -> None:
     if item["kind"] == "inbound":
         await inbound.receive(
             svc,
@@ -86,18 +103,19 @@ async def apply(svc: Services, item: dict[str, Any]) -> None:
     await sending.record(svc, [outcome])
 
 
-async def take(svc: Services, item: dict[str, Any]) -> None:
-    """Apply `item` if the store takes it in time; else keep it and return (the attempt goes
-    on). Refusals (a number no inbox has, a bad status) are raised as before."""
+async def take(svc: Services, item: dict[str, Any]) -> str:
+    """Apply `item` if the store takes it in time ("stored"); else keep it and return ("kept";
+    the attempt goes on). Refusals (a number no inbox has, a bad status) are raised as before."""
     attempt = asyncio.ensure_future(apply(svc, item))
     done, _ = await asyncio.wait({attempt}, timeout=svc.settings.webhook_store_wait_secs)
     if done:
-        return attempt.result()
+        attempt.result()
+        return "stored"
     try:
         path = await asyncio.to_thread(svc.spool.put, item)
     except OSError as exc:
         await _wait_for_the_store(svc, item, attempt, exc)
-        return
+        return "stored"
     logger.warning(
         "the store did not take a webhook (%s %s) in %g s; kept as %s",
         item["kind"],
@@ -106,6 +124,7 @@ async def take(svc: Services, item: dict[str, Any]) -> None:
         path.name,
     )
     svc.spawn(_finish(svc, attempt, path), name=f"webhook-{path.name}")
+    return "kept"
 
 
 async def _wait_for_the_store(
