@@ -74,6 +74,17 @@ def clean_redis(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def serve_redis(request: pytest.FixtureRequest) -> str | None:
+    """The Redis a `switchboard serve` of the test is pointed at: none on SQLite (it starts its
+    embedded one, as on one machine), the run's shared one on PostgreSQL (where `serve` refuses
+    to start a private one: docs/deploy.md)."""
+    if STORE == "sqlite":
+        return None
+    url: str = request.getfixturevalue("clean_redis")
+    return url
+
+
+@pytest.fixture
 def fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio()
     with ServerThread(fake.app()) as server:

@@ -18,12 +18,24 @@ from sqlmodel import SQLModel
 
 from inbox.accounts import hash_token
 from tests.helpers import Agent, free_port, login, open_store, wait_until_serving
+from tests.stores import sqlite_url
 
 
-def _env(database_url: str) -> dict[str, str]:
-    """This process's environment without our settings, on the test's store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TWILIO_"))}
-    return env | {"SWITCHBOARD_DATABASE_URL": database_url}
+# Every process of a deployment on PostgreSQL shares one key (`serve` refuses to make its own).
+SECRET_KEY = "test-secret-key-shared-by-every-process"
+
+
+def _env(database_url: str, redis_url: str | None = None) -> dict[str, str]:
+    """This process's environment without our settings (or a platform's), on the test's store
+    (and `redis_url`, else the embedded Redis)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SWITCHBOARD_", "TWILIO_", "PROMETHEUS_"))
+        and k not in ("DATABASE_URL", "REDIS_URL", "FORWARDED_ALLOW_IPS")
+    }
+    env |= {"SWITCHBOARD_DATABASE_URL": database_url, "SWITCHBOARD_SECRET_KEY": SECRET_KEY}
+    return env | ({"SWITCHBOARD_REDIS_URL": redis_url} if redis_url else {})
 
 
 def switchboard(
@@ -45,7 +57,7 @@ def switchboard(
 
 
 class Serve:
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, redis_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / "serve.log"
@@ -63,7 +75,7 @@ class Serve:
                 "--log-level",
                 "warning",
             ],
-            env=_env(database_url),
+            env=_env(database_url, redis_url),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal gives a command
@@ -105,8 +117,18 @@ async def stored_values(database_url: str) -> list[str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[Serve]:
-    server = Serve(tmp_path / "data", database_url)
+def served(tmp_path: Path, database_url: str, serve_redis: str | None) -> Iterator[Serve]:
+    yield from _serving(Serve(tmp_path / "data", database_url, serve_redis))
+
+
+@pytest.fixture
+def on_one_machine(tmp_path: Path) -> Iterator[Serve]:
+    """`serve` as on a laptop, whatever the run's store: SQLite and the embedded Redis."""
+    data = tmp_path / "data"
+    yield from _serving(Serve(data, sqlite_url(data)))
+
+
+def _serving(server: Serve) -> Iterator[Serve]:
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -158,7 +180,8 @@ async def test_token_create_gives_a_working_bearer_token(
     assert not any(token in value for value in stored)
 
 
-def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(served: Serve) -> None:
+def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(on_one_machine: Serve) -> None:
+    served = on_one_machine
     pid = served.redis_pid()
     assert alive(pid)
     os.killpg(served.proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
@@ -169,7 +192,8 @@ def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(served: Serve) -> No
     assert "Traceback" not in log, log  # Redis outlived the app's shutdown
 
 
-def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> None:
+def test_embedded_redis_dies_even_when_the_server_is_killed(on_one_machine: Serve) -> None:
+    served = on_one_machine
     pid = served.redis_pid()
     served.proc.kill()
     served.proc.wait()
