@@ -107,9 +107,17 @@ class Database:
         async with self.read() as session:
             await session.execute(text("SELECT 1"))
 
-    async def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        await self.migrate(_upgrade)
+    async def upgrade(self) -> str | None:
+        """Bring the schema to the newest Alembic revision; return the one it was at (None: an
+        empty store), as read under the lock."""
+        found: list[str | None] = []
+
+        def upgrade(connection: Connection) -> None:
+            found.append(_current_revision(connection))
+            _upgrade(connection)
+
+        await self.migrate(upgrade)
+        return found[0]
 
     async def migrate(self, run: Callable[[Connection], None]) -> None:
         """Run `run` (Alembic's migrations) on one connection, in one transaction, as the only

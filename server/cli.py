@@ -141,8 +141,7 @@ def _fresh_metrics_dir(settings: Settings) -> Path:
 async def _migrate(settings: Settings) -> tuple[str | None, str | None]:
     db = _database(settings)
     try:
-        before = await db.revision()
-        await db.upgrade()
+        before = await db.upgrade()
         return before, await db.revision()
     finally:
         await db.dispose()
