@@ -1,6 +1,7 @@
-"""64-bit event ids: the event log's `id` and the team's `last_event_id` were 32-bit on
-PostgreSQL (a busy team's counter would stop at 2,147,483,647); SQLite's INTEGER is 64-bit
-already, so there is nothing to do there.
+"""64-bit event ids
+
+The event log's `id` and the team's `last_event_id` were 32-bit on PostgreSQL (a busy team's
+counter would stop at 2,147,483,647); SQLite's INTEGER is 64-bit already: nothing to do there.
 
 Revision ID: 0005_scale
 Revises: 0003_outbox
