@@ -113,9 +113,8 @@ def make_settings(
             "TWILIO_AUTH_TOKEN": twilio.auth_token,
             "SWITCHBOARD_TWILIO_API_URL": twilio_url,
         }
-    return Settings.from_env(
-        env, data_dir=data_dir, send_backoff_secs=0.01, twilio_timeout_secs=0.5, **extra
-    )
+    quick: dict[str, object] = {"send_backoff_secs": 0.01, "twilio_timeout_secs": 0.5}
+    return Settings.from_env(env, data_dir=data_dir, **(quick | extra))
 
 
 @dataclass

@@ -20,7 +20,6 @@ from inbox.accounts import hash_token
 from tests.helpers import Agent, free_port, login, open_store, wait_until_serving
 from tests.stores import sqlite_url
 
-
 # Every process of a deployment on PostgreSQL shares one key (`serve` refuses to make its own).
 SECRET_KEY = "test-secret-key-shared-by-every-process"
 
