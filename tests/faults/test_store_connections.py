@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
 
 from inbox.db import WRITE_LOCK_KEY, Database, Pool
 from inbox.models import Message, Team
@@ -56,7 +57,9 @@ async def test_a_webhook_whose_connection_drops_mid_transaction_is_stored_once(
     event = await agent.next_event("message.created")
     assert event["data"]["message"]["body"] == "hi"
     async with open_store(url) as db, db.read() as session:
-        stored = (await session.execute(select(Message).where(Message.provider_sid == sid))).all()
+        stored = (
+            await session.execute(select(Message).where(col(Message.provider_sid) == sid))
+        ).all()
     assert len(stored) == 1
     await agent.close()
 
