@@ -37,7 +37,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # other databases of the same cluster do not wait for each other. Any fixed 64-bit key of ours.
 WRITE_LOCK_KEY = 0x5357_4254_5752_4954  # "SWBTWRIT"
 _TAKE_WRITE_LOCK = text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
-# A migration may rewrite a large table (0005 widens the event log's ids): no statement limit.
+# A migration may rewrite a large table (0005 widens the event log's ids), and may wait long for
+# another process's: no statement limit.
 _NO_STATEMENT_TIMEOUT = text("SET LOCAL statement_timeout = 0")
 
 
@@ -126,8 +127,9 @@ class Database:
         the first find nothing left to do."""
         async with self.write_engine.begin() as conn:
             if self.is_postgres:
-                await conn.execute(_TAKE_WRITE_LOCK)
+                # First: waiting for another process's long migration is no runaway statement.
                 await conn.execute(_NO_STATEMENT_TIMEOUT)
+                await conn.execute(_TAKE_WRITE_LOCK)
             await conn.run_sync(run)
 
     async def revision(self) -> str | None:

@@ -9,11 +9,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+import asyncpg
+import pytest
 from sqlalchemy import func, select
 
-from inbox.db import head_revision
+from inbox.db import WRITE_LOCK_KEY, head_revision
 from inbox.models import Team
 from tests.conftest import STORE
+from tests.faults.test_store_connections import WAITING_FOR_THE_WRITE_LOCK, asyncpg_dsn
 from tests.helpers import SERVE_START_SECS, free_port, open_store
 from tests.server.test_cli import _env
 
@@ -100,3 +103,25 @@ async def test_serve_refuses_a_store_it_is_not_to_migrate_and_says_what_to_run(
     assert "run `switchboard migrate`" in err
     assert "Traceback" not in err
     assert await revision_of(empty_database_url) is None  # it changed nothing
+
+
+@pytest.mark.skipif(STORE != "postgres", reason="PostgreSQL's statement timeout")
+async def test_a_migrate_waiting_for_another_writer_outlasts_the_statement_timeout(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    holder = await asyncpg.connect(asyncpg_dsn(empty_database_url))
+    try:
+        await holder.execute(f"SELECT pg_advisory_lock({WRITE_LOCK_KEY})")
+        env = _env(empty_database_url) | {"SWITCHBOARD_DATABASE_STATEMENT_TIMEOUT": "0.2"}
+        migrate = asyncio.create_task(run_at_once([migrate_command(tmp_path / "data")], env))
+        async with asyncio.timeout(SERVE_START_SECS):  # it queues behind the other writer
+            while not await holder.fetchval(WAITING_FOR_THE_WRITE_LOCK):
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # past its statement timeout
+        assert not migrate.done()  # still waiting, not cut off
+        await holder.execute(f"SELECT pg_advisory_unlock({WRITE_LOCK_KEY})")
+        ((code, out, err),) = await migrate
+    finally:
+        await holder.close()
+    assert code == 0, err
+    assert out.strip() == f"Migrated the store's schema from nothing to {head_revision()}."
