@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.helpers import Agent, free_port, login, wait_until_serving
@@ -80,7 +81,12 @@ def assert_private(log: str) -> None:
 @pytest.mark.parametrize("logged", [{}], indirect=True)
 async def test_each_request_is_one_line_without_its_query_or_body(logged: Logged) -> None:
     await browse(logged.url)
+    async with httpx.AsyncClient(base_url=logged.url) as client:  # a path that forges a line
+        forged = await client.get("/x%0AINFO%20switchboard.requests:%20GET%20/forged%20200")
+    assert forged.status_code == 404
     log = logged.stop()
+    assert "INFO switchboard.requests: GET /forged" not in log
+    assert "GET /x\\x0aINFO switchboard.requests: GET /forged 200 404 " in log
     lines = [line for line in log.splitlines() if line.startswith("INFO switchboard.requests: ")]
     requests = [line.split(": ", 1)[1].split() for line in lines]
     seen = {(method, path, status) for method, path, status, *_ in requests}
