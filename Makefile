@@ -49,6 +49,9 @@ endef
 chromium:
 	$(call apt_install,$(if $(wildcard $(CHROMIUM)),,chromium))
 
-# What `make test` needs from Debian: Chromium, and PostgreSQL for the run on it.
+# What `make test` needs from Debian: Chromium, PostgreSQL for the run on it, and the proxies
+# whose own validators check deploy/'s Caddyfile and nginx example (tests/test_packaging.py).
 test-packages:
-	$(call apt_install,$(if $(wildcard $(CHROMIUM)),,chromium) $(if $(PG_SERVER),,postgresql))
+	$(call apt_install,$(if $(wildcard $(CHROMIUM)),,chromium) $(if $(PG_SERVER),,postgresql) \
+		$(if $(wildcard /usr/bin/caddy),,caddy) $(if $(wildcard /usr/sbin/nginx),,nginx) \
+		$(if $(wildcard /usr/bin/openssl),,openssl))

@@ -10,6 +10,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def metrics_env() -> dict[str, str]:
+    """The server's metrics on (BENCH_METRICS=1) or off: the hot paths' cost side by side."""
+    return {"SWITCHBOARD_METRICS_TOKEN": "bench"} if os.environ.get("BENCH_METRICS") else {}
+
+
 def proc_cpu_secs(pid: int) -> float:
     """User + system CPU time of a process, from /proc/PID/stat (fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -30,7 +30,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stats import Figures, proc_cpu_secs, proc_rss_bytes  # noqa: E402
+from _stats import Figures, metrics_env, proc_cpu_secs, proc_rss_bytes  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -94,6 +94,7 @@ class Switchboard(Target):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+        env |= metrics_env()
         env |= {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
         self.data_dir = data_dir
         common = ["--data-dir", str(data_dir)]

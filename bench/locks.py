@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _agents import Agent as SocketAgent  # noqa: E402
 from _agents import upgrade_request  # noqa: E402
-from _stats import proc_cpu_secs  # noqa: E402
+from _stats import metrics_env, proc_cpu_secs  # noqa: E402
 
 from inbox import accounts  # noqa: E402
 from inbox.db import Database  # noqa: E402
@@ -76,6 +76,7 @@ def pct(samples: list[float], p: float) -> float:
 
 def start_server(data_dir: Path, redis_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env |= metrics_env()
     profile = (
         ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if "BENCH_PROFILE" in env else []
     )

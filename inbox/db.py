@@ -10,6 +10,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import aiosqlite
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -34,12 +37,26 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # other databases of the same cluster do not wait for each other. Any fixed 64-bit key of ours.
 WRITE_LOCK_KEY = 0x5357_4254_5752_4954  # "SWBTWRIT"
 _TAKE_WRITE_LOCK = text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+# A migration may rewrite a large table (0005 widens the event log's ids), and may wait long for
+# another process's: no statement limit.
+_NO_STATEMENT_TIMEOUT = text("SET LOCAL statement_timeout = 0")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """PostgreSQL connections of one process: at most `size` (no overflow, so processes x size
+    bounds what the server must allow), each opened within `connect_timeout_secs`, each
+    statement cut off after `statement_timeout_secs` (0: never)."""
+
+    size: int = 10
+    connect_timeout_secs: float = 5.0
+    statement_timeout_secs: float = 30.0
 
 
 class Database:
     """Two views of one engine: `read()` sessions and `write()` sessions (a write lock up front)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: Pool = Pool()) -> None:
         self.url = url
         backend = make_url(url).get_backend_name()
         self.is_sqlite = backend == "sqlite"
@@ -53,6 +70,14 @@ class Database:
             # timeout on the way): test each one as it is taken, and reconnect, rather than
             # fail the request that drew it.
             kwargs["pool_pre_ping"] = True
+            kwargs |= {"pool_size": pool.size, "max_overflow": 0}
+        if self.is_postgres:
+            kwargs["connect_args"] = {
+                "timeout": pool.connect_timeout_secs,
+                "server_settings": {
+                    "statement_timeout": str(int(pool.statement_timeout_secs * 1000))
+                },
+            }
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -83,13 +108,34 @@ class Database:
         async with self.read() as session:
             await session.execute(text("SELECT 1"))
 
-    async def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision (several processes starting at once
-        on PostgreSQL migrate in turn: the write lock, then DDL in one transaction)."""
+    async def upgrade(self) -> str | None:
+        """Bring the schema to the newest Alembic revision; return the one it was at (None: an
+        empty store), as read under the lock."""
+        found: list[str | None] = []
+
+        def upgrade(connection: Connection) -> None:
+            found.append(_current_revision(connection))
+            _upgrade(connection)
+
+        await self.migrate(upgrade)
+        return found[0]
+
+    async def migrate(self, run: Callable[[Connection], None]) -> None:
+        """Run `run` (Alembic's migrations) on one connection, in one transaction, as the only
+        writer of the store: the write lock first (PostgreSQL's advisory lock, SQLite's
+        `BEGIN IMMEDIATE`), so processes that migrate at once do it in turn, and the ones after
+        the first find nothing left to do."""
         async with self.write_engine.begin() as conn:
             if self.is_postgres:
+                # First: waiting for another process's long migration is no runaway statement.
+                await conn.execute(_NO_STATEMENT_TIMEOUT)
                 await conn.execute(_TAKE_WRITE_LOCK)
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(run)
+
+    async def revision(self) -> str | None:
+        """The schema's Alembic revision; None for a store never migrated."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_current_revision)
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file (SQLite) on a thread of its own. No
@@ -100,6 +146,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The revision `upgrade` brings a store to."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _upgrade(connection: Connection) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -15,6 +15,9 @@ ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversati
 PERSON_ROLES = ("agent", "supervisor", "admin")
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
+# Event ids are 64-bit; on SQLite INTEGER is 64-bit already, and only an INTEGER primary key is
+# the rowid that numbers rows by itself (revision 0006_scale changes PostgreSQL only).
+EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
@@ -26,7 +29,7 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     # Last event id handed out; bumped inside each writing transaction so ids commit in order.
-    last_event_id: int = 0
+    last_event_id: int = Field(default=0, sa_type=EVENT_ID)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -235,7 +238,7 @@ class EventRecord(SQLModel, table=True):
 
     __tablename__ = "event"
     team_id: int = Field(foreign_key="team.id", primary_key=True)
-    id: int = Field(primary_key=True)
+    id: int = Field(primary_key=True, sa_type=EVENT_ID)
     type: str
     inbox_id: int | None = None  # None: team-wide (presence); else only that inbox's members
     user_id: int | None = None  # set: only that user receives it

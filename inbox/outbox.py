@@ -71,6 +71,18 @@ async def next_due(session: AsyncSession) -> datetime | None:
     return found
 
 
+async def owed(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many texts are owed to the provider, and when the oldest of them was written."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(col(Message.created_at)))
+            .select_from(Outbox)
+            .join(Message, col(Message.id) == col(Outbox.message_id))
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
 async def claim(
     session: AsyncSession, token: str, now: datetime, claim_secs: float, limit: int
 ) -> list[Claimed]:

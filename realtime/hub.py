@@ -40,9 +40,24 @@ class EventSource(Protocol):
     async def last_ids(self, team_ids: Iterable[int]) -> dict[int, int]: ...
 
 
+class Observer(Protocol):
+    """Told what the hub did, for metrics (server/metrics.py); one call per event or hello."""
+
+    def fanned_out(self, sockets: int) -> None: ...
+
+    def replayed(self, events: int) -> None: ...
+
+
 class Hub:
-    def __init__(self, redis: aioredis.Redis, source: EventSource, deployment: str) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        source: EventSource,
+        deployment: str,
+        observer: Observer | None = None,
+    ) -> None:
         self._redis = redis
+        self._observer = observer
         self._source = source
         self._deployment = deployment
         self._channel = events_channel(deployment)
@@ -162,6 +177,8 @@ class Hub:
         start = min(after_id, conn.last_id)
         cursor = await self._read_log(conn, start, None, replayed, newest)
         conn.last_id = max(cursor, after_id, conn.last_id)
+        if self._observer is not None:
+            self._observer.replayed(max(cursor - after_id, 0))
 
     async def _missed_before_live(self, conn: Connection, after_id: int) -> bool:
         """Whether the log has an event after `after_id` that `conn` may see and was never
@@ -244,8 +261,11 @@ class Hub:
         if event.id <= self._delivered.get(event.team_id, 0):
             return
         self._delivered[event.team_id] = event.id
-        for conn in tuple(self._teams.get(event.team_id, ())):
+        conns = tuple(self._teams.get(event.team_id, ()))
+        for conn in conns:
             conn.offer(event)
+        if self._observer is not None:
+            self._observer.fanned_out(len(conns))
 
     async def _listen(self) -> None:
         backoff = 1.0

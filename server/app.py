@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from prometheus_client import multiprocess
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,7 +22,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inbox.db import Database
 from inbox.providers.base import SmsProvider
 from inbox.providers.sandbox import SandboxProvider
 from inbox.providers.twilio import TwilioProvider
@@ -40,6 +41,7 @@ from server.http import (
     conversations,
     inboxes,
     links,
+    metrics,
     notes,
     pages,
     phone_numbers,
@@ -50,7 +52,9 @@ from server.http import (
     webhooks,
 )
 from server.http.limits import BodyLimit
-from server.services import Services, services
+from server.logs import RequestLog
+from server.metrics import Metrics
+from server.services import Services, open_database, services
 from server.shutdown import on_stop_signal
 from server.socket.endpoint import ws_endpoint
 from server.socket.transport import RawSend
@@ -112,10 +116,12 @@ async def healthz(request: Request) -> Response:
     try:
         await svc.db.ping()
     except Exception as exc:  # any store failure means unhealthy
+        svc.metrics.store_error()
         problems.append(f"store: {exc.__class__.__name__}")
     try:
         await svc.redis.ping()
     except Exception as exc:
+        svc.metrics.redis_error()
         problems.append(f"redis: {exc.__class__.__name__}")
     if problems:
         return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
@@ -147,11 +153,11 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
     For a process that runs this one app."""
     if not settings.redis_url:
         raise RuntimeError("create_app needs settings.redis_url; `switchboard serve` starts one.")
+    counting = Metrics(enabled=settings.metrics_token is not None)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        db = Database(settings.database_url)
-        await db.upgrade()
+        db = await open_database(settings)
         if settings.demo:
             await seed_demo(db)
         redis = aioredis.Redis.from_pool(
@@ -161,11 +167,16 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
                 timeout=REDIS_POOL_WAIT_SECS,
             )
         )
-        hub = Hub(redis, LogSource(db), settings.deployment_name)
+        hub = Hub(
+            redis,
+            LogSource(db),
+            settings.deployment_name,
+            counting if counting.enabled else None,
+        )
         hub.start()
         provider = make_provider(settings)
         templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-        svc = Services(settings, db, redis, hub, provider, templates)
+        svc = Services(settings, db, redis, hub, provider, templates, counting)
         loops = background.start(svc)
         if freeze_gc:
             gc.collect()
@@ -187,11 +198,14 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             svc.passwords.close()
             await redis.aclose()
             await db.dispose()
+            if settings.metrics_dir is not None:  # this worker's live gauges end with it
+                multiprocess.mark_process_dead(os.getpid(), str(settings.metrics_dir))  # type: ignore[no-untyped-call]
 
     routes = [
         *pages.routes,
         *links.routes,
         Route("/healthz", healthz),
+        Route("/metrics", metrics.metrics),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
         Mount("/api/v1", routes=API_ROUTES),
@@ -200,6 +214,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
     ]
     middleware = [
         Middleware(RawSend),
+        Middleware(RequestLog, metrics=counting),
         Middleware(SecurityHeaders),
         Middleware(BodyLimit),
     ]

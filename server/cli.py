@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, admin create, user create, token create, bot."""
+"""The `switchboard` command: serve, migrate, admin create, user create, token create, bot."""
 
 from __future__ import annotations
 
@@ -6,23 +6,28 @@ import argparse
 import asyncio
 import getpass
 import logging
+import logging.config
 import os
+import shutil
 import signal
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from inbox import accounts
-from inbox.db import Database
+from inbox.db import Database, head_revision
 from inbox.errors import InboxError
 from inbox.models import ROLES
 from server.config import Settings
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.embedded_redis import embedded_redis
 from server.flows.setup import SETUP_LINK_HOURS, create_admin, make_setup_link
+from server.logs import log_config
 from server.passwords import MIN_PASSWORD_CHARS
+from server.services import SchemaNotReadyError, open_database
 
 logger = logging.getLogger("switchboard")
 
@@ -53,15 +58,24 @@ def _settings(args: argparse.Namespace) -> Settings:
         redis_url=getattr(args, "redis_url", None),
         public_url=getattr(args, "public_url", None),
         demo=True if getattr(args, "demo", False) else None,
+        migrate_on_start=True if getattr(args, "migrate", False) else None,
+        forwarded_allow_ips=getattr(args, "forwarded_allow_ips", None),
     )
 
 
+def _database(settings: Settings) -> Database:
+    return Database(settings.database_url, settings.pool)
+
+
 async def _prepare(settings: Settings) -> tuple[bool, str | None]:
-    """Migrate; then seed the demo team (`--demo`), or on a store with no team make the first
-    run's setup link: whether it seeded, and the link's secret."""
-    db = Database(settings.database_url)
+    """Open the store (migrating it on SQLite or when asked); then seed the demo team
+    (`--demo`), or on a store with no team make the first run's setup link: whether it seeded,
+    and the link's secret."""
     try:
-        await db.upgrade()
+        db = await open_database(settings)
+    except SchemaNotReadyError as exc:
+        raise SystemExit(f"switchboard serve: {exc}") from None
+    try:
         if settings.demo:
             return await seed_demo(db), None
         return False, await make_setup_link(db)
@@ -77,6 +91,16 @@ def _stop(signum: int, frame: object) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    problems = settings.split_brain()
+    if problems:
+        raise SystemExit(
+            "switchboard serve will not start with a store other than SQLite (several machines "
+            "may serve it) while:\n" + "\n".join(f"- {p}" for p in problems)
+        )
+    logging_config = log_config(args.log_level, settings.log_format)
+    logging.config.dictConfig(logging_config)
+    if settings.metrics_token is not None and args.workers > 1:
+        settings = settings.with_(metrics_dir=_fresh_metrics_dir(settings))
     signal.signal(signal.SIGTERM, _stop)
     with ExitStack() as stack:
         if not settings.redis_url:
@@ -108,7 +132,10 @@ def serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             **WS_OPTIONS,
             proxy_headers=bool(settings.public_url),
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            log_config=logging_config,
             log_level=args.log_level,
+            access_log=False,  # server/logs.py writes one line per request, without its query
             timeout_graceful_shutdown=10,
             # A dead peer is noticed within the presence TTL: pinged every half of it, and
             # dropped when no pong comes within the other half.
@@ -118,8 +145,36 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fresh_metrics_dir(settings: Settings) -> Path:
+    """The workers' sample files, emptied: those of an earlier run would be added in."""
+    path = settings.data_dir / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    return path
+
+
+async def _migrate(settings: Settings) -> tuple[str | None, str | None]:
+    db = _database(settings)
+    try:
+        before = await db.upgrade()
+        return before, await db.revision()
+    finally:
+        await db.dispose()
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Bring the store's schema to this version's (what a release phase runs, once, before the
+    new processes start); processes that run it at once migrate in turn."""
+    before, after = asyncio.run(_migrate(_settings(args)))
+    if before == after:
+        _out(f"The store's schema is up to date ({after}).")
+    else:
+        _out(f"Migrated the store's schema from {before or 'nothing'} to {after}.")
+    return 0
+
+
 async def _user_create(settings: Settings, args: argparse.Namespace, password: str | None) -> None:
-    db = Database(settings.database_url)
+    db = _database(settings)
     try:
         await db.upgrade()
         async with db.write() as session:
@@ -136,7 +191,7 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
 
 
 async def _token_create(settings: Settings, username: str, label: str) -> str:
-    db = Database(settings.database_url)
+    db = _database(settings)
     try:
         await db.upgrade()
         async with db.write() as session:
@@ -148,7 +203,7 @@ async def _token_create(settings: Settings, username: str, label: str) -> str:
 
 
 async def _admin_create(settings: Settings, args: argparse.Namespace, password: str) -> None:
-    db = Database(settings.database_url)
+    db = _database(settings)
     try:
         await db.upgrade()
         team, user = await create_admin(
@@ -184,8 +239,6 @@ def token_create(args: argparse.Namespace) -> int:
 
 
 def bot(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from bots.rules import Bot, Rules
 
     token = args.token or os.environ.get("SWITCHBOARD_BOT_TOKEN")
@@ -212,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-url", help="Redis URL (default: start the embedded redis-server)")
     p.add_argument("--public-url", help="the URL Twilio reaches this server at")
     p.add_argument("--demo", action="store_true", help="seed a demo team when the store is empty")
+    p.add_argument(
+        "--migrate",
+        action="store_true",
+        help="migrate the schema at start (always on SQLite; else `switchboard migrate` does it)",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        help="addresses whose X-Forwarded-* headers are trusted (the load balancer's; '*': any)",
+    )
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=serve)
 
@@ -228,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--team", help="the team's name (default: the only team, or a new one)")
     p.set_defaults(func=admin_create)
+    p = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help=f"bring the store's schema to this version's ({head_revision()})",
+    )
+    p.set_defaults(func=migrate)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     p = user.add_parser(

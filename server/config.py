@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from starlette.datastructures import Secret
 
+from inbox.db import Pool
 from inbox.delivery import Schedule
 from inbox.models import utcnow
 from inbox.providers.twilio import TWILIO_API_URL
@@ -37,6 +38,28 @@ class Settings:
     twilio_account_sid: str | None
     twilio_auth_token: Secret | None
     twilio_api_url: str = TWILIO_API_URL
+    # False when SWITCHBOARD_SECRET_KEY was unset and the key was made in (or read from) the
+    # data dir: fine for the processes of one machine, a split brain across several.
+    secret_key_shared: bool = True
+    # Migrate the schema at start: None means only on SQLite (one machine); with PostgreSQL
+    # `switchboard migrate` (a release phase) does it once, before the processes start.
+    migrate_on_start: bool | None = None
+    # Connections each process keeps to PostgreSQL (no overflow: processes x this is what
+    # max_connections must cover, docs/deploy.md), how long a new one may take, and how long
+    # one statement may run (a write waiting for the write lock included, as SQLite's busy
+    # timeout bounds it): /healthz and requests fail instead of hanging on a lost server.
+    database_pool_size: int = 10
+    database_connect_timeout_secs: float = 5.0
+    database_statement_timeout_secs: float = 30.0
+    # Addresses whose X-Forwarded-* headers are believed (uvicorn's list; "*" for any): the
+    # load balancer's, so client addresses (the login throttle, the log) are the real ones.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # The bearer token Prometheus sends to scrape /metrics; None: /metrics is off (404).
+    metrics_token: Secret | None = None
+    # Where the worker processes of `serve --workers N` keep their samples (prometheus-client's
+    # multiprocess mode; `serve` sets it); None: one process, counted in memory.
+    metrics_dir: Path | None = None
+    log_format: str = "text"  # or "json": one JSON object per line
     lock_ttl_secs: float = 120.0
     lock_idle_after_secs: float = 60.0  # no activity for this long: the holder is asked
     lock_grace_secs: float = 30.0  # no answer to the idle prompt for this long: released
@@ -103,6 +126,45 @@ class Settings:
         return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "sandbox"
 
     @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.is_sqlite if self.migrate_on_start is None else self.migrate_on_start
+
+    @property
+    def pool(self) -> Pool:
+        return Pool(
+            self.database_pool_size,
+            self.database_connect_timeout_secs,
+            self.database_statement_timeout_secs,
+        )
+
+    def split_brain(self) -> list[str]:
+        """What would make processes on several machines disagree: each would start its own
+        Redis (locks and presence split between machines) or make its own secret key (a
+        cookie from one refused by the next). A store other than SQLite means several
+        machines may serve, so both must be given."""
+        if self.is_sqlite:
+            return []
+        problems = []
+        if not self.redis_url:
+            problems.append(
+                "SWITCHBOARD_REDIS_URL is not set: each machine would start a private Redis, "
+                "and locks and presence would split between machines; set it to the one "
+                "Redis every process shares"
+            )
+        if not self.secret_key_shared:
+            problems.append(
+                "SWITCHBOARD_SECRET_KEY is not set: each machine would make its own, and a "
+                "session cookie from one would be refused by the next; set the same long "
+                "random value on every process (for example: python3 -c "
+                '"import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        return problems
+
+    @property
     def deployment_name(self) -> str:
         return self.deployment or deployment_of(self.database_url)
 
@@ -127,12 +189,28 @@ class Settings:
         data_dir = data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         token = env.get("TWILIO_AUTH_TOKEN")
+        metrics_token = env.get("SWITCHBOARD_METRICS_TOKEN")
+        secret = env.get("SWITCHBOARD_SECRET_KEY")
+        # A platform's own variables (Heroku, Render, Dokku...) when ours are unset.
+        database_url = overrides.pop("database_url", None) or (
+            env.get("SWITCHBOARD_DATABASE_URL") or env.get("DATABASE_URL")
+        )
         values: dict[str, Any] = {
             "data_dir": data_dir,
-            "database_url": env.get("SWITCHBOARD_DATABASE_URL")
-            or f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}",
-            "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
-            "secret_key": Secret(env.get("SWITCHBOARD_SECRET_KEY") or _kept_secret(data_dir)),
+            "database_url": asyncpg_url(database_url)
+            if database_url
+            else f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}",
+            "redis_url": env.get("SWITCHBOARD_REDIS_URL") or env.get("REDIS_URL") or None,
+            "secret_key": Secret(secret or _kept_secret(data_dir)),
+            "secret_key_shared": bool(secret),
+            "metrics_token": Secret(metrics_token) if metrics_token else None,
+            "metrics_dir": Path(env["PROMETHEUS_MULTIPROC_DIR"])
+            if env.get("PROMETHEUS_MULTIPROC_DIR")
+            else None,
+            "migrate_on_start": _switch(env, "SWITCHBOARD_MIGRATE"),
+            "forwarded_allow_ips": env.get("SWITCHBOARD_FORWARDED_ALLOW_IPS")
+            or env.get("FORWARDED_ALLOW_IPS")  # uvicorn's own name for it
+            or "127.0.0.1",
             "public_url": (env.get("SWITCHBOARD_PUBLIC_URL") or "").rstrip("/") or None,
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
             "twilio_auth_token": Secret(token) if token else None,
@@ -149,6 +227,10 @@ class Settings:
         for name in ("socket_burst", "bot_socket_burst"):
             if name in values and values[name] < 1:
                 raise SystemExit(f"{_FROM_ENV[name]} must be at least 1 (one frame)")
+        if values.get("log_format", "text") not in LOG_FORMATS:
+            raise SystemExit(f"SWITCHBOARD_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        if values.get("database_pool_size", 1) < 1:
+            raise SystemExit("SWITCHBOARD_DATABASE_POOL_SIZE must be at least 1")
         if not DEPLOYMENT_NAME.fullmatch(values.get("deployment", "x")):
             raise SystemExit(
                 "SWITCHBOARD_DEPLOYMENT must be 1-64 letters, digits, '.', '_' or '-', "
@@ -163,7 +245,14 @@ class Settings:
             "SWITCHBOARD_DATABASE_URL": self.database_url,
             "SWITCHBOARD_SECRET_KEY": str(self.secret_key),
             "SWITCHBOARD_DEMO": "1" if self.demo else "",
+            "SWITCHBOARD_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
         }
+        if self.migrate_on_start is not None:
+            env["SWITCHBOARD_MIGRATE"] = "1" if self.migrate_on_start else "0"
+        if self.metrics_token:
+            env["SWITCHBOARD_METRICS_TOKEN"] = str(self.metrics_token)
+        if self.metrics_dir:
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         env |= {variable: str(getattr(self, name)) for name, variable in _FROM_ENV.items()}
         if self.redis_url:
             env["SWITCHBOARD_REDIS_URL"] = self.redis_url
@@ -204,7 +293,31 @@ _FROM_ENV = {
     "login_delay_secs": "SWITCHBOARD_LOGIN_DELAY",
     "login_max_delay_secs": "SWITCHBOARD_LOGIN_MAX_DELAY",
     "login_failure_window_secs": "SWITCHBOARD_LOGIN_FAILURE_WINDOW",
+    "database_pool_size": "SWITCHBOARD_DATABASE_POOL_SIZE",
+    "database_connect_timeout_secs": "SWITCHBOARD_DATABASE_CONNECT_TIMEOUT",
+    "database_statement_timeout_secs": "SWITCHBOARD_DATABASE_STATEMENT_TIMEOUT",
+    "log_format": "SWITCHBOARD_LOG_FORMAT",
 }
+# Every variable the settings read (compose.yaml and the docs may name no other).
+VARIABLES = frozenset(_FROM_ENV.values()) | {
+    "SWITCHBOARD_DATA_DIR",
+    "SWITCHBOARD_DATABASE_URL",
+    "SWITCHBOARD_REDIS_URL",
+    "SWITCHBOARD_SECRET_KEY",
+    "SWITCHBOARD_PUBLIC_URL",
+    "SWITCHBOARD_DEMO",
+    "SWITCHBOARD_MIGRATE",
+    "SWITCHBOARD_METRICS_TOKEN",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "SWITCHBOARD_FORWARDED_ALLOW_IPS",
+    "FORWARDED_ALLOW_IPS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "PORT",
+}
+LOG_FORMATS = ("text", "json")
 _TYPES = {f.name: f.type for f in fields(Settings)}
 
 
@@ -224,6 +337,30 @@ def _cast(name: str, variable: str, raw: str) -> Any:
 
 
 DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _switch(env: Mapping[str, str], variable: str) -> bool | None:
+    raw = env.get(variable, "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{variable} must be 1 or 0, not {raw!r}")
+
+
+def asyncpg_url(url: str) -> str:
+    """A PostgreSQL URL as platforms spell it (`postgres://`, `postgresql://`, `sslmode=`)
+    made the asyncpg driver's; any other URL as it is."""
+    parsed = make_url(url)
+    if parsed.drivername not in ("postgres", "postgresql"):
+        return url
+    query = dict(parsed.query)
+    if "sslmode" in query:  # libpq's name; asyncpg calls it ssl
+        query["ssl"] = query.pop("sslmode")
+    parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
+    return parsed.render_as_string(hide_password=False)
 
 
 def deployment_of(database_url: str) -> str:

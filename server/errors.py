@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from inbox.errors import (
 )
 from presence.errors import ConversationLockedError, LockNotHeldError, PresenceError
 from server.inputs import BadTextError
+from server.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ async def on_refusal(request: Request, exc: Exception) -> Response:
     answer = answer_of(exc)
     if answer is None:
         return await on_unexpected(request, exc)
+    if answer.status == 503 and isinstance(exc, PresenceError):
+        _metrics(request).redis_error()
     return error_response(answer.status, answer.code, answer.message, **answer.extra)
 
 
@@ -99,8 +103,15 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SQLAlchemyError):
+        _metrics(request).store_error()
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal", "something went wrong on our side")
+
+
+def _metrics(request: Request) -> Metrics:
+    found = getattr(getattr(request.state, "services", None), "metrics", None)
+    return found if isinstance(found, Metrics) else Metrics(enabled=False)
 
 
 EXCEPTION_HANDLERS = {

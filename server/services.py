@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
-from inbox.db import Database
+from inbox.db import Database, head_revision
 from inbox.models import EventRecord
 from inbox.providers.base import SmsProvider
 from presence.epoch import EpochWatch
@@ -23,6 +23,7 @@ from presence.status import PresenceStore
 from realtime.hub import Hub
 from server.bus import DeferredEvents, logged
 from server.config import Settings
+from server.metrics import Metrics
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
 from server.spool import SPOOL_DIR, Spool
@@ -39,6 +40,7 @@ class Services:
     hub: Hub
     provider: SmsProvider
     templates: Jinja2Templates
+    metrics: Metrics = field(default_factory=lambda: Metrics(enabled=False))
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
     owed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -101,6 +103,32 @@ class Services:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+class SchemaNotReadyError(RuntimeError):
+    """The store's schema is not the one this version needs, and starting should not migrate."""
+
+
+async def open_database(settings: Settings) -> Database:
+    """The store, its schema at the newest revision: migrated here on SQLite (or when asked,
+    `--migrate`), else only checked, `switchboard migrate` having done it once for every
+    process (docs/deploy.md, "Schema")."""
+    db = Database(settings.database_url, settings.pool)
+    try:
+        if settings.migrates_on_start:
+            await db.upgrade()
+            return db
+        found, needed = await db.revision(), head_revision()
+        if found != needed:
+            at = f"is at revision {found}" if found else "has no schema yet"
+            raise SchemaNotReadyError(
+                f"the store {at}; this version needs {needed}: run `switchboard migrate` "
+                "first (or start with --migrate / SWITCHBOARD_MIGRATE=1)"
+            )
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
 
 
 def services(conn: HTTPConnection) -> Services:

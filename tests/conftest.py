@@ -74,6 +74,17 @@ def clean_redis(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def serve_redis(request: pytest.FixtureRequest) -> str | None:
+    """The Redis a `switchboard serve` of the test is pointed at: none on SQLite (it starts its
+    embedded one, as on one machine), the run's shared one on PostgreSQL (where `serve` refuses
+    to start a private one: docs/deploy.md)."""
+    if STORE == "sqlite":
+        return None
+    url: str = request.getfixturevalue("clean_redis")
+    return url
+
+
+@pytest.fixture
 def fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
     fake = FakeTwilio()
     with ServerThread(fake.app()) as server:
@@ -102,9 +113,8 @@ def make_settings(
             "TWILIO_AUTH_TOKEN": twilio.auth_token,
             "SWITCHBOARD_TWILIO_API_URL": twilio_url,
         }
-    return Settings.from_env(
-        env, data_dir=data_dir, send_backoff_secs=0.01, twilio_timeout_secs=0.5, **extra
-    )
+    quick: dict[str, object] = {"send_backoff_secs": 0.01, "twilio_timeout_secs": 0.5}
+    return Settings.from_env(env, data_dir=data_dir, **(quick | extra))
 
 
 @dataclass

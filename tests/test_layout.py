@@ -18,6 +18,9 @@ FORBIDDEN = {
     "server/http": {"server.socket"},
     "server/socket": {"server.http"},
 }
+# The one exception, and why: Alembic's environment, run by `alembic upgrade head` from the
+# command line, must open the store the app's settings name (inbox/migrations/env.py).
+ALLOWED = {"inbox/migrations/env.py": {"server.config", "server.config.Settings"}}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -41,7 +44,9 @@ def test_packages_import_only_in_the_allowed_direction() -> None:
         files = list((ROOT / place).rglob("*.py"))
         assert files, f"{place}/ has no modules"
         for path in files:
-            bad = {m for m in imported_modules(path) for f in forbidden if under(m, f)}
+            allowed = ALLOWED.get(str(path.relative_to(ROOT)), set())
+            imported = imported_modules(path) - allowed
+            bad = {m for m in imported for f in forbidden if under(m, f)}
             if bad:
                 problems.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert problems == []

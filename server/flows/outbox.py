@@ -115,6 +115,7 @@ class OutboxWorker:
                     exclude=c.exclude,
                 )
             _log(c, tried)
+            self.svc.metrics.text_handed_over(_result(tried))
             return tried
 
         return list(await asyncio.gather(*(send(c) for c in claimed)))
@@ -131,6 +132,12 @@ class OutboxWorker:
             )
             events = await apply_outcomes(session, outcomes, unsubscribed)
         await self.svc.announce(*events)
+
+
+def _result(tried: Tried) -> str:
+    if tried.sent is not None:
+        return "sent"
+    return "failed" if tried.final else "retry"
 
 
 def _log(c: Claimed, tried: Tried) -> None:

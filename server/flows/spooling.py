@@ -4,7 +4,9 @@ store that another process holds. `take` applies a verified webhook, and if the 
 taken it within `webhook_store_wait_secs` it keeps it in the data dir (server/spool.py) and
 lets Twilio go; the attempt goes on meanwhile. Every process runs `apply_kept`, one at a time
 per data dir: it applies what is kept in arrival order, each once (one message per MessageSid,
-statuses only move forward, so an item applied twice changes nothing the second time)."""
+statuses only move forward, so an item applied twice changes nothing the second time). A store
+that cannot be reached at all (PostgreSQL restarting, failed over, down) is treated the same way:
+the webhook is kept, not failed."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from inbox import messages
 from inbox.delivery import Outcome
@@ -28,6 +30,9 @@ APPLY_EVERY_SECS = 1.0  # how soon a kept webhook is applied once the store is b
 # When the data dir cannot be written either, a webhook waits for the store this long in all,
 # then says so (503): inside the 15 s Twilio waits for an answer.
 LAST_WAIT_SECS = 12.0
+# SQLSTATE classes of a store that is not there: 08 connection exception, 57 operator
+# intervention (shutting down, starting up, terminated by an administrator).
+UNREACHABLE_SQLSTATE_CLASSES = ("08", "57")
 
 
 def inbound_item(
@@ -64,7 +69,33 @@ def status_item(
 
 
 async def apply(svc: Services, item: dict[str, Any]) -> None:
-    """Store one webhook's item: an inbound text, or a status callback."""
+    """Store one webhook's item: an inbound text, or a status callback. A transaction cut off
+    by a dropped connection (PostgreSQL restarted, failed over, or a proxy between closed it)
+    is tried once more on a fresh one: Twilio never resends a webhook that failed, and trying
+    again cannot double a text (one message per MessageSid; statuses only move forward)."""
+    try:
+        await _apply(svc, item)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        logger.warning(
+            "the store dropped its connection during a webhook (%s %s); trying once more",
+            item["kind"],
+            item["sid"],
+        )
+        await _apply(svc, item)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the store could not be reached (down, restarting, the connection
+    dropped), rather than a refusal or a bug: the webhook is kept and applied later."""
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        return exc.connection_invalidated or state[:2] in UNREACHABLE_SQLSTATE_CLASSES
+    return isinstance(exc, OSError)  # refused or reset before the driver had an answer
+
+
+async def _apply(svc: Services, item: dict[str, Any]) -> None:
     if item["kind"] == "inbound":
         await inbound.receive(
             svc,
@@ -86,18 +117,23 @@ async def apply(svc: Services, item: dict[str, Any]) -> None:
     await sending.record(svc, [outcome])
 
 
-async def take(svc: Services, item: dict[str, Any]) -> None:
-    """Apply `item` if the store takes it in time; else keep it and return (the attempt goes
-    on). Refusals (a number no inbox has, a bad status) are raised as before."""
+async def take(svc: Services, item: dict[str, Any]) -> str:
+    """Apply `item` if the store takes it in time ("stored"); else keep it and return ("kept";
+    the attempt goes on). Refusals (a number no inbox has, a bad status) are raised as before."""
     attempt = asyncio.ensure_future(apply(svc, item))
     done, _ = await asyncio.wait({attempt}, timeout=svc.settings.webhook_store_wait_secs)
     if done:
-        return attempt.result()
+        failed = attempt.exception()
+        if failed is None:
+            return "stored"
+        if not unreachable(failed):
+            raise failed
+        return await _keep_while_unreachable(svc, item, failed)
     try:
         path = await asyncio.to_thread(svc.spool.put, item)
     except OSError as exc:
         await _wait_for_the_store(svc, item, attempt, exc)
-        return
+        return "stored"
     logger.warning(
         "the store did not take a webhook (%s %s) in %g s; kept as %s",
         item["kind"],
@@ -106,6 +142,34 @@ async def take(svc: Services, item: dict[str, Any]) -> None:
         path.name,
     )
     svc.spawn(_finish(svc, attempt, path), name=f"webhook-{path.name}")
+    return "kept"
+
+
+async def _keep_while_unreachable(
+    svc: Services, item: dict[str, Any], failed: BaseException
+) -> str:
+    """The store could not be reached (twice, for a dropped connection): keep the webhook for
+    `apply_kept` rather than answer 500 to a Twilio that will not resend it."""
+    try:
+        path = await asyncio.to_thread(svc.spool.put, item)
+    except OSError as exc:
+        logger.error(
+            "the store could not be reached for a webhook (%s %s: %s) and the data dir cannot "
+            "keep it (%s)",
+            item["kind"],
+            item["sid"],
+            failed.__class__.__name__,
+            exc.strerror or exc,
+        )
+        raise ApiError(503, "store_unavailable", "the store cannot take this webhook now") from exc
+    logger.warning(
+        "the store could not be reached for a webhook (%s %s: %s); kept as %s",
+        item["kind"],
+        item["sid"],
+        failed.__class__.__name__,
+        path.name,
+    )
+    return "kept"
 
 
 async def _wait_for_the_store(
@@ -158,7 +222,12 @@ async def apply_kept(svc: Services) -> None:
                 aside = await asyncio.to_thread(spool.set_aside, path)
                 logger.error("a kept webhook was refused (%s); moved to %s", exc.code, aside)
                 continue
-            except OperationalError as exc:  # the store is still stalled: next round
-                logger.warning("the store still cannot take kept webhooks: %s", exc.orig)
+            except Exception as exc:
+                if not (isinstance(exc, OperationalError) or unreachable(exc)):
+                    raise
+                # The store is still stalled or away: next round. The driver's words only
+                # (SQLAlchemy's own message carries the statement's parameters: bodies).
+                said = exc.orig if isinstance(exc, DBAPIError) else exc
+                logger.warning("the store still cannot take kept webhooks: %s", said)
                 return
             await asyncio.to_thread(spool.remove, path)

@@ -4,14 +4,17 @@ data dir when the store cannot take them in time (server/flows/spooling.py)."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 
 from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
-from server.errors import ApiError
+from server.errors import ApiError, answer_of
 from server.flows import spooling
 from server.inputs import whole_number
 from server.services import services
@@ -51,7 +54,33 @@ def _required(params: dict[str, str], *names: str) -> list[str]:
     return [params[n] for n in names]
 
 
+async def counted(kind: str, request: Request, take: Callable[[], Awaitable[str]]) -> Response:
+    """Answer a webhook, counting it by result and time (server/metrics.py)."""
+    svc = services(request)
+    started, result = time.perf_counter(), "error"
+    try:
+        result = await take()
+        return Response(EMPTY_TWIML, media_type="text/xml")
+    except Exception as exc:
+        answer = answer_of(exc)
+        if answer is not None:
+            result = "unavailable" if answer.status == 503 else "refused"
+        elif isinstance(exc, SQLAlchemyError):
+            svc.metrics.store_error()
+        raise
+    finally:
+        svc.metrics.webhook(kind, result, time.perf_counter() - started)
+
+
 async def inbound_message(request: Request) -> Response:
+    return await counted("inbound", request, lambda: _inbound_message(request))
+
+
+async def message_status(request: Request) -> Response:
+    return await counted("status", request, lambda: _message_status(request))
+
+
+async def _inbound_message(request: Request) -> str:
     params = await verified_form(request)
     sid, to, from_ = _required(params, "MessageSid", "To", "From")
     # Twilio sends at most 10 media per message; a count past that is not Twilio's.
@@ -65,11 +94,10 @@ async def inbound_message(request: Request) -> Response:
         media_urls=media,
         callback_base=str(request.base_url),
     )
-    await spooling.take(services(request), item)
-    return Response(EMPTY_TWIML, media_type="text/xml")
+    return await spooling.take(services(request), item)
 
 
-async def message_status(request: Request) -> Response:
+async def _message_status(request: Request) -> str:
     params = await verified_form(request)
     (status,) = _required(params, "MessageStatus")
     if status not in STATUS_RANK:  # refused before it is ever kept
@@ -81,5 +109,4 @@ async def message_status(request: Request) -> Response:
         error_code=params.get("ErrorCode") or None,
         error_message=params.get("ErrorMessage") or None,
     )
-    await spooling.take(services(request), item)
-    return Response(EMPTY_TWIML, media_type="text/xml")
+    return await spooling.take(services(request), item)

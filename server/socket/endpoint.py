@@ -88,6 +88,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     await presence.connected(svc, conn, user)
     conn.sink = text_sink(websocket)
     conn.direct = direct_writer(websocket)
+    svc.metrics.socket_opened()
     tasks = [
         asyncio.create_task(write_queued(conn.sink, conn)),
         asyncio.create_task(_read(websocket, conn, svc, _bucket(svc.settings, how))),
@@ -107,6 +108,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             except (RuntimeError, OSError, WebSocketDisconnect):
                 pass  # the client is already gone
         conn.ended.set()
+        svc.metrics.socket_closed()
         svc.hub.unregister(conn)
         svc.sockets.discard(conn)
         await presence.disconnected(svc, conn)
@@ -213,4 +215,16 @@ async def _handle(command: dict[str, Any], conn: Connection, svc: Services, ws: 
     handler = HANDLERS.get(kind)
     if handler is None:
         raise ApiError(422, "unknown_command", f"unknown command {kind!r}")
-    await handler(Command(kind, command.get("ref"), data, conn, svc, ws))
+    cmd = Command(kind, command.get("ref"), data, conn, svc, ws)
+    if not (svc.metrics.enabled and kind.startswith("lock.")):
+        await handler(cmd)
+        return
+    started, result = time.perf_counter(), "ok"
+    try:
+        await handler(cmd)
+    except Exception as exc:
+        answer = answer_of(exc)
+        result = answer.code if answer else "internal"
+        raise
+    finally:
+        svc.metrics.lock_operation(kind, result, time.perf_counter() - started)

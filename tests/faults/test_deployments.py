@@ -33,6 +33,7 @@ async def test_two_deployments_on_one_redis_never_see_each_other(
                 clean_redis + "/3",
                 fake_twilio,
                 database_url=empty_database_url,  # a store of its own, migrated at start
+                migrate_on_start=True,
             )
         )
         assert first.settings.deployment_name != second.settings.deployment_name

@@ -41,10 +41,16 @@ class Serve:
     SIGKILLed and started again on the same data dir."""
 
     def __init__(
-        self, data_dir: Path, database_url: str, fake: FakeTwilio, fake_url: str, workers: int = 1
+        self,
+        data_dir: Path,
+        database_url: str,
+        redis_url: str | None,
+        fake: FakeTwilio,
+        fake_url: str,
+        workers: int = 1,
     ) -> None:
         self.data_dir, self.database_url, self.workers = data_dir, database_url, workers
-        self.env = _env(database_url) | {
+        self.env = _env(database_url, redis_url) | {
             "TWILIO_ACCOUNT_SID": fake.account_sid,
             "TWILIO_AUTH_TOKEN": fake.auth_token,
             "SWITCHBOARD_TWILIO_API_URL": fake_url,
@@ -95,8 +101,13 @@ def released() -> Iterator[threading.Event]:
 
 
 @pytest.fixture
-def serve(tmp_path: Path, database_url: str, fake_api: tuple[FakeTwilio, str]) -> Iterator[Serve]:
-    server = Serve(tmp_path / "data", database_url, *fake_api)
+def serve(
+    tmp_path: Path,
+    database_url: str,
+    serve_redis: str | None,
+    fake_api: tuple[FakeTwilio, str],
+) -> Iterator[Serve]:
+    server = Serve(tmp_path / "data", database_url, serve_redis, *fake_api)
     yield server
     server.kill()
 
@@ -152,7 +163,7 @@ async def test_a_send_cut_off_by_sigkill_is_finished_once_after_the_restart(
 
 
 async def test_two_processes_on_one_store_send_each_owed_text_once(
-    tmp_path: Path, database_url: str, fake_api: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, serve_redis: str | None, fake_api: tuple[FakeTwilio, str]
 ) -> None:
     """Two workers share the store and claim from the same outbox while Twilio fails in both
     directions (a 503 that took the text, a 500 that did not)."""
@@ -161,7 +172,7 @@ async def test_two_processes_on_one_store_send_each_owed_text_once(
     # Creates slow enough that a batch is still going out when the other process looks.
     slow = stall(0.3)
     fake.script(*[[take_then_fail(503), reject(500), slow][i % 3] for i in range(count)])
-    serve = Serve(tmp_path / "data", database_url, *fake_api, workers=2)
+    serve = Serve(tmp_path / "data", database_url, serve_redis, *fake_api, workers=2)
     serve.start()
     try:
         bob = await login(serve.url, "bob")

@@ -121,9 +121,9 @@ async def test_a_status_callback_while_the_store_is_stalled_is_applied_later(
 
 
 async def test_texts_kept_while_the_store_was_stalled_survive_a_sigkill_and_arrive_in_order(
-    tmp_path: Path, database_url: str, fake_twilio: tuple[FakeTwilio, str]
+    tmp_path: Path, database_url: str, serve_redis: str | None, fake_twilio: tuple[FakeTwilio, str]
 ) -> None:
-    serve = Serve(tmp_path / "data", database_url, *fake_twilio)
+    serve = Serve(tmp_path / "data", database_url, serve_redis, *fake_twilio)
     serve.env["SWITCHBOARD_WEBHOOK_STORE_WAIT"] = str(STORE_WAIT_SECS)
     serve.start()
     try:

@@ -19,12 +19,23 @@ from sqlmodel import SQLModel
 
 from inbox.accounts import hash_token
 from tests.helpers import Agent, free_port, login, open_store, wait_until_serving
+from tests.stores import sqlite_url
+
+# Every process of a deployment on PostgreSQL shares one key (`serve` refuses to make its own).
+SECRET_KEY = "test-secret-key-shared-by-every-process"
 
 
-def _env(database_url: str) -> dict[str, str]:
-    """This process's environment without our settings, on the test's store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHBOARD_", "TWILIO_"))}
-    return env | {"SWITCHBOARD_DATABASE_URL": database_url}
+def _env(database_url: str, redis_url: str | None = None) -> dict[str, str]:
+    """This process's environment without our settings (or a platform's), on the test's store
+    (and `redis_url`, else the embedded Redis)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SWITCHBOARD_", "TWILIO_", "PROMETHEUS_"))
+        and k not in ("DATABASE_URL", "REDIS_URL", "FORWARDED_ALLOW_IPS")
+    }
+    env |= {"SWITCHBOARD_DATABASE_URL": database_url, "SWITCHBOARD_SECRET_KEY": SECRET_KEY}
+    return env | ({"SWITCHBOARD_REDIS_URL": redis_url} if redis_url else {})
 
 
 def switchboard(
@@ -46,7 +57,9 @@ def switchboard(
 
 
 class Serve:
-    def __init__(self, data_dir: Path, database_url: str, *, demo: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str, redis_url: str | None = None, *, demo: bool = True
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / "serve.log"
@@ -64,7 +77,7 @@ class Serve:
                 "--log-level",
                 "warning",
             ],
-            env=_env(database_url),
+            env=_env(database_url, redis_url),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal gives a command
@@ -106,8 +119,18 @@ async def stored_values(database_url: str) -> list[str]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, database_url: str) -> Iterator[Serve]:
-    server = Serve(tmp_path / "data", database_url)
+def served(tmp_path: Path, database_url: str, serve_redis: str | None) -> Iterator[Serve]:
+    yield from _serving(Serve(tmp_path / "data", database_url, serve_redis))
+
+
+@pytest.fixture
+def on_one_machine(tmp_path: Path) -> Iterator[Serve]:
+    """`serve` as on a laptop, whatever the run's store: SQLite and the embedded Redis."""
+    data = tmp_path / "data"
+    yield from _serving(Serve(data, sqlite_url(data)))
+
+
+def _serving(server: Serve) -> Iterator[Serve]:
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -159,7 +182,8 @@ async def test_token_create_gives_a_working_bearer_token(
     assert not any(token in value for value in stored)
 
 
-def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(served: Serve) -> None:
+def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(on_one_machine: Serve) -> None:
+    served = on_one_machine
     pid = served.redis_pid()
     assert alive(pid)
     os.killpg(served.proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
@@ -170,7 +194,8 @@ def test_ctrl_c_stops_the_server_cleanly_and_then_its_redis(served: Serve) -> No
     assert "Traceback" not in log, log  # Redis outlived the app's shutdown
 
 
-def test_embedded_redis_dies_even_when_the_server_is_killed(served: Serve) -> None:
+def test_embedded_redis_dies_even_when_the_server_is_killed(on_one_machine: Serve) -> None:
+    served = on_one_machine
     pid = served.redis_pid()
     served.proc.kill()
     served.proc.wait()
@@ -205,9 +230,11 @@ async def test_user_create_makes_a_user_who_can_log_in(
 
 
 @pytest.fixture
-def first_run(tmp_path: Path, empty_database_url: str) -> Iterator[Serve]:
-    """`switchboard serve` without --demo on a new, empty store."""
-    server = Serve(tmp_path / "data", empty_database_url, demo=False)
+def first_run(tmp_path: Path, empty_database_url: str, serve_redis: str | None) -> Iterator[Serve]:
+    """`switchboard serve` without --demo on a new, empty store (migrated first, as a release
+    phase does; on SQLite serve would migrate it itself)."""
+    switchboard("migrate", data_dir=tmp_path / "data", database_url=empty_database_url)
+    server = Serve(tmp_path / "data", empty_database_url, serve_redis, demo=False)
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -249,7 +276,7 @@ async def test_the_first_run_prints_a_setup_link_that_makes_the_team_once(
 
 
 async def test_admin_create_makes_the_team_and_its_admin_from_the_command_line(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, empty_database_url: str, serve_redis: str | None
 ) -> None:
     data = tmp_path / "data"
 
@@ -265,7 +292,7 @@ async def test_admin_create_makes_the_team_and_its_admin_from_the_command_line(
     assert "created admin second" in added.stdout and "team Harbor" in added.stdout  # the only
     weak = admin_create("--username", "weak", password="x")
     assert weak.returncode == 2 and "8 characters" in weak.stderr
-    server = Serve(data, empty_database_url, demo=False)
+    server = Serve(data, empty_database_url, serve_redis, demo=False)
     try:
         assert "/setup/" not in server.log.read_text()  # a team exists: no setup link
         root = await login(server.url, "root", "a long passphrase")

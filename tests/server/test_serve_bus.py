@@ -31,11 +31,18 @@ AUTH_TOKEN = "serve-bus-test-token"
 
 
 class Served:
-    def __init__(self, data_dir: Path, database_url: str, workers: int, **env_extra: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str,
+        redis_url: str | None,
+        workers: int,
+        **env_extra: str,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
-        env = _env(database_url) | {
+        env = _env(database_url, redis_url) | {
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         }
@@ -52,8 +59,10 @@ class Served:
 
 
 @pytest.fixture(params=[1, 2], ids=["one-process", "two-workers"])
-def served(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Served]:
-    server = Served(tmp_path / "data", database_url, request.param)
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, serve_redis: str | None
+) -> Iterator[Served]:
+    server = Served(tmp_path / "data", database_url, serve_redis, request.param)
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -88,9 +97,9 @@ async def test_serve_delivers_to_every_socket_and_sigterm_closes_them_with_1001(
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped_within_the_presence_ttl(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, serve_redis: str | None
 ) -> None:
-    served = Served(tmp_path / "data", database_url, 1, SWITCHBOARD_PRESENCE_TTL="1")
+    served = Served(tmp_path / "data", database_url, serve_redis, 1, SWITCHBOARD_PRESENCE_TTL="1")
     try:
         bob = await login(served.url, "bob")
         cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())
