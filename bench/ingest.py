@@ -57,7 +57,7 @@ from fanout import run_target as fanout_run  # noqa: E402
 PY = sys.executable
 ACCOUNT_SID = "AC" + "0" * 32
 PATH = "/webhooks/twilio/messages"
-AGENT_WAIT_SECS = 120.0
+WARM_UP = "warm-up"
 
 
 def process_tree(pid: int) -> list[int]:
@@ -265,7 +265,7 @@ async def post_all(
 
 
 def start_profile(pids: list[int], args: argparse.Namespace, name: str) -> list[Any]:
-    if not args.profile:
+    if not args.profile or name == WARM_UP:
         return []
     args.profile.mkdir(parents=True, exist_ok=True)
     spies = []
@@ -296,7 +296,7 @@ async def warm_up(target: Any, args: argparse.Namespace) -> None:
     A tenth of the senders stay new, texting for the first time during the run."""
     known = args.senders - args.senders // 10
     requests = signed_requests(target.url, known, args.senders, first=10_000_000)
-    await post_all(target, requests, known, args, "warm-up")
+    await post_all(target, requests, known, args, WARM_UP)
 
 
 async def quiet_variant(args: argparse.Namespace, tmp: Path) -> dict[str, Run]:
