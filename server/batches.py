@@ -14,6 +14,7 @@ R = TypeVar("R")
 # One result per item, in order: its value, or the exception that item alone is answered with.
 Work = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
 Spawn = Callable[[Coroutine[Any, Any, Any], str], None]
+GATHER_TURNS = 8
 
 
 class Batcher(Generic[T, R]):
@@ -34,10 +35,20 @@ class Batcher(Generic[T, R]):
             self._spawn(self._drain(), self._name)
         return future
 
+    async def _gather(self) -> None:
+        """Let the loop run while items keep arriving (requests it is reading now reach
+        `submit` a turn or two later), GATHER_TURNS turns at most."""
+        for _ in range(GATHER_TURNS):
+            before = len(self._waiting)
+            await asyncio.sleep(0)
+            if len(self._waiting) == before or len(self._waiting) >= self._most:
+                return
+
     async def _drain(self) -> None:
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._waiting:
+                await self._gather()
                 batch, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
                 try:
                     results = await self._work([item for item, _ in batch])

@@ -13,7 +13,7 @@ from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
 from server.errors import ApiError
 from server.flows import spooling
-from server.inputs import check_text, whole_number
+from server.inputs import check_form, whole_number
 from server.services import services
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ async def verified_form(request: Request) -> dict[str, str]:
     if not RequestValidator(str(token)).validate(signed_url(request), params, signature):
         logger.warning("refused a webhook with a bad signature on %s", request.url.path)
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
-    check_text(params)  # signed, but NUL is nothing the store can keep (PostgreSQL refuses it)
+    check_form(params)  # signed, but NUL is nothing the store can keep (PostgreSQL refuses it)
     return params
 
 
