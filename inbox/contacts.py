@@ -16,10 +16,24 @@ from inbox.models import Contact, ContactNumber, Conversation
 from inbox.phones import to_e164
 
 MAX_NAME_CHARS = 200  # longer than any real name, short enough for a list row
+MAX_NOTES_CHARS = 5000  # a page of "who is this"
 
 
 def contact_view(contact: Contact, numbers: Sequence[str]) -> dict[str, Any]:
-    return {"id": contact.id, "name": contact.name, "numbers": list(numbers)}
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "numbers": list(numbers),
+        "notes": contact.notes,
+    }
+
+
+def parse_notes(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidInputError("notes is text")
+    if len(raw) > MAX_NOTES_CHARS:
+        raise InvalidInputError(f"notes are at most {MAX_NOTES_CHARS} characters", "too_long")
+    return raw.strip()
 
 
 def parse_name(raw: Any) -> str:
@@ -93,12 +107,13 @@ async def _conversations_with(
 
 
 async def create_contact(
-    session: AsyncSession, team_id: int, name: Any, numbers: Any
+    session: AsyncSession, team_id: int, name: Any, numbers: Any, notes: Any = None
 ) -> tuple[Contact, list[str], list[Conversation]]:
     """Store the contact; return it, its numbers, and the conversations that now show it."""
     clean_name, clean_numbers = parse_name(name), parse_numbers(numbers)
+    clean_notes = "" if notes is None else parse_notes(notes)
     await _check_free(session, team_id, clean_numbers, None)
-    contact = Contact(team_id=team_id, name=clean_name)
+    contact = Contact(team_id=team_id, name=clean_name, notes=clean_notes)
     session.add(contact)
     await session.flush()
     assert contact.id is not None
@@ -112,14 +127,21 @@ async def create_contact(
 
 
 async def update_contact(
-    session: AsyncSession, contact: Contact, name: Any = None, numbers: Any = None
+    session: AsyncSession,
+    contact: Contact,
+    name: Any = None,
+    numbers: Any = None,
+    notes: Any = None,
 ) -> tuple[list[str], list[Conversation]]:
-    """Rename and/or replace the numbers; return the numbers and the conversations changed."""
+    """Rename, replace the numbers and/or the notes; return the numbers and the conversations
+    changed."""
     assert contact.id is not None
     old = (await numbers_of(session, [contact.id]))[contact.id]
     new = old if numbers is None else parse_numbers(numbers)
     if name is not None:
         contact.name = parse_name(name)
+    if notes is not None:
+        contact.notes = parse_notes(notes)
     await _check_free(session, contact.team_id, new, contact.id)
     gone, added = [n for n in old if n not in new], [n for n in new if n not in old]
     if gone or added:
@@ -161,3 +183,16 @@ async def list_contacts(
     numbers = await numbers_of(session, [c.id for c in page if c.id is not None])
     items = [contact_view(c, numbers[c.id or 0]) for c in page]
     return items, (page[-1].id if len(rows) > limit else None)
+
+
+async def conversations_of(
+    session: AsyncSession, contact: Contact, visible: set[int]
+) -> list[Conversation]:
+    """The contact's conversations in the inboxes the caller may see, newest activity first
+    (those with a number they no longer use too: they stay readable)."""
+    rows = await session.scalars(
+        select(Conversation)
+        .where(col(Conversation.contact_id) == contact.id, col(Conversation.inbox_id).in_(visible))
+        .order_by(col(Conversation.last_message_at).desc(), col(Conversation.id).desc())
+    )
+    return list(rows)

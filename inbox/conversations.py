@@ -26,6 +26,7 @@ from inbox.models import (
     User,
     utcnow,
 )
+from inbox.tags import tagged_clause, tags_by_conversation
 from inbox.views import contacts_by_id, conversation_view, users_by_id
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -202,6 +203,7 @@ async def describe(
     contacts = await contacts_by_id(session, (c.contact_id for c in conversations))
     users = await users_by_id(session, (c.assignee_id for c in conversations))
     opted_out = await _opted_out(session, conversations)
+    tags = await tags_by_conversation(session, (c.id for c in conversations))
     views = []
     for c in conversations:
         if user_id is None:
@@ -215,6 +217,7 @@ async def describe(
                 users.get(c.assignee_id) if c.assignee_id else None,
                 unread,
                 (c.inbox_id, c.counterparty) in opted_out,
+                tags.get(c.id or 0, []),
             )
         )
     return views
@@ -257,6 +260,7 @@ async def list_conversations(
     assignee: str | None = None,
     read: str | None = None,
     q: str | None = None,
+    tag: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -283,7 +287,12 @@ async def list_conversations(
         query = query.where(~unread_clause(user.id))
     elif read:
         raise InvalidInputError("read must be read or unread")
+    if tag:
+        if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
+            raise InvalidInputError("tag must be a tag id")
+        query = query.where(tagged_clause(int(tag)))
     if q:
+        # Notes count: every member who can search may read them.
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
@@ -310,3 +319,19 @@ async def list_conversations(
     rows = list(await session.scalars(query))
     page, more = rows[:limit], len(rows) > limit
     return await describe(session, page, user.id), (_encode_cursor(page[-1]) if more else None)
+
+
+async def describe_ids(
+    session: AsyncSession, ids: Sequence[int], visible: set[int], user_id: int | None
+) -> list[dict[str, Any]]:
+    """Views of the conversations with these ids that the user may see (others are left out),
+    in the order asked."""
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Conversation).where(
+            col(Conversation.id).in_(ids), col(Conversation.inbox_id).in_(visible)
+        )
+    )
+    by_id = {c.id: c for c in rows}
+    return await describe(session, [by_id[i] for i in dict.fromkeys(ids) if i in by_id], user_id)

@@ -1,7 +1,7 @@
-"""Deleting a conversation: its messages (and what the outbox still owes of them), read markers
-and the conversation itself go, for good. The caller also rewrites every copy the event log
-keeps of them (server/flows/events.py: each logged event about it becomes a
-`conversation.deleted` tombstone, its id kept so replay has no gap)."""
+"""Deleting a conversation: its messages (and what the outbox still owes of them) and notes
+(with their mentions), tags, read markers and the conversation itself go, for good. The caller
+also rewrites every copy the event log keeps of them (server/flows/events.py: each logged event
+about it becomes a `conversation.deleted` tombstone, its id kept so replay has no gap)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.models import Conversation, Message, Outbox, ReadMarker
+from inbox.models import Conversation, Mention, Message, Outbox, ReadMarker
 from inbox.phones import to_e164
+from inbox.tags import drop_conversation_tags
 
 
 def check_confirmation(conversation: Conversation, confirm: object) -> None:
@@ -26,9 +27,11 @@ def check_confirmation(conversation: Conversation, confirm: object) -> None:
 async def delete_conversation(session: AsyncSession, conversation: Conversation) -> None:
     """Remove it and its messages irreversibly."""
     assert conversation.id is not None
+    its_messages = select(col(Message.id)).where(col(Message.conversation_id) == conversation.id)
     # Texts still owed go too: a deleted conversation sends nothing more.
-    owed = select(col(Message.id)).where(col(Message.conversation_id) == conversation.id)
-    await session.execute(delete(Outbox).where(col(Outbox.message_id).in_(owed)))
+    await session.execute(delete(Outbox).where(col(Outbox.message_id).in_(its_messages)))
+    await session.execute(delete(Mention).where(col(Mention.message_id).in_(its_messages)))
+    await drop_conversation_tags(session, conversation.id)
     await session.execute(delete(Message).where(col(Message.conversation_id) == conversation.id))
     await session.execute(
         delete(ReadMarker).where(col(ReadMarker.conversation_id) == conversation.id)

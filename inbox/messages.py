@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.models import Conversation, Inbox, Message
+from inbox.models import NOTE, Conversation, Inbox, Message
 from inbox.segments import MAX_BODY_CHARS, segment_count
-from inbox.views import message_view, users_by_id
+from inbox.views import mentioned_by_message, message_view, users_by_id
 
 
 def new_message(
@@ -118,7 +118,13 @@ async def list_messages(
     more = len(rows) > limit
     rows = list(reversed(rows[:limit]))
     users = await users_by_id(session, (m.sender_id for m in rows))
-    items = [message_view(m, users.get(m.sender_id) if m.sender_id else None) for m in rows]
+    mentions = await mentioned_by_message(session, rows)
+    items = [
+        message_view(
+            m, users.get(m.sender_id) if m.sender_id else None, mentions.get(m.id or 0, [])
+        )
+        for m in rows
+    ]
     return items, (rows[0].id if more and rows else None)
 
 
@@ -148,12 +154,13 @@ async def newest_message_id(session: AsyncSession, conversation_id: int) -> int:
 
 
 async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, str]:
-    """The newest message body of each conversation, for list previews."""
+    """The newest text's body of each conversation, for list previews (private notes are
+    not texts: they are never the preview)."""
     if not conversation_ids:
         return {}
     newest = (
         select(func.max(col(Message.id)))
-        .where(col(Message.conversation_id).in_(conversation_ids))
+        .where(col(Message.conversation_id).in_(conversation_ids), col(Message.direction) != NOTE)
         .group_by(col(Message.conversation_id))
     )
     rows = await session.execute(
@@ -165,13 +172,17 @@ async def last_bodies(session: AsyncSession, conversation_ids: Sequence[int]) ->
 async def with_number(
     session: AsyncSession, team_id: int, number: str
 ) -> list[tuple[Message, str | None]]:
-    """Every message of the team's conversations with `number`, oldest first, with the number
-    of the inbox it went through (what that phone has sent and received)."""
+    """Every text of the team's conversations with `number`, oldest first, with the number
+    of the inbox it went through (what that phone has sent and received: no private notes)."""
     rows = await session.execute(
         select(Message, col(Inbox.phone_number))
         .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
         .join(Inbox, col(Inbox.id) == col(Message.inbox_id))
-        .where(col(Conversation.counterparty) == number, col(Message.team_id) == team_id)
+        .where(
+            col(Conversation.counterparty) == number,
+            col(Message.team_id) == team_id,
+            col(Message.direction) != NOTE,
+        )
         .order_by(col(Message.id))
     )
     return [(m, inbox_number) for m, inbox_number in rows]

@@ -13,6 +13,7 @@ SUPERVISING_ROLES = ("admin", "supervisor")
 ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversations
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
+NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
 def utcnow() -> datetime:
@@ -89,6 +90,8 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     name: str
+    # What the team knows about them ("who is this"), shown beside the thread.
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -140,7 +143,7 @@ class Message(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id")
     inbox_id: int = Field(foreign_key="inbox.id")
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
-    direction: str  # inbound | outbound
+    direction: str  # inbound | outbound | note (a private note: never sent, members only)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     media_urls: str = "[]"  # JSON list of URLs
     sender_id: int | None = Field(default=None, foreign_key="user.id")
@@ -170,6 +173,42 @@ class Outbox(SQLModel, table=True):
     claimed_by: str | None = None  # the process sending it now
     claimed_until: datetime | None = None  # after this, any process may take it over
     last_error: str | None = None  # why the last attempt did not send it
+
+
+class Mention(SQLModel, table=True):
+    """A teammate named with @username in a private note."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    read_at: datetime | None = None  # when they saw it in their Mentions view
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Tag(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    colour: str = "#6b7280"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationTag(SQLModel, table=True):
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    """A saved reply: the team's library (`owner_id` None, admins edit it) or one agent's own."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    name: str  # what `/` in the composer searches
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class EventRecord(SQLModel, table=True):

@@ -172,7 +172,10 @@ async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         return []
     rows = await session.scalars(
         select(Message)
-        .where(col(Message.id).in_({o.message_id for o in outcomes}))
+        .where(
+            col(Message.id).in_({o.message_id for o in outcomes}),
+            col(Message.direction) == "outbound",  # only our texts have a delivery status
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import Contact, Conversation, Inbox, Message, User
+from inbox.models import NOTE, Contact, Conversation, Inbox, Mention, Message, Tag, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -37,8 +37,15 @@ def inbox_view(inbox: Inbox) -> dict[str, Any]:
     }
 
 
-def message_view(message: Message, sender: User | None) -> dict[str, Any]:
-    return {
+def tag_view(tag: Tag) -> dict[str, Any]:
+    return {"id": tag.id, "name": tag.name, "colour": tag.colour}
+
+
+def message_view(
+    message: Message, sender: User | None, mentions: Iterable[User] = ()
+) -> dict[str, Any]:
+    """A message; a private note (direction "note") also names the teammates it mentions."""
+    view = {
         "id": message.id,
         "conversation_id": message.conversation_id,
         "inbox_id": message.inbox_id,
@@ -54,6 +61,9 @@ def message_view(message: Message, sender: User | None) -> dict[str, Any]:
         "sender": user_view(sender),
         "created_at": iso(message.created_at),
     }
+    if message.direction == NOTE:
+        view["mentions"] = [user_view(u) for u in mentions]
+    return view
 
 
 def conversation_view(
@@ -62,6 +72,7 @@ def conversation_view(
     assignee: User | None,
     unread: bool,
     opted_out: bool = False,
+    tags: Iterable[Tag] = (),
 ) -> dict[str, Any]:
     return {
         "id": conversation.id,
@@ -75,6 +86,7 @@ def conversation_view(
         "read_only": conversation.read_only,
         "opted_out": opted_out,
         "handed_off": conversation.handed_off,
+        "tags": [tag_view(t) for t in tags],
     }
 
 
@@ -92,3 +104,22 @@ async def contacts_by_id(session: AsyncSession, ids: Iterable[int | None]) -> di
         return {}
     rows = await session.scalars(select(Contact).where(col(Contact.id).in_(wanted)))
     return {c.id: c for c in rows if c.id is not None}
+
+
+async def mentioned_by_message(
+    session: AsyncSession, messages: Iterable[Message]
+) -> dict[int, list[User]]:
+    """The teammates each private note among `messages` mentions."""
+    notes = {m.id for m in messages if m.direction == NOTE and m.id is not None}
+    if not notes:
+        return {}
+    rows = await session.execute(
+        select(col(Mention.message_id), User)
+        .join(User, col(User.id) == col(Mention.user_id))
+        .where(col(Mention.message_id).in_(notes))
+        .order_by(col(User.name))
+    )
+    found: dict[int, list[User]] = {}
+    for message_id, user in rows:
+        found.setdefault(message_id, []).append(user)
+    return found

@@ -121,9 +121,11 @@ class Connection:
             self.offer(event)
 
     def may_see(self, event: LoggedEvent) -> bool:
-        """Whether the event is for this connection, whole (a masked one is for everyone)."""
-        if event.user_id is not None:
-            return event.user_id == self.user_id
+        """Whether the event is for this connection, whole (a masked one is for everyone). An
+        event for one user (`user_id`) that is also about an inbox reaches them only while they
+        belong to it, like every event of an inbox."""
+        if event.user_id is not None and event.user_id != self.user_id:
+            return False
         return event.inbox_id is None or event.inbox_id in self.inbox_ids
 
     def offer(self, event: LoggedEvent) -> None:

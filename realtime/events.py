@@ -21,6 +21,10 @@ PRESENCE_CHANGED: Final = "presence.changed"
 LOCK_ACQUIRED: Final = "lock.acquired"
 LOCK_RELEASED: Final = "lock.released"
 LOCK_IDLE_PROMPT: Final = "lock.idle_prompt"
+NOTE_CREATED: Final = "note.created"  # a private note, to the inbox's members
+MENTION_CREATED: Final = "mention.created"  # to the teammate a note names
+TAG_UPDATED: Final = "tag.updated"  # the team's tag list: one made, renamed or recoloured
+TAG_DELETED: Final = "tag.deleted"
 # Team-wide events that name something of one inbox in one field: the log row's `inbox_id` is
 # that inbox, its members get the field, and the rest of the team gets it as null.
 MASKED_FIELDS: Final = {"presence.changed": "viewing"}
@@ -38,6 +42,10 @@ EventType = Literal[
     "lock.released",
     "lock.idle_prompt",
     "access.changed",
+    "note.created",
+    "mention.created",
+    "tag.updated",
+    "tag.deleted",
 ]
 
 
@@ -55,7 +63,7 @@ class MessageData(_Strict):
     id: int
     conversation_id: int
     inbox_id: int
-    direction: Literal["inbound", "outbound"]
+    direction: Literal["inbound", "outbound", "note"]
     body: str
     media_urls: list[str]
     status: str
@@ -66,11 +74,18 @@ class MessageData(_Strict):
     automatic: bool
     sender: Sender | None
     created_at: str
+    mentions: list[Sender] | None = None  # a private note's: the teammates it names
 
 
 class ContactRef(_Strict):
     id: int
     name: str
+
+
+class TagData(_Strict):
+    id: int
+    name: str
+    colour: str
 
 
 class ConversationData(_Strict):
@@ -85,6 +100,7 @@ class ConversationData(_Strict):
     read_only: bool
     opted_out: bool
     handed_off: bool
+    tags: list[TagData] = []  # absent from events logged before tags existed
 
 
 class MessageCreated(_Strict):
@@ -205,6 +221,48 @@ class AccessChangedData(_Strict):
     inbox_ids: list[int]
 
 
+class NoteCreated(_Strict):
+    """A private note: shown to the inbox's members, never sent as a text."""
+
+    id: int
+    type: Literal["note.created"]
+    ts: str
+    data: MessageCreatedData  # the note (direction "note") and its conversation
+
+
+class MentionCreated(_Strict):
+    """To one teammate: a note names them."""
+
+    id: int
+    type: Literal["mention.created"]
+    ts: str
+    data: MessageCreatedData
+
+
+class TagUpdated(_Strict):
+    id: int
+    type: Literal["tag.updated"]
+    ts: str
+    data: TagUpdatedData
+
+
+class TagUpdatedData(_Strict):
+    tag: TagData
+
+
+class TagDeleted(_Strict):
+    """The tag left the team's list and every conversation."""
+
+    id: int
+    type: Literal["tag.deleted"]
+    ts: str
+    data: TagDeletedData
+
+
+class TagDeletedData(_Strict):
+    tag_id: int
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -243,6 +301,10 @@ ServerFrame = Annotated[
     | LockIdlePrompt
     | ConversationDeleted
     | AccessChanged
+    | NoteCreated
+    | MentionCreated
+    | TagUpdated
+    | TagDeleted
     | Ack
     | ErrorFrame
     | Resync
@@ -257,6 +319,10 @@ for _model in (
     ConversationUpdated,
     ConversationDeleted,
     AccessChanged,
+    NoteCreated,
+    MentionCreated,
+    TagUpdated,
+    TagDeleted,
 ):
     _model.model_rebuild()
 

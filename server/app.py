@@ -33,10 +33,13 @@ from server.flows import background
 from server.http import (
     board,
     bulk,
+    canned,
     contacts,
     conversations,
     inboxes,
+    notes,
     pages,
+    tags,
     triage,
     users,
     webhooks,
@@ -122,6 +125,9 @@ API_ROUTES = (
     + contacts.routes
     + bulk.routes
     + board.routes
+    + notes.routes
+    + tags.routes
+    + canned.routes
 )
 
 

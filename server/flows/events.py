@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import eventlog, memberships
 from inbox.conversations import describe
-from inbox.models import Conversation, EventRecord, Message, User
-from inbox.views import message_view, users_by_id
+from inbox.models import Conversation, EventRecord, Message, Tag, User
+from inbox.views import message_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
 from presence.status import PresenceState
 from realtime import events as ev
@@ -119,6 +119,40 @@ async def append_conversations_updated(
     return [await append_conversation_updated(session, c) for c in conversations]
 
 
+async def append_note_created(
+    session: AsyncSession,
+    note: Message,
+    conversation: Conversation,
+    author: User,
+    mentioned: Sequence[User],
+) -> list[EventRecord]:
+    """`note.created` to the inbox's members, and `mention.created` to each teammate the note
+    names (logged with the inbox too, so it is theirs only while they are a member, and
+    deleting the conversation erases it with the rest)."""
+    (view,) = await describe(session, [conversation], None)
+    data = _shaped(
+        ev.MessageCreatedData,
+        {"message": message_view(note, author, mentioned), "conversation": view},
+    )
+    records = [
+        await eventlog.append_event(
+            session, note.team_id, ev.NOTE_CREATED, data, inbox_id=note.inbox_id
+        )
+    ]
+    for user in mentioned:
+        records.append(
+            await eventlog.append_event(
+                session,
+                note.team_id,
+                ev.MENTION_CREATED,
+                data,
+                inbox_id=note.inbox_id,
+                user_id=user.id,
+            )
+        )
+    return records
+
+
 def _tombstone(conversation: Conversation) -> dict[str, Any]:
     assert conversation.id is not None
     data = {"conversation_id": conversation.id, "inbox_id": conversation.inbox_id}
@@ -156,6 +190,21 @@ async def append_conversation_left(
         gone,
         inbox_id=conversation.inbox_id,
     )
+
+
+# -- the team's tags -------------------------------------------------------------------------
+
+
+async def append_tag_updated(session: AsyncSession, tag: Tag) -> EventRecord:
+    """`tag.updated` to the team: a tag was made, renamed or recoloured."""
+    data = _shaped(ev.TagUpdatedData, {"tag": tag_view(tag)})
+    return await eventlog.append_event(session, tag.team_id, ev.TAG_UPDATED, data)
+
+
+async def append_tag_deleted(session: AsyncSession, tag: Tag) -> EventRecord:
+    assert tag.id is not None
+    data = _shaped(ev.TagDeletedData, {"tag_id": tag.id})
+    return await eventlog.append_event(session, tag.team_id, ev.TAG_DELETED, data)
 
 
 # -- access -----------------------------------------------------------------------------------

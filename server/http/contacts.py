@@ -1,4 +1,5 @@
-"""REST for contacts: create, import, list, read and update (rename, replace numbers). Any
+"""REST for contacts: create, import, list, read and update (rename, replace numbers, notes),
+and a contact's conversations. Any
 member of the team may manage its contacts; conversations that change with a contact are
 published as `conversation.updated`."""
 
@@ -11,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import contacts
+from inbox import contacts, conversations
 from inbox.errors import InboxError
 from server.auth import require_user
 from server.errors import ApiError, status_of
 from server.flows.events import append_conversations_updated
-from server.http._helpers import json_body, page_limit, path_id, query_id
+from server.http._helpers import caller, json_body, page_limit, path_id, query_id
 from server.services import services
 
 # Contacts written per transaction on import: short write locks, so webhooks are not held up.
@@ -30,7 +31,7 @@ async def create_contact(request: Request) -> JSONResponse:
     svc = services(request)
     async with svc.db.write() as session:
         contact, numbers, changed = await contacts.create_contact(
-            session, user.team_id, body.get("name"), body.get("numbers")
+            session, user.team_id, body.get("name"), body.get("numbers"), body.get("notes")
         )
         events = await append_conversations_updated(session, changed)
     await svc.announce(*events)
@@ -89,18 +90,29 @@ async def get_contact(request: Request) -> JSONResponse:
 
 
 async def update_contact(request: Request) -> JSONResponse:
-    """PUT/PATCH `{name?, numbers?}`: `numbers` replaces the whole list."""
+    """PUT/PATCH `{name?, numbers?, notes?}`: `numbers` replaces the whole list."""
     user = await require_user(request)
     body = await json_body(request)
     svc = services(request)
     async with svc.db.write() as session:
         contact = await contacts.get_contact(session, user.team_id, path_id(request, "contact_id"))
         numbers, changed = await contacts.update_contact(
-            session, contact, body.get("name"), body.get("numbers")
+            session, contact, body.get("name"), body.get("numbers"), body.get("notes")
         )
         events = await append_conversations_updated(session, changed)
     await svc.announce(*events)
     return JSONResponse(contacts.contact_view(contact, numbers))
+
+
+async def contact_conversations(request: Request) -> JSONResponse:
+    """The contact's conversations in the caller's inboxes, newest activity first (the contact
+    panel's "other conversations")."""
+    user, visible = await caller(request)
+    async with services(request).db.read() as session:
+        contact = await contacts.get_contact(session, user.team_id, path_id(request, "contact_id"))
+        found = await contacts.conversations_of(session, contact, visible)
+        items = await conversations.describe(session, found, user.id)
+    return JSONResponse({"items": items, "next": None})
 
 
 routes = [
@@ -109,4 +121,5 @@ routes = [
     Route("/contacts/import", import_contacts, methods=["POST"]),
     Route("/contacts/{contact_id}", get_contact, methods=["GET"]),
     Route("/contacts/{contact_id}", update_contact, methods=["PUT", "PATCH"]),
+    Route("/contacts/{contact_id}/conversations", contact_conversations, methods=["GET"]),
 ]

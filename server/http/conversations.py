@@ -18,6 +18,7 @@ from server.errors import ApiError
 from server.flows.events import append_conversation_left, append_conversation_updated
 from server.flows.sending import send_text
 from server.http._helpers import (
+    MAX_PAGE_SIZE,
     caller,
     json_body,
     page_limit,
@@ -25,7 +26,7 @@ from server.http._helpers import (
     query_id,
     require_role,
 )
-from server.inputs import int_or_none
+from server.inputs import int_or_none, whole_number
 from server.services import services
 
 
@@ -42,6 +43,7 @@ async def list_conversations(request: Request) -> JSONResponse:
             assignee=q.get("assignee"),
             read=q.get("read"),
             q=q.get("q"),
+            tag=q.get("tag"),
             cursor=q.get("cursor"),
             limit=page_limit(q.get("limit")),
         )
@@ -50,6 +52,34 @@ async def list_conversations(request: Request) -> JSONResponse:
     for item in items:
         item["preview"] = previews.get(item["id"])
     return JSONResponse({"items": items, "next": cursor})
+
+
+async def get_conversation(request: Request) -> JSONResponse:
+    """One conversation (a link to it opens it in the browser)."""
+    user, visible = await caller(request)
+    async with services(request).db.read() as session:
+        conversation = await conversations.get_conversation(
+            session, path_id(request, "conversation_id"), visible
+        )
+        (view,) = await conversations.describe(session, [conversation], user.id)
+    return JSONResponse(view)
+
+
+MAX_IDS = 200  # names for a board's worth of conversations in one call
+
+
+async def conversations_by_id(request: Request) -> JSONResponse:
+    """`?ids=1,2,3`: the views of those conversations the caller may see (the others are left
+    out, as if they did not exist), for the supervisor board's names."""
+    user, visible = await caller(request)
+    raw = [part.strip() for part in request.query_params.get("ids", "").split(",")]
+    ids = [whole_number(part) for part in raw]
+    if not 1 <= len(ids) <= MAX_IDS or any(i is None for i in ids):
+        raise ApiError(422, "invalid", f"ids is a comma-separated list of 1 to {MAX_IDS} ids")
+    async with services(request).db.read() as session:
+        wanted = [i for i in ids if i is not None]
+        items = await conversations.describe_ids(session, wanted, visible, user.id)
+    return JSONResponse({"items": items, "next": None})
 
 
 async def start_conversation(request: Request) -> JSONResponse:
@@ -90,13 +120,21 @@ async def _start_number(session: AsyncSession, user: User, to: Any, contact_id: 
 
 
 async def list_messages(request: Request) -> JSONResponse:
+    """History oldest first, private notes among the texts; `?before=<id>&limit=N` pages
+    back (`next` is the `before` of the page before this one)."""
     user, visible = await caller(request)
     before = query_id(request, "before")
+    limit = request.query_params.get("limit")
     async with services(request).db.read() as session:
         conversation = await conversations.get_conversation(
             session, path_id(request, "conversation_id"), visible
         )
-        items, next_before = await messages.list_messages(session, conversation, before=before)
+        items, next_before = await messages.list_messages(
+            session,
+            conversation,
+            before=before,
+            limit=MAX_PAGE_SIZE if limit is None else page_limit(limit),
+        )
     return JSONResponse({"items": items, "next": next_before})
 
 
@@ -155,7 +193,9 @@ async def delete_conversation(request: Request) -> Response:
 
 routes = [
     Route("/inboxes/{inbox_id}/conversations", list_conversations),
+    Route("/conversations", conversations_by_id, methods=["GET"]),
     Route("/conversations", start_conversation, methods=["POST"]),
+    Route("/conversations/{conversation_id}", get_conversation, methods=["GET"]),
     Route("/conversations/{conversation_id}", delete_conversation, methods=["DELETE"]),
     Route("/conversations/{conversation_id}/messages", list_messages, methods=["GET"]),
     Route("/conversations/{conversation_id}/messages", send_message, methods=["POST"]),

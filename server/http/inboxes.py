@@ -12,7 +12,7 @@ from starlette.routing import Route
 from inbox import accounts, away, conversations, memberships
 from inbox.models import ADMIN_ROLES, UNSOLICITED_MODES
 from inbox.segments import MAX_BODY_CHARS
-from inbox.views import inbox_view
+from inbox.views import inbox_view, user_view, users_by_id
 from server.auth import require_user
 from server.errors import ApiError
 from server.flows.events import append_access_changed
@@ -70,13 +70,21 @@ async def put_out_of_office(request: Request) -> JSONResponse:
 
 
 async def get_members(request: Request) -> JSONResponse:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
+    """Who belongs to the inbox, for its members (whom a note may mention) and the team's
+    admins: `user_ids`, and `items` with each one's name and username."""
+    user, visible = await caller(request)
     inbox_id = path_id(request, "inbox_id")
+    if inbox_id not in visible:
+        require_role(user, ADMIN_ROLES)
     async with services(request).db.read() as session:
         await memberships.team_inbox(session, user.team_id, inbox_id)
         members = await memberships.member_ids(session, inbox_id)
-    return JSONResponse({"inbox_id": inbox_id, "user_ids": sorted(members)})
+        people = await users_by_id(session, members)
+    items = [
+        {**(user_view(u) or {}), "username": u.username}
+        for u in sorted(people.values(), key=lambda u: u.name.lower())
+    ]
+    return JSONResponse({"inbox_id": inbox_id, "user_ids": sorted(members), "items": items})
 
 
 async def put_members(request: Request) -> JSONResponse:

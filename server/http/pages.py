@@ -1,8 +1,11 @@
-"""Browser pages: login, the inbox, and the sandbox's phone simulator."""
+"""Browser pages: login, the inbox (at `/`, and at the addresses of an inbox, a conversation
+and the Mentions view), and the sandbox's phone simulator."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -27,9 +30,24 @@ from server.flows import inbound, sessions
 from server.http._helpers import json_body, render
 from server.services import services
 
+# Where a login may send the browser on: the inbox page's own addresses only (never another
+# site, so a crafted link cannot use our login to send someone elsewhere).
+INBOX_ADDRESS = re.compile(r"/(?:inboxes/[0-9]{1,12}|conversations/[0-9]{1,12}|mentions)?")
+
+
+def _next_page(raw: object) -> str:
+    return raw if isinstance(raw, str) and INBOX_ADDRESS.fullmatch(raw) else "/"
+
+
+def _to_login(request: Request) -> Response:
+    path = request.url.path
+    target = "/login" if path == "/" else f"/login?{urlencode({'next': path})}"
+    return RedirectResponse(target, status_code=303)
+
 
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"error": None, "username": ""})
+    context = {"error": None, "username": "", "next": _next_page(request.query_params.get("next"))}
+    return render(request, "login.html", context)
 
 
 async def login(request: Request) -> Response:
@@ -37,6 +55,7 @@ async def login(request: Request) -> Response:
         raise ApiError(403, "bad_origin", "cross-site requests are refused")
     form = await request.form()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
+    next_page = _next_page(form.get("next"))
     svc = services(request)
     throttle = svc.throttle
     subjects = ((throttle.user, username), (throttle.address, client_address(request)))
@@ -46,10 +65,10 @@ async def login(request: Request) -> Response:
             user = await accounts.user_by_login(session, username)
         matches = await svc.passwords.verify(user.password_hash if user else None, password)
     except ApiError as exc:  # throttled, or too many logins at once
-        return _login_refused(request, username, exc)
+        return _login_refused(request, username, next_page, exc)
     if user is None or not matches or user.role == "bot":
         await throttle.failed(*subjects)
-        context = {"error": "Wrong username or password.", "username": username}
+        context = {"error": "Wrong username or password.", "username": username, "next": next_page}
         return render(request, "login.html", context, status=401)
     await throttle.forget(subjects[:1])
     old = session_key(request)
@@ -58,7 +77,7 @@ async def login(request: Request) -> Response:
     cookie = await sessions.start(
         svc, user, client_address(request), request.headers.get("user-agent", "")
     )
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(next_page, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -82,10 +101,11 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _login_refused(request: Request, username: str, exc: ApiError) -> Response:
+def _login_refused(request: Request, username: str, next_page: str, exc: ApiError) -> Response:
     retry_ms = int(exc.extra.get("retry_after_ms", 1000))
     secs = max(1, -(-retry_ms // 1000))
-    context = {"error": f"Too many attempts. Try again in {secs} s.", "username": username}
+    error = f"Too many attempts. Try again in {secs} s."
+    context = {"error": error, "username": username, "next": next_page}
     response = render(request, "login.html", context, status=exc.status)
     response.headers["Retry-After"] = str(secs)
     return response
@@ -94,7 +114,7 @@ def _login_refused(request: Request, username: str, exc: ApiError) -> Response:
 async def inbox_page(request: Request) -> Response:
     user, _ = await current_user(request)
     if user is None:
-        return RedirectResponse("/login", status_code=303)
+        return _to_login(request)
     async with services(request).db.read() as session:
         inboxes = [inbox_view(i) for i in await accounts.visible_inboxes(session, user)]
         teammates = await accounts.teammates(session, user.team_id)
@@ -169,6 +189,10 @@ async def simulator_messages(request: Request) -> Response:
 
 routes = [
     Route("/", inbox_page),
+    # The inbox page's own addresses (web/static/js/router.js reads them): a link opens them.
+    Route("/inboxes/{inbox_id:int}", inbox_page),
+    Route("/conversations/{conversation_id:int}", inbox_page),
+    Route("/mentions", inbox_page),
     Route("/board", board_page),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),

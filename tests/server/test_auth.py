@@ -81,3 +81,28 @@ async def test_pages_send_a_strict_content_security_policy(app_server: Running) 
         page = await client.get("/login")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "<script>" not in page.text
+
+
+async def test_a_login_goes_on_to_the_inbox_address_it_came_from_and_nowhere_else(
+    app_server: Running,
+) -> None:
+    async with httpx.AsyncClient(base_url=app_server.url) as client:
+        page = await client.get("/conversations/2", follow_redirects=False)
+        assert page.headers["location"] == "/login?next=%2Fconversations%2F2"
+        form = await client.get("/login", params={"next": "/conversations/2"})
+        assert 'name="next" value="/conversations/2"' in form.text
+        for asked, lands in [
+            ("/conversations/2", "/conversations/2"),
+            ("/mentions", "/mentions"),
+            ("https://evil.example/", "/"),
+            ("//evil.example/x", "/"),
+            ("/conversations/2\n", "/"),
+            ("/conversations/٢", "/"),
+            ("/api/v1/me", "/"),
+        ]:
+            response = await client.post(
+                "/login",
+                data={"username": "bob", "password": "switchboard", "next": asked},
+                headers={"Origin": app_server.url},
+            )
+            assert response.status_code == 303 and response.headers["location"] == lands, asked

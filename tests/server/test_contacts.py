@@ -62,7 +62,12 @@ async def test_contact_name_shows_and_number_change_makes_old_conversation_read_
     assert sent.status_code == 201
 
     renamed = await bob.put(f"/api/v1/contacts/{contact['id']}", json={"name": "Erin K. Park"})
-    assert renamed.json() == {"id": contact["id"], "name": "Erin K. Park", "numbers": [NEW]}
+    assert renamed.json() == {
+        "id": contact["id"],
+        "name": "Erin K. Park",
+        "numbers": [NEW],
+        "notes": "",
+    }
     shown = await bob_ws.next_event(
         "conversation.updated", lambda d: d["conversation"]["contact"]["name"] == "Erin K. Park"
     )

@@ -36,11 +36,14 @@ EXAMPLES = 250  # per provider: a few seconds of requests each; hypothesis keeps
 # Routes left out: logout would end the fuzzing session (tests/server/test_sessions.py covers it).
 SKIPPED = {("POST", "/logout")}
 FIELDS = [
-    "body", "confirm", "contact_id", "contact_ids", "current", "enabled", "from", "help_text",
-    "inbox_id", "items", "message", "name", "new", "numbers", "schedule", "seen_message_id",
-    "timezone", "to", "unsolicited", "user_id", "user_ids",
+    "body", "colour", "confirm", "contact_id", "contact_ids", "current", "enabled", "from",
+    "help_text", "inbox_id", "items", "message", "name", "new", "notes", "numbers", "schedule",
+    "scope", "seen_message_id", "tag_id", "timezone", "to", "unsolicited", "user_id", "user_ids",
 ]  # fmt: skip
-QUERY = ["folder", "assignee", "read", "q", "cursor", "limit", "before", "phone", "message_id"]
+QUERY = [
+    "folder", "assignee", "read", "q", "cursor", "limit", "before", "phone", "message_id", "tag",
+    "ids", "conversation_id",
+]  # fmt: skip
 TWILIO_FIELDS = ["MessageSid", "To", "From", "Body", "NumMedia", "MediaUrl0", "MessageStatus"]
 PATH_VALUES = ["1", "2", "3", "0", "999999", "-1", "\u00b2", "9" * 40, "abc", "1.5"]
 HOSTILE = [

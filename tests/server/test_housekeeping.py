@@ -70,10 +70,22 @@ async def test_text_to_an_unassigned_number_lands_in_the_mailroom_and_moves(
     # The same customer texts the spare number again, and Front Desk already has them: merged.
     await app_server.twilio.inbound(SPARE, "+15557771000", "still me")
     (again,) = (await alice.get(f"/api/v1/inboxes/{room['id']}/conversations")).json()["items"]
+    # Both carry tags (one the same), and the Mailroom one a note: all of it goes along.
+    tags = [(await alice.post("/api/v1/tags", json={"name": n})).json() for n in ("A", "B")]
+    for conversation, tag in [(again, tags[0]), (again, tags[1]), (found, tags[0])]:
+        tagged = await alice.post(
+            f"/api/v1/conversations/{conversation['id']}/tags", json={"tag_id": tag["id"]}
+        )
+        assert tagged.status_code == 200
+    note = await alice.post(f"/api/v1/conversations/{again['id']}/notes", json={"body": "@bob hi"})
+    assert note.status_code == 422  # bob cannot see the Mailroom
+    await alice.post(f"/api/v1/conversations/{again['id']}/notes", json={"body": "same person"})
     merged = await alice.post(f"/api/v1/conversations/{again['id']}/move", json={"inbox_id": 1})
+    assert merged.status_code == 200, merged.text
     assert merged.json()["id"] == found["id"]
+    assert [t["name"] for t in merged.json()["tags"]] == ["A", "B"]
     history = (await bob.get(f"/api/v1/conversations/{found['id']}/messages")).json()["items"]
-    assert [m["body"] for m in history] == ["wrong number?", "still me"]
+    assert [m["body"] for m in history] == ["wrong number?", "still me", "same person"]
     assert (await alice.get(f"/api/v1/conversations/{again['id']}/messages")).status_code == 404
     await bob_ws.close()
 

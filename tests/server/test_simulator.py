@@ -35,7 +35,12 @@ async def test_the_simulators_text_to_an_away_inbox_gets_the_away_message(
     )
     assert reply["data"]["message"]["body"] == "Closed for the holidays."
     assert reply["data"]["message"]["automatic"] is True
-    # The customer's phone shows it, as the simulator page lists it.
+    note = await alice.post(
+        f"/api/v1/conversations/{reply['data']['conversation']['id']}/notes",
+        json={"body": "they will text again on Monday"},
+    )
+    assert note.status_code == 201
+    # The customer's phone shows the away message, as the simulator page lists it; never a note.
     phone = await alice.get("/simulator/messages", params={"phone": CUSTOMER})
     bodies = [m["body"] for m in phone.json()["items"]]
     assert bodies == ["Are you open tomorrow?", "Closed for the holidays."]

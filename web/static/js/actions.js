@@ -1,9 +1,11 @@
-// Dialogs beyond the thread: start a conversation, bulk send, and (admins) out-of-office.
+// Dialogs beyond the thread: start a conversation, bulk send (both only for members of an
+// inbox), and (admins) out-of-office and deleting a conversation.
 import { api } from "./api.js";
 import { $, dialog } from "./dom.js";
-import { emit, state } from "./state.js";
+import { current, emit, label, state } from "./state.js";
 
 function wireNew() {
+  if (!$("new-dialog")) return; // no inbox to start one from
   const box = dialog("new-dialog");
   $("new-conversation").addEventListener("click", () => {
     $("new-error").textContent = "";
@@ -26,6 +28,7 @@ function wireNew() {
 }
 
 function wireBulk() {
+  if (!$("bulk-dialog")) return;
   const box = dialog("bulk-dialog");
   $("bulk-open").addEventListener("click", () => {
     $("bulk-result").textContent = "";
@@ -118,8 +121,46 @@ function wireOutOfOffice() {
   });
 }
 
+// What the agent types to confirm is compared as digits, as the server reads it (to_e164).
+const digits = (text) => text.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "");
+
+function wireDelete() {
+  if (!$("delete-dialog")) return;
+  const box = dialog("delete-dialog");
+  const matches = () => {
+    const c = current();
+    return Boolean(c) && digits($("delete-confirm").value) === digits(c.counterparty);
+  };
+  $("delete-open").addEventListener("click", () => {
+    const c = current();
+    if (!c) return;
+    $("delete-who").textContent = label(c);
+    $("delete-number").textContent = c.counterparty;
+    $("delete-confirm").value = "";
+    $("delete-error").textContent = "";
+    $("delete-submit").disabled = true;
+    box.showModal();
+    $("delete-confirm").focus();
+  });
+  $("delete-confirm").addEventListener("input", () => { $("delete-submit").disabled = !matches(); });
+  $("delete-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const c = current();
+    if (!c || !matches()) return;
+    $("delete-error").textContent = "";
+    try {
+      await api("DELETE", `/api/v1/conversations/${c.id}`, { confirm: $("delete-confirm").value.trim() });
+      box.close();
+      emit("deleted", c);
+    } catch (error) {
+      $("delete-error").textContent = `Not deleted: ${error.message}`;
+    }
+  });
+}
+
 export function wireActions() {
   wireNew();
   wireBulk();
   wireOutOfOffice();
+  wireDelete();
 }

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { $, duration, el, report, viewingId } from "./dom.js";
 import { allLocks, applyLockEvent, applyRelease, loadLocks } from "./locks.js";
 import { Socket } from "./socket.js";
+import { clearMyDrafts } from "./drafts.js";
 import { label, on, state } from "./state.js";
 
 const REFRESH_LOCKS_MS = 5000; // idle prompts go to the holder only; re-read their state this often
@@ -18,15 +19,27 @@ function conversationName(id) {
   return inboxNames.has(c.inbox_id) ? `${label(c)} · ${inboxNames.get(c.inbox_id)}` : label(c);
 }
 
-// The board has no list of its own: conversations are known from every inbox's lists.
-async function loadNames() {
+// The board has no list of its own: it asks for the conversations it shows by id (only those
+// of the supervisor's inboxes are named; the others stay "Conversation #N").
+async function loadInboxNames() {
   const inboxes = await api("GET", "/api/v1/inboxes");
-  for (const inbox of inboxes.items) {
-    inboxNames.set(inbox.id, inbox.name);
-    for (const folder of ["inbox", "archived"]) {
-      const page = await api("GET", `/api/v1/inboxes/${inbox.id}/conversations?folder=${folder}`);
-      for (const c of page.items) state.conversations.set(c.id, c);
-    }
+  for (const inbox of inboxes.items) inboxNames.set(inbox.id, inbox.name);
+}
+
+const asked = new Set(); // ids already asked for, so an unnamed one is not asked again and again
+
+async function loadNames() {
+  const ids = new Set(allLocks().map((l) => l.conversation_id));
+  for (const p of state.presence.values()) {
+    const viewing = viewingId(p.viewing);
+    if (viewing !== null) ids.add(viewing);
+  }
+  const missing = [...ids].filter((id) => !state.conversations.has(id) && !asked.has(id));
+  for (let i = 0; i < missing.length; i += 200) {
+    const batch = missing.slice(i, i + 200);
+    batch.forEach((id) => asked.add(id));
+    const { items } = await api("GET", `/api/v1/conversations?ids=${batch.join(",")}`);
+    for (const c of items) state.conversations.set(c.id, c);
   }
 }
 
@@ -103,6 +116,7 @@ async function loadAll() {
     $("board-error").textContent = `Could not load the board: ${error.message}`;
   }
   render();
+  loadNamesSoon();
 }
 
 function onEvent(event) {
@@ -139,6 +153,7 @@ function loadNamesSoon() {
 
 async function start() {
   on("locks", render);
+  document.querySelector('form[action="/logout"]')?.addEventListener("submit", clearMyDrafts);
   render();
   // Socket first, then the REST state: nothing falls between the two.
   const opened = new Promise((resolve) => {
@@ -155,8 +170,9 @@ async function start() {
     });
   });
   await opened;
-  await loadNames().catch(namesFailed);
+  await loadInboxNames().catch(namesFailed);
   await loadAll();
+  await loadNames().then(render, namesFailed);
   document.getElementById("board").dataset.ready = "true";
   setInterval(tick, 1000);
   setInterval(() => {

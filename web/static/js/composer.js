@@ -1,17 +1,29 @@
 // The composer and its conversation lock (DESIGN.md, "WebSocket"): focusing claims the lock,
 // typing extends it, someone else's lock disables it, the idle prompt asks before release.
-import { api } from "./api.js";
+// It writes replies (texts) or private notes (never sent; no lock needed), keeps a draft of
+// each per conversation across reloads, says when a text is too long instead of cutting it,
+// and offers canned responses (`/`) and, in a note, teammates to mention (`@`).
+import { api, UNREACHABLE } from "./api.js";
+import { fillCanned, matchingCanned } from "./canned.js";
 import { $, firstName, report } from "./dom.js";
+import { loadDraft, saveDraft } from "./drafts.js";
 import { applyHold, applyLockEvent, applyRefusal, applyRelease, heldByOther, lockOf } from "./locks.js";
 import { segmentCount } from "./segments.js";
-import { current, label, on, state } from "./state.js";
+import { current, emit, label, on, state } from "./state.js";
+import { closeSuggestions, wireSuggestions } from "./suggest.js";
 import { newestShownId } from "./thread.js";
 
 const ACTIVITY_EVERY_MS = 5000; // lock.activity at most this often while typing
+const LIMITS = { reply: 1600, note: 10000 }; // inbox/segments.py, inbox/notes.py
+const PLACEHOLDERS = {
+  reply: "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)",
+  note: "Write a private note for your team… (@username tells a teammate)",
+};
 const REASONS = {
   locked: "Someone else is replying to this conversation.",
   opted_out: "This number has opted out (STOP); it can't be texted until it sends START.",
   too_long: "Too long: a text can be at most 1600 characters.",
+  unreachable: `${UNREACHABLE}. Your draft is kept: send it again once the connection is back.`,
 };
 const LOST = {
   idle: "You were idle, so your claim on this conversation was released. Your draft is kept.",
@@ -21,45 +33,80 @@ const LOST = {
   lost: "The server lost your claim on this conversation (it restarted). Your draft is kept.",
 };
 
+let mode = "reply"; // or "note"
 let lastActivity = 0;
 let acquiring = null;
 let idleTimer = null;
-const drafts = new Map(); // conversation id -> text, so switching away keeps a draft
+const members = new Map(); // inbox id -> its members, for @mentions
 
 const reply = () => $("reply");
 const iHold = (id) => lockOf(id)?.holder?.id === state.me.id;
+const tooLong = () => reply().value.length > LIMITS[mode];
 
 export function updateCounter() {
   const body = reply().value;
-  const { segments, encoding } = segmentCount(body);
-  $("counter").textContent = `${body.length}/1600 · ${segments} SMS (${encoding})`;
+  const limit = LIMITS[mode];
+  let text = `${body.length}/${limit}`;
+  if (mode === "reply") {
+    const { segments, encoding } = segmentCount(body);
+    text += ` · ${segments} SMS (${encoding})`;
+  }
+  if (body.length > limit) {
+    const over = body.length - limit;
+    text += ` · too long by ${over} character${over === 1 ? "" : "s"}: shorten it to send`;
+  }
+  $("counter").textContent = text;
+  $("counter").classList.toggle("over", body.length > limit);
+  $("send").disabled = reply().disabled || body.length > limit;
 }
 
-// Enable or disable the composer to match the lock, opt-out and read-only state.
+// Enable or disable the composer to match the mode, the lock, opt-out, read-only state and
+// the connection.
 export function renderComposer() {
   const c = current();
   if (!c) return;
-  const other = heldByOther(c.id);
-  const blocked = c.read_only || c.opted_out;
-  const disabled = Boolean(other) || blocked;
-  reply().disabled = disabled;
-  $("send").disabled = disabled;
+  const note = mode === "note";
+  const other = note ? null : heldByOther(c.id);
+  const blocked = !note && (c.read_only || c.opted_out);
+  reply().disabled = Boolean(other) || blocked;
   let text = "";
-  if (other) text = `${firstName(other.holder.name)} is replying…`;
+  if (note) text = "Private note: only your team sees it. It is never sent as a text.";
+  else if (other) text = `${firstName(other.holder.name)} is replying…`;
   else if (c.read_only) text = "Read-only conversation.";
   else if (c.opted_out) text = "Opted out: replies are disabled.";
+  else if (!state.online) text = "Connection lost: reconnecting… Your draft is kept.";
   else if (iHold(c.id)) text = "You are replying; others see this conversation as taken.";
   $("lock-status").textContent = text;
   $("lock-status").classList.toggle("taken", Boolean(other));
+  $("lock-status").classList.toggle("offline", !note && !other && !blocked && !state.online);
+  $("composer").classList.toggle("note-mode", note);
+  $("send").textContent = note ? "Add note" : "Send";
+  reply().placeholder = PLACEHOLDERS[mode];
+  for (const b of document.querySelectorAll(".composer-modes .mode")) b.setAttribute("aria-pressed", String(b.dataset.mode === mode));
+  updateCounter();
 }
 
 function say(text) {
   $("composer-error").textContent = text;
 }
 
+function keepDraft() {
+  if (state.conversationId !== null) saveDraft(state.conversationId, mode, reply().value);
+}
+
+export function setMode(next) {
+  if (next === mode) return;
+  keepDraft();
+  mode = next;
+  closeSuggestions();
+  reply().value = state.conversationId === null ? "" : loadDraft(state.conversationId, mode);
+  say("");
+  renderComposer();
+}
+
 async function acquire() {
   const c = current();
-  if (!c || !state.socket || iHold(c.id) || heldByOther(c.id) || acquiring) return;
+  if (mode !== "reply" || !c || !state.socket || iHold(c.id) || heldByOther(c.id) || acquiring) return;
   acquiring = state.socket.command("lock.acquire", { conversation_id: c.id });
   try {
     applyHold(await acquiring);
@@ -103,12 +150,24 @@ function release(conversationId) {
     .catch(lockFailed("Could not release the conversation"));
 }
 
-async function send(event) {
-  event.preventDefault();
-  const c = current();
-  const body = reply().value;
-  if (!c || !body.trim() || reply().disabled) return;
-  say("");
+function sent(c, sentMode) {
+  saveDraft(c.id, sentMode, "");
+  if (current()?.id === c.id && mode === sentMode) {
+    reply().value = "";
+    updateCounter();
+  }
+}
+
+async function sendNote(c, body) {
+  try {
+    emit("note", await api("POST", `/api/v1/conversations/${c.id}/notes`, { body }));
+    sent(c, "note");
+  } catch (error) {
+    say(`Note not saved: ${error.message}${error.code === "unreachable" ? ". Your draft is kept." : ""}`);
+  }
+}
+
+async function sendReply(c, body) {
   try {
     const data = { body };
     const seen = newestShownId();
@@ -117,11 +176,7 @@ async function send(event) {
     const result = state.socket?.isOpen()
       ? await state.socket.command("message.send", { conversation_id: c.id, ...data })
       : await api("POST", `/api/v1/conversations/${c.id}/messages`, data);
-    if (current()?.id === c.id) {
-      reply().value = "";
-      drafts.delete(c.id);
-      updateCounter();
-    }
+    sent(c, "reply");
     const n = result.unseen_messages.length; // ids of texts the thread did not show yet
     if (n) say(`Sent — but ${n} new message${n === 1 ? "" : "s"} arrived while you were typing.`);
   } catch (error) {
@@ -134,6 +189,16 @@ async function send(event) {
       say(`Not sent: ${REASONS[error.code] || error.message}`);
     }
   }
+}
+
+async function send(event) {
+  event.preventDefault();
+  const c = current();
+  const body = reply().value;
+  if (!c || !body.trim() || reply().disabled || tooLong()) return;
+  say("");
+  if (mode === "note") await sendNote(c, body);
+  else await sendReply(c, body);
 }
 
 // lock.idle_prompt: a modal asking whether the agent is still working, counting down.
@@ -188,9 +253,69 @@ export function onLockEvent(event) {
   else if (c) say(`${LOST[data.reason] || LOST.expired} (${label(c)})`);
 }
 
+// Focus the reply box in a mode (the `r` and `n` shortcuts, a new conversation).
+export function focusComposer(which = "reply") {
+  if (!current() || $("composer").hidden) return;
+  setMode(which);
+  if (!reply().disabled) reply().focus();
+}
+
+async function inboxMembers() {
+  const inboxId = current()?.inbox_id;
+  if (inboxId === undefined) return [];
+  if (!members.has(inboxId)) {
+    members.set(inboxId, api("GET", `/api/v1/inboxes/${inboxId}/members`).then((r) => r.items)
+      .catch((error) => {
+        members.delete(inboxId);
+        report("Could not load who belongs to this inbox", error);
+        return [];
+      }));
+  }
+  return members.get(inboxId);
+}
+
+const SUGGESTIONS = [
+  {
+    trigger: "/",
+    enabled: () => mode === "reply",
+    items: async (query) => (await matchingCanned(query).catch((error) => {
+      say(`Could not load the canned responses: ${error.message}`);
+      return [];
+    })).map((c) => ({ label: c.name, detail: c.body, canned: c })),
+    choose: async (item) => {
+      const c = current();
+      if (!c) return null;
+      try {
+        const filled = await fillCanned(item.canned.id, c.id);
+        say(filled.defaults.length ? `This contact has no name yet, so ${filled.defaults.map((v) => `{{${v}}}`).join(", ")} reads “there”.` : "");
+        return filled.body;
+      } catch (error) {
+        say(`Could not fill in “${item.canned.name}”: ${error.message}`);
+        return null;
+      }
+    },
+  },
+  {
+    trigger: "@",
+    enabled: () => mode === "note",
+    items: async (query) => {
+      const q = query.toLowerCase();
+      return (await inboxMembers())
+        .filter((m) => m.kind === "user" && (m.username.toLowerCase().startsWith(q) || m.name.toLowerCase().includes(q)))
+        .slice(0, 8)
+        .map((m) => ({ label: `@${m.username}`, detail: m.name, member: m }));
+    },
+    choose: async (item) => `@${item.member.username} `,
+  },
+];
+
 export function wireComposer() {
   const form = $("composer");
   form.addEventListener("submit", send);
+  wireSuggestions(SUGGESTIONS); // before the Enter handler below: a chosen suggestion never sends
+  for (const b of document.querySelectorAll(".composer-modes .mode")) {
+    b.addEventListener("click", () => focusComposer(b.dataset.mode));
+  }
   reply().addEventListener("focus", () => {
     if (!claimNeedsInput) acquire();
   });
@@ -200,7 +325,8 @@ export function wireComposer() {
   });
   reply().addEventListener("input", () => {
     updateCounter();
-    if (state.conversationId !== null) drafts.set(state.conversationId, reply().value);
+    keepDraft();
+    if (mode !== "reply") return;
     claimNeedsInput = false;
     if (!iHold(state.conversationId)) acquire();
     else activity();
@@ -229,9 +355,10 @@ export function wireComposer() {
   on("leaving", (previous) => {
     release(previous);
     claimNeedsInput = false;
+    mode = "reply";
+    closeSuggestions();
     say("");
-    reply().value = drafts.get(state.conversationId) || "";
-    updateCounter();
+    reply().value = state.conversationId === null ? "" : loadDraft(state.conversationId, mode);
     renderComposer();
   });
   on("opened", renderComposer);

@@ -1,40 +1,126 @@
-// The agent's inbox page: wires the modules together and keeps them live from /ws.
+// The agent's inbox page: wires the modules together, keeps the page's address (router.js)
+// and keeps it all live from /ws.
 import { api } from "./api.js";
 import { wireActions } from "./actions.js";
-import { onLockEvent, renderComposer, wireComposer } from "./composer.js";
+import { wireCanned } from "./canned.js";
+import { focusComposer, onLockEvent, renderComposer, wireComposer } from "./composer.js";
+import { wireContact } from "./contact.js";
 import { $, report } from "./dom.js";
-import { loadListSoon, refreshCount, refreshCountSoon, reloadList, renderList, upsert } from "./list.js";
-import { applyRelease, loadLocks } from "./locks.js";
-import { notifyInbound, wireNotifications } from "./notify.js";
-import { Socket } from "./socket.js";
-import { emit, label, on, state } from "./state.js";
+import { clearMyDrafts } from "./drafts.js";
 import {
-  appendMessage, markRead, openConversation, reloadThread, renderHeader, updateStatus, viewConversation,
-  wireThread,
+  forget, loadListSoon, refreshCount, refreshCountSoon, reloadList, renderList, shownConversations, upsert, wireList,
+} from "./list.js";
+import { applyRelease, loadLocks } from "./locks.js";
+import { hideMentions, onMention, refreshMentionCount, showMentions, wireMentions } from "./mentions.js";
+import { notifyInbound, wireNotifications } from "./notify.js";
+import { currentRoute, onNavigate, record } from "./router.js";
+import { wireShortcuts } from "./shortcuts.js";
+import { Socket } from "./socket.js";
+import { chime, wireSound } from "./sound.js";
+import { emit, label, on, state } from "./state.js";
+import { loadTags, onTagEvent, wireTags } from "./tags.js";
+import {
+  appendMessage, clearThread, markRead, openConversation, reloadThread, renderHeader, toggleArchive, updateStatus,
+  viewConversation, wireThread,
 } from "./thread.js";
 
-const inboxButtons = () => [...document.querySelectorAll(".inbox-link")];
+const inboxButtons = () => [...document.querySelectorAll(".inbox-link[data-inbox-id]")];
+const inboxButton = (id) => inboxButtons().find((b) => Number(b.dataset.inboxId) === id);
 
-async function openInbox(inboxId) {
+// Close the open conversation (its lock goes, presence says so) and show the list.
+function closeConversation() {
+  if (state.conversationId !== null) {
+    const previous = state.conversationId;
+    state.conversationId = null;
+    emit("leaving", previous);
+    viewConversation(null);
+  }
+  document.getElementById("app").classList.remove("show-thread");
+  clearThread();
+  renderList();
+}
+
+function selectInbox(inboxId) {
   state.inboxId = inboxId;
-  if (state.conversationId !== null) emit("leaving", state.conversationId);
-  state.conversationId = null;
-  viewConversation(null);
   for (const b of inboxButtons()) b.setAttribute("aria-current", String(Number(b.dataset.inboxId) === inboxId));
-  $("list-title").textContent = inboxButtons().find((b) => Number(b.dataset.inboxId) === inboxId)
-    ?.querySelector(".inbox-name").textContent || "Conversations";
-  $("composer").hidden = true;
-  $("thread-title").textContent = "Pick a conversation";
-  $("messages").replaceChildren();
-  renderHeader();
+  $("list-title").textContent = inboxButton(inboxId)?.querySelector(".inbox-name").textContent || "Conversations";
+}
+
+// An inbox's list, no conversation open: /inboxes/{id}.
+async function goInbox(inboxId, how = {}) {
+  record({ view: "inbox", id: inboxId }, how);
+  const switching = inboxId !== state.inboxId || state.view !== "inbox";
+  if (state.view !== "inbox") hideMentions();
+  closeConversation();
+  if (!switching) return;
+  selectInbox(inboxId);
   state.conversations.clear();
+  renderList();
   await reloadList();
+}
+
+// A conversation, with its inbox's list beside it: /conversations/{id}. `target` is its view,
+// or its id (a link, a reload, back or forward: read it first).
+async function goConversation(target, how = {}) {
+  let c = typeof target === "number" ? state.conversations.get(target) : target;
+  if (!c) {
+    try {
+      c = await api("GET", `/api/v1/conversations/${target}`);
+    } catch (error) {
+      const first = inboxButtons()[0];
+      if (first) await goInbox(Number(first.dataset.inboxId), { replace: true });
+      $("thread-title").textContent = `Could not open this conversation: ${error.message}`;
+      return;
+    }
+  }
+  record({ view: "conversation", id: c.id }, how);
+  if (state.view !== "inbox") hideMentions();
+  if (c.inbox_id !== state.inboxId) {
+    selectInbox(c.inbox_id);
+    state.conversations.clear();
+    reloadList();
+  }
+  upsert(c);
+  await openConversation(c.id).catch((error) => report("Could not open the conversation", error));
+}
+
+async function goMentions(how = {}) {
+  record({ view: "mentions" }, how);
+  closeConversation();
+  for (const b of inboxButtons()) b.setAttribute("aria-current", "false");
+  await showMentions();
+}
+
+function goHome() {
+  const first = inboxButtons()[0];
+  if (first) return goInbox(Number(first.dataset.inboxId), { replace: true });
+  clearThread("No inbox yet");
+  return Promise.resolve();
+}
+
+// Where the address says to be (a reload, a link, back or forward): no new history entry.
+function apply(route) {
+  if (route.view === "conversation") return goConversation(route.id, { replace: true });
+  if (route.view === "inbox" && inboxButton(route.id)) return goInbox(route.id, { replace: true });
+  if (route.view === "mentions") return goMentions({ replace: true });
+  return goHome();
+}
+
+// j / k: the next or previous conversation of the list.
+function step(by) {
+  if (state.view !== "inbox") return;
+  const rows = shownConversations();
+  const at = rows.findIndex((c) => c.id === state.conversationId);
+  const next = at < 0 ? rows[by > 0 ? 0 : rows.length - 1] : rows[at + by];
+  if (next) goConversation(next);
 }
 
 function refreshAll() {
   reloadList();
   reloadThread().catch((error) => report("Could not reload the conversation", error));
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
+  loadTags();
+  refreshMentionCount();
   loadLive();
 }
 
@@ -61,11 +147,18 @@ function onEvent(event) {
       appendMessage(message);
       if (message.direction === "inbound") {
         notifyInbound(message, label(conversation));
+        chime();
         if (open && !document.hidden) markRead(conversation.id);
         else refreshCountSoon(conversation.inbox_id);
       }
       break;
     }
+    case "note.created":
+      appendMessage(data.message);
+      break;
+    case "mention.created":
+      onMention(event);
+      break;
     case "message.status":
       updateStatus(data.message);
       break;
@@ -82,19 +175,21 @@ function onEvent(event) {
       break;
     }
     case "conversation.deleted": {
-      state.conversations.delete(data.conversation_id);
+      forget(data.conversation_id);
       applyRelease(data.conversation_id);
       if (data.conversation_id === state.conversationId) {
         state.conversationId = null;
-        $("composer").hidden = true;
-        $("messages").replaceChildren();
-        $("thread-title").textContent = "This conversation was moved or deleted";
-        renderHeader();
+        emit("leaving", null);
+        clearThread("This conversation was moved or deleted");
+        if (state.inboxId !== null) record({ view: "inbox", id: state.inboxId }, { replace: true });
       }
-      renderList();
       refreshCountSoon(data.inbox_id);
       break;
     }
+    case "tag.updated":
+    case "tag.deleted":
+      onTagEvent(event);
+      break;
     case "access.changed": {
       // The sidebar is drawn by the server; say so rather than reload under the agent's draft.
       const shown = inboxButtons().map((b) => Number(b.dataset.inboxId)).sort().join();
@@ -134,35 +229,62 @@ function wireFilters() {
   $("filter-read").addEventListener("change", (e) => { state.filters.read = e.target.value; reloadList(); });
   $("filter-q").addEventListener("input", (e) => { state.filters.q = e.target.value; loadListSoon(); });
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); reloadList(); });
+  on("filters", reloadList);
 }
 
 function start() {
   for (const b of inboxButtons()) {
     b.querySelector(".swatch").style.setProperty("background", b.dataset.colour);
     b.style.setProperty("--inbox-colour", b.dataset.colour);
-    b.addEventListener("click", () => openInbox(Number(b.dataset.inboxId)));
+    b.addEventListener("click", () => goInbox(Number(b.dataset.inboxId)));
   }
   wireFilters();
+  wireList();
   wireThread();
   wireComposer();
   wireActions();
+  wireTags();
+  wireCanned();
+  wireContact();
+  wireMentions();
   wireNotifications();
-  const opening = (error) => report("Could not open the conversation", error);
-  on("open", (id) => openConversation(id).catch(opening));
+  wireSound();
+  wireShortcuts({
+    step,
+    reply: () => focusComposer("reply"),
+    note: () => focusComposer("note"),
+    archive: () => { if (state.conversationId !== null) toggleArchive(); },
+  });
+  document.querySelector('form[action="/logout"]')?.addEventListener("submit", clearMyDrafts);
+  on("open", (id) => goConversation(id));
+  on("go", (c) => goConversation(c));
+  on("back", () => (state.inboxId !== null ? goInbox(state.inboxId) : goHome()));
+  on("mentions", () => goMentions());
   on("counts", (inboxId) => refreshCountSoon(inboxId));
   on("locks", renderList);
-  on("start", async (c) => {
-    if (c.inbox_id !== state.inboxId) await openInbox(c.inbox_id);
+  on("tags", () => { renderList(); renderHeader(); });
+  on("note", appendMessage);
+  on("conversation", (c) => {
     upsert(c);
-    await openConversation(c.id).catch(opening);
-    $("reply").focus();
+    if (c.id === state.conversationId) renderHeader();
   });
+  on("deleted", (c) => {
+    forget(c.id);
+    if (c.id === state.conversationId) goInbox(c.inbox_id, { replace: true });
+  });
+  on("start", async (c) => {
+    await goConversation(c);
+    focusComposer("reply");
+  });
+  onNavigate(apply);
   let connectedOnce = null;
   const connected = new Promise((resolve) => { connectedOnce = resolve; });
   state.socket = new Socket({
     onEvent,
     onState: (s) => {
       $("connection").hidden = s === "open";
+      state.online = s === "open";
+      renderComposer();
       if (s !== "open") return;
       connectedOnce();
       if (state.conversationId !== null) viewConversation(state.conversationId);
@@ -170,12 +292,13 @@ function start() {
     },
     onResync: refreshAll,
   });
-  const first = inboxButtons()[0];
-  const listed = first ? openInbox(Number(first.dataset.inboxId)) : Promise.resolve();
+  const shown = apply(currentRoute());
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
+  loadTags();
+  refreshMentionCount();
   // Texts that came between the first list and the socket's first event are in a second look.
-  Promise.all([listed, connected])
-    .then(reloadList)
+  Promise.all([shown, connected])
+    .then(() => (state.view === "inbox" ? reloadList() : null))
     .finally(() => { document.getElementById("app").dataset.ready = "true"; });
 }
 

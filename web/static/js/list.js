@@ -1,11 +1,20 @@
-// The conversation list: filters, live upserts and reordering, presence and lock markers,
-// unread counts in the sidebar, and arrow-key navigation.
+// The conversation list: filters, pages (50 at a time, more on scrolling down), live upserts
+// and reordering, presence, lock and tag markers, unread counts in the sidebar, arrow keys.
 import { api } from "./api.js";
 import { $, el, firstName, initials, report, time } from "./dom.js";
 import { lockOf } from "./locks.js";
 import { emit, label, state, viewersOf } from "./state.js";
+import { tagChip } from "./tags.js";
 
 let loadSeq = 0;
+// Ids the server listed for the current filters, plus live arrivals that match them: what the
+// list shows. `state.conversations` knows more (the open conversation when a filter hides it).
+let listed = new Set();
+let nextCursor = null; // the server's cursor for the page after the last one loaded
+let loadingMore = null;
+
+const searching = () => Boolean(state.filters.q.trim());
+const newestFirst = (a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id;
 
 function matchesFilters(c) {
   const f = state.filters;
@@ -16,6 +25,7 @@ function matchesFilters(c) {
   if (/^\d+$/.test(f.assignee) && c.assignee?.id !== Number(f.assignee)) return false;
   if (f.read === "unread" && !c.unread) return false;
   if (f.read === "read" && c.unread) return false;
+  if (f.tag && !(c.tags || []).some((t) => t.id === Number(f.tag))) return false;
   return true;
 }
 
@@ -37,6 +47,7 @@ function row(c) {
     const names = viewers.map((v) => firstName(v.user.name)).join(", ");
     markers.append(el("span", { className: "marker viewing" }, `${names} viewing`));
   }
+  const tags = (c.tags || []).map((t) => tagChip(t));
   const button = el(
     "button",
     {
@@ -52,6 +63,7 @@ function row(c) {
     el("time", { datetime: c.last_message_at || "" }, time(c.last_message_at)),
     el("span", { className: "preview" }, c.preview || ""),
     markers,
+    tags.length ? el("span", { className: "tag-list" }, ...tags) : "",
     c.assignee ? avatar(c.assignee, `Assigned to ${c.assignee.name}`) : "",
   );
   button.addEventListener("click", () => emit("open", c.id));
@@ -70,45 +82,93 @@ function onKey(event) {
   }
 }
 
+// The conversations the list shows, in its order (the keyboard's j/k walk them too).
+export function shownConversations() {
+  return [...state.conversations.values()].filter((c) => listed.has(c.id) && matchesFilters(c)).sort(newestFirst);
+}
+
 export function renderList() {
   const list = $("conversations");
   const focused = document.activeElement?.dataset?.conversationId;
-  const items = [...state.conversations.values()]
-    .filter(matchesFilters)
-    .sort((a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id);
+  const items = shownConversations();
   list.replaceChildren(...items.map(row));
-  $("list-empty").hidden = items.length > 0;
+  const empty = $("list-empty");
+  empty.hidden = items.length > 0 || state.inboxId === null;
+  empty.textContent = searching()
+    ? `No conversations match “${state.filters.q.trim()}”.`
+    : "No conversations here.";
+  $("list-more").hidden = nextCursor === null;
   if (focused) list.querySelector(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
+}
+
+function query(cursor) {
+  const f = state.filters;
+  const params = new URLSearchParams({ folder: f.folder });
+  if (f.assignee) params.set("assignee", f.assignee);
+  if (f.read) params.set("read", f.read);
+  if (f.tag) params.set("tag", f.tag);
+  if (f.q.trim()) params.set("q", f.q.trim());
+  if (cursor) params.set("cursor", cursor);
+  return `/api/v1/inboxes/${state.inboxId}/conversations?${params}`;
 }
 
 export async function loadList() {
   if (state.inboxId === null) return;
   const seq = ++loadSeq;
-  const f = state.filters;
-  const params = new URLSearchParams({ folder: f.folder });
-  if (f.assignee) params.set("assignee", f.assignee);
-  if (f.read) params.set("read", f.read);
-  if (f.q.trim()) params.set("q", f.q.trim());
-  const page = await api("GET", `/api/v1/inboxes/${state.inboxId}/conversations?${params}`);
+  const page = await api("GET", query(null));
   if (seq !== loadSeq) return; // a newer load won
   const keep = state.conversations.get(state.conversationId);
   state.conversations = new Map(page.items.map((c) => [c.id, c]));
   // The open conversation stays known (its header and composer) when a filter hides its row.
   if (keep && !state.conversations.has(keep.id)) state.conversations.set(keep.id, keep);
+  listed = new Set(page.items.map((c) => c.id));
+  nextCursor = page.next;
   renderList();
+}
+
+// The page after the last one loaded (scrolling to the end of the list, or its button).
+export function loadMore() {
+  if (nextCursor === null || loadingMore) return loadingMore;
+  const seq = loadSeq;
+  loadingMore = api("GET", query(nextCursor))
+    .then((page) => {
+      if (seq !== loadSeq) return; // the filters changed meanwhile: that load is the list now
+      for (const c of page.items) {
+        state.conversations.set(c.id, { ...state.conversations.get(c.id), ...c });
+        listed.add(c.id);
+      }
+      nextCursor = page.next;
+      renderList();
+    })
+    .catch((error) => report("Could not load more conversations", error))
+    .finally(() => { loadingMore = null; });
+  return loadingMore;
+}
+
+// Whether a conversation belongs among the rows loaded so far (not below the last page).
+function withinLoaded(c) {
+  if (nextCursor === null) return true;
+  const rows = shownConversations();
+  return !rows.length || newestFirst(c, rows[rows.length - 1]) <= 0;
 }
 
 // A conversation changed (event or action): merge it, keeping the preview we know.
 export function upsert(conversation, preview) {
   const old = state.conversations.get(conversation.id);
-  if (state.filters.q.trim() && conversation.inbox_id === state.inboxId) {
+  const merged = { ...old, ...conversation, preview: preview ?? old?.preview ?? null };
+  state.conversations.set(conversation.id, merged);
+  if (searching() && conversation.inbox_id === state.inboxId) {
     loadListSoon(); // the server decides what a search matches
+  } else if (matchesFilters(merged) && withinLoaded(merged)) {
+    listed.add(conversation.id);
   }
-  state.conversations.set(conversation.id, {
-    ...old,
-    ...conversation,
-    preview: preview ?? old?.preview ?? null,
-  });
+  renderList();
+}
+
+// Forget a conversation (deleted, or moved to an inbox of someone else's).
+export function forget(conversationId) {
+  state.conversations.delete(conversationId);
+  listed.delete(conversationId);
   renderList();
 }
 
@@ -121,6 +181,14 @@ let soon = null;
 export function loadListSoon() {
   clearTimeout(soon);
   soon = setTimeout(reloadList, 250);
+}
+
+export function wireList() {
+  $("list-more").addEventListener("click", loadMore);
+  // Scrolling the list down to its end loads the next page.
+  new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadMore();
+  }).observe($("list-more"));
 }
 
 // Unread counts per inbox in the sidebar (GET /api/v1/inboxes/{id}/counts).

@@ -1,5 +1,5 @@
-// New texts while the tab is hidden: a "(3) Switchboard" title badge and a browser notification
-// (permission asked once, on the first click, as browsers require a user gesture).
+// New texts and mentions while the tab is hidden: a "(3) Switchboard" title badge and a browser
+// notification (permission asked once, on the first click, as browsers require a user gesture).
 const BASE_TITLE = document.title;
 const ASKED_KEY = "switchboard.notifications.asked";
 let unseen = 0;
@@ -8,13 +8,13 @@ function renderTitle() {
   document.title = unseen ? `(${unseen}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
-export function notifyInbound(message, label) {
+function notify(title, message) {
   if (!document.hidden) return;
   unseen += 1;
   renderTitle();
   if ("Notification" in window && Notification.permission === "granted") {
     try {
-      const n = new Notification(`New text from ${label}`, { body: message.body, tag: `conversation-${message.conversation_id}` });
+      const n = new Notification(title, { body: message.body, tag: `conversation-${message.conversation_id}` });
       n.addEventListener("click", () => {
         window.focus();
         n.close();
@@ -24,6 +24,10 @@ export function notifyInbound(message, label) {
     }
   }
 }
+
+export const notifyInbound = (message, label) => notify(`New text from ${label}`, message);
+export const notifyMention = (message, label) =>
+  notify(`${message.sender?.name || "Someone"} mentioned you (${label})`, message);
 
 export function wireNotifications() {
   document.addEventListener("visibilitychange", () => {

@@ -5,11 +5,14 @@ const page = document.getElementById("main").dataset; // base.html: the logged-i
 
 export const state = {
   me: { id: Number(page.userId), name: page.userName, role: page.role },
+  view: "inbox", // or "mentions": what the list column shows
   inboxId: null,
   conversationId: null,
-  filters: { folder: "inbox", assignee: "", read: "", q: "" },
+  filters: { folder: "inbox", assignee: "", read: "", q: "", tag: "" },
   conversations: new Map(), // id -> conversation view (+ preview)
   presence: new Map(), // user id -> {user, status, viewing}
+  tags: new Map(), // tag id -> {id, name, colour}: the team's list
+  online: false, // the socket is connected
   socket: null,
 };
 

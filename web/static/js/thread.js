@@ -1,12 +1,26 @@
-// The open conversation: messages with live delivery status, banners, who else is here,
-// and the conversation's actions (assign, archive, mark unread).
+// The open conversation: its messages and private notes with live delivery status, older
+// history loaded on scrolling up (keeping what the agent reads in place), the scroll position
+// kept across reloads, banners, who else is here, and its actions (assign, archive, unread).
 import { api } from "./api.js";
 import { $, el, firstName, report, time } from "./dom.js";
 import { renderList, upsert } from "./list.js";
 import { applySnapshot, snapshotMark } from "./locks.js";
 import { current, emit, state, viewersOf } from "./state.js";
+import { renderThreadTags } from "./tags.js";
+
+const PAGE = 50; // messages per history page
+const NEAR_TOP_PX = 150; // this close to the top, the page before is loaded
+const AT_BOTTOM_PX = 40; // this close to the end counts as reading the newest
+const RESTORE_PAGES = 20; // at most this many pages are loaded back to find a kept position
+const MENTION = /((?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.-]*)/; // as inbox/notes.py reads them
 
 let openSeq = 0;
+let older = null; // `before` of the page above the oldest shown, or null at the beginning
+let loadingOlder = null;
+let restoring = false;
+
+const scroller = () => $("thread-scroll");
+const scrollKey = (id) => `switchboard.scroll.${id}`;
 
 function senderName(m) {
   if (m.direction === "inbound") return "Customer";
@@ -19,23 +33,37 @@ function statusText(m) {
   return `${m.status}: ${m.error_message || m.error_code || "no reason given"}`;
 }
 
+// A note's text with its @mentions marked.
+function noteBody(body) {
+  return el("p", { className: "body" }, ...body.split(MENTION).map((part, i) =>
+    i % 2 ? el("span", { className: "mention" }, part) : part));
+}
+
 export function messageItem(m) {
   const failed = m.status === "failed" || m.status === "undelivered";
+  const note = m.direction === "note";
   const media = (m.media_urls || []).map((url, i) =>
     el("li", {}, el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, `Attachment ${i + 1}`)));
   return el(
     "li",
     { className: `message ${m.direction}${m.automatic ? " automatic" : ""}`, dataset: { messageId: m.id } },
     el("div", { className: "meta" },
+      note ? el("span", { className: "note-label" }, "Private note · ") : "",
       el("span", { className: "sender" }, senderName(m)), " · ",
       el("time", { datetime: m.created_at }, time(m.created_at)),
       m.direction === "outbound"
         ? el("span", { className: "status" + (failed ? " failed" : ""), dataset: { status: m.status } }, ` · ${statusText(m)}`)
         : ""),
-    m.body ? el("p", { className: "body" }, m.body) : "",
+    m.body ? (note ? noteBody(m.body) : el("p", { className: "body" }, m.body)) : "",
     media.length ? el("ul", { className: "media" }, ...media) : "",
   );
 }
+
+const atBottom = () => {
+  const s = scroller();
+  return s.scrollHeight - s.scrollTop - s.clientHeight < AT_BOTTOM_PX;
+};
+const toBottom = () => { scroller().scrollTop = scroller().scrollHeight; };
 
 export function appendMessage(m) {
   if (m.conversation_id !== state.conversationId) return;
@@ -45,10 +73,11 @@ export function appendMessage(m) {
     existing.replaceWith(messageItem(m));
     return;
   }
+  const follow = atBottom() || (m.sender?.id === state.me.id && m.direction !== "inbound");
   // Keep id order even if a replayed event arrives after a newer one.
   const after = [...list.children].find((li) => Number(li.dataset.messageId) > m.id);
   list.insertBefore(messageItem(m), after || null);
-  if (!after) list.lastElementChild.scrollIntoView({ block: "end" });
+  if (!after && follow) toBottom(); // someone reading older history is not pulled down
 }
 
 export function updateStatus(m) {
@@ -56,17 +85,91 @@ export function updateStatus(m) {
   if (node) node.replaceWith(messageItem(m));
 }
 
+function renderHistoryEdge() {
+  const shown = $("messages").children.length > 0;
+  $("history-status").textContent = loadingOlder
+    ? "Loading earlier messages…"
+    : older === null && shown ? "Beginning of the conversation" : "";
+}
+
+// The page before the oldest shown, put above it without moving what the agent looks at.
+function loadOlder() {
+  if (older === null || loadingOlder) return loadingOlder;
+  const id = state.conversationId;
+  const seq = openSeq;
+  loadingOlder = api("GET", `/api/v1/conversations/${id}/messages?limit=${PAGE}&before=${older}`)
+    .then((page) => {
+      if (seq !== openSeq) return;
+      const s = scroller();
+      const height = s.scrollHeight;
+      const known = new Set([...$("messages").children].map((li) => li.dataset.messageId));
+      $("messages").prepend(...page.items.filter((m) => !known.has(String(m.id))).map(messageItem));
+      s.scrollTop += s.scrollHeight - height;
+      older = page.next;
+    })
+    .catch((error) => report("Could not load the earlier messages", error))
+    .finally(() => {
+      loadingOlder = null;
+      renderHistoryEdge();
+    });
+  renderHistoryEdge();
+  return loadingOlder;
+}
+
+// Where the agent was reading (the first message in view and how far down it was), kept per
+// tab across reloads; null: at the newest.
+function keepPosition() {
+  if (restoring || state.conversationId === null) return;
+  const s = scroller();
+  let anchor = null;
+  if (!atBottom()) {
+    const first = [...$("messages").children].find((li) => li.offsetTop + li.offsetHeight > s.scrollTop);
+    if (first) anchor = { id: Number(first.dataset.messageId), offset: first.offsetTop - s.scrollTop };
+  }
+  try {
+    sessionStorage.setItem(scrollKey(state.conversationId), JSON.stringify(anchor));
+  } catch {
+    // storage refused: the position is simply not kept
+  }
+}
+
+function keptPosition(id) {
+  try {
+    return JSON.parse(sessionStorage.getItem(scrollKey(id)) || "null");
+  } catch {
+    return null;
+  }
+}
+
+async function restorePosition(anchor, seq) {
+  restoring = true;
+  try {
+    const find = () => anchor && $("messages").querySelector(`[data-message-id="${anchor.id}"]`);
+    for (let pages = 0; anchor && !find() && older !== null && pages < RESTORE_PAGES; pages++) {
+      await loadOlder();
+      if (seq !== openSeq) return;
+    }
+    const node = find();
+    if (node) scroller().scrollTop = node.offsetTop - anchor.offset;
+    else toBottom();
+  } finally {
+    restoring = false;
+  }
+}
+
 export function renderHeader() {
   const c = current();
   $("thread-actions").hidden = !c;
   $("optout-banner").hidden = !(c && c.opted_out);
   $("readonly-banner").hidden = !(c && c.read_only);
+  renderThreadTags();
   if (!c) return;
   $("thread-title").textContent = c.contact ? `${c.contact.name} (${c.counterparty})` : c.counterparty;
   $("assign").value = c.assignee ? String(c.assignee.id) : "";
   $("archive").textContent = c.status === "archived" ? "Unarchive" : "Archive";
   const viewers = viewersOf(c.id).map((p) => firstName(p.user.name));
   $("thread-presence").textContent = viewers.length ? `Also here: ${viewers.join(", ")}` : "";
+  emit("header");
 }
 
 // Tell the server what this tab shows (presence); its answer says who holds the lock.
@@ -87,22 +190,41 @@ export function newestShownId() {
   return last ? Number(last.dataset.messageId) : null;
 }
 
+// Show nothing (another inbox, the Mentions view, or the conversation went away).
+export function clearThread(title = "Pick a conversation") {
+  openSeq++;
+  older = null;
+  $("messages").replaceChildren();
+  $("composer").hidden = true;
+  $("thread-title").textContent = title;
+  $("thread-presence").textContent = "";
+  renderHistoryEdge();
+  renderHeader();
+}
+
 export async function openConversation(conversationId) {
   const seq = ++openSeq;
+  const anchor = keptPosition(conversationId); // before anything redraws and scrolls
   const previous = state.conversationId;
   state.conversationId = conversationId;
   emit("leaving", previous);
   document.getElementById("app").classList.add("show-thread");
+  older = null;
   $("messages").replaceChildren();
   $("action-error").textContent = "";
+  renderHistoryEdge();
   renderHeader();
   renderList();
   $("composer").hidden = false;
   viewConversation(conversationId);
-  const page = await api("GET", `/api/v1/conversations/${conversationId}/messages`);
+  const page = await api("GET", `/api/v1/conversations/${conversationId}/messages?limit=${PAGE}`);
   if (seq !== openSeq) return;
+  restoring = true;
   $("messages").replaceChildren(...page.items.map(messageItem));
-  $("messages").lastElementChild?.scrollIntoView({ block: "end" });
+  older = page.next;
+  renderHistoryEdge();
+  await restorePosition(anchor, seq);
+  if (seq !== openSeq) return;
   emit("opened", conversationId);
   markRead(conversationId);
 }
@@ -111,10 +233,12 @@ export async function openConversation(conversationId) {
 export async function reloadThread() {
   const id = state.conversationId;
   if (id === null) return;
-  const page = await api("GET", `/api/v1/conversations/${id}/messages`);
+  const page = await api("GET", `/api/v1/conversations/${id}/messages?limit=${PAGE}`);
   if (id !== state.conversationId) return;
   $("messages").replaceChildren(...page.items.map(messageItem));
-  $("messages").lastElementChild?.scrollIntoView({ block: "end" });
+  older = page.next;
+  renderHistoryEdge();
+  toBottom();
 }
 
 export async function markRead(conversationId) {
@@ -128,7 +252,7 @@ export async function markRead(conversationId) {
   }
 }
 
-async function act(path, body) {
+export async function act(path, body) {
   const c = current();
   if (!c) return;
   $("action-error").textContent = "";
@@ -141,13 +265,19 @@ async function act(path, body) {
   }
 }
 
+export const toggleArchive = () => act(current()?.status === "archived" ? "unarchive" : "archive");
+
 export function wireThread() {
   $("assign").addEventListener("change", (e) =>
     act("assign", { user_id: e.target.value ? Number(e.target.value) : null }));
-  $("archive").addEventListener("click", () => act(current()?.status === "archived" ? "unarchive" : "archive"));
+  $("archive").addEventListener("click", toggleArchive);
   $("mark-unread").addEventListener("click", () => act("unread"));
-  $("back").addEventListener("click", () => {
-    document.getElementById("app").classList.remove("show-thread");
-    document.querySelector(`.conversation[data-conversation-id="${state.conversationId}"]`)?.focus();
+  $("back").addEventListener("click", () => emit("back"));
+  let timer = null;
+  scroller().addEventListener("scroll", () => {
+    if (scroller().scrollTop < NEAR_TOP_PX && !restoring) loadOlder();
+    clearTimeout(timer);
+    timer = setTimeout(keepPosition, 150);
   });
+  window.addEventListener("pagehide", keepPosition);
 }

@@ -1,0 +1,87 @@
+"""Alembic revisions, on the run's store: a store made by revision 0001 that holds data is
+upgraded to the newest schema without losing any of it (and back), and the newest schema is
+exactly what the models in inbox/models.py say."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from inbox.db import MIGRATIONS_DIR, Database
+
+FIRST = "0001"
+ROWS_0001 = [
+    "INSERT INTO team (id, name, last_event_id, created_at) VALUES (1, 'Old', 0, '2026-01-01')",
+    "INSERT INTO inbox (id, team_id, name, code, colour, registration, unsolicited, mailroom,"
+    " help_text, away_enabled, away_message, away_timezone, created_at) VALUES"
+    " (1, 1, 'Desk', 'desk', '#000000', 'registered', 'agent', false, '', false, '', 'UTC',"
+    " '2026-01-01')",
+    "INSERT INTO contact (id, team_id, name, created_at) VALUES (1, 1, 'Ann Lee', '2026-01-01')",
+    "INSERT INTO conversation (id, team_id, inbox_id, counterparty, contact_id, status,"
+    " read_only, handed_off, lock_fence, created_at) VALUES"
+    " (1, 1, 1, '+15550000001', 1, 'open', false, false, 0, '2026-01-01')",
+    "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body, media_urls,"
+    " automatic, status, segments, created_at, updated_at) VALUES"
+    " (1, 1, 1, 1, 'inbound', 'hello from before', '[]', false, 'received', 1, '2026-01-01',"
+    " '2026-01-01')",
+]
+
+
+def _migrate(connection: Connection, to: str, down: bool = False) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(cfg, to)
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection)
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    async with db.write_engine.begin() as conn:
+        await conn.run_sync(_migrate, FIRST)
+        for row in ROWS_0001:
+            await conn.execute(text(row))
+    await db.upgrade()  # what the server does at start
+    async with db.write() as session:
+        notes = await session.scalar(text("SELECT notes FROM contact WHERE id = 1"))
+        assert notes == ""
+        body = await session.scalar(text("SELECT body FROM message WHERE id = 1"))
+        assert body == "hello from before"
+        await session.execute(
+            text(
+                "INSERT INTO tag (id, team_id, name, colour, created_at)"
+                " VALUES (1, 1, 'VIP', '#d97706', '2026-02-01')"
+            )
+        )
+        await session.execute(text("INSERT INTO conversationtag VALUES (1, 1, '2026-02-01')"))
+        await session.execute(
+            text(
+                "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body,"
+                " media_urls, automatic, status, segments, created_at, updated_at) VALUES"
+                " (2, 1, 1, 1, 'note', 'a private note', '[]', false, 'stored', 0, '2026-02-01',"
+                " '2026-02-01')"
+            )
+        )
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(_differences) == []
+    async with db.write_engine.begin() as conn:
+        await conn.run_sync(_migrate, FIRST, True)
+    async with db.read() as session:
+        bodies = (await session.execute(text("SELECT body FROM message ORDER BY id"))).all()
+        assert [b for (b,) in bodies] == ["hello from before"]  # the old schema has no notes
+    await db.upgrade()
+    async with db.read() as session:
+        assert await session.scalar(text("SELECT count(*) FROM tag")) == 0
+        assert await session.scalar(text("SELECT name FROM contact")) == "Ann Lee"
+    await db.dispose()
