@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from inbox.errors import InboxError, NotFoundError
 from inbox.mailroom import mailroom_for_number
@@ -50,7 +49,24 @@ class Stored:
 
 _MESSAGE = Message.metadata.tables["message"]
 _CONVERSATION = Conversation.metadata.tables["conversation"]
-# Built once (building a statement costs more than running it here).
+_INBOX = Inbox.metadata.tables["inbox"]
+_CONTACT_NUMBER = ContactNumber.metadata.tables["contactnumber"]
+# Built once, the lists as expanding parameters: building a statement (and its cache key) cost
+# more than running it here.
+_SELECT_INBOXES = select(_INBOX).where(
+    _INBOX.c.phone_number.in_(bindparam("numbers", expanding=True))
+)
+_SELECT_SIDS = select(_MESSAGE.c.provider_sid, _MESSAGE.c.id).where(
+    _MESSAGE.c.provider_sid.in_(bindparam("sids", expanding=True))
+)
+_SELECT_CONVERSATIONS = select(_CONVERSATION).where(
+    _CONVERSATION.c.inbox_id == bindparam("inbox"),
+    _CONVERSATION.c.counterparty.in_(bindparam("numbers", expanding=True)),
+)
+_SELECT_CONTACTS = select(_CONTACT_NUMBER.c.number, _CONTACT_NUMBER.c.contact_id).where(
+    _CONTACT_NUMBER.c.team_id == bindparam("team"),
+    _CONTACT_NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
+)
 _INSERT_MESSAGES = insert(_MESSAGE).returning(_MESSAGE.c.id, sort_by_parameter_order=True)
 _INSERT_CONVERSATIONS = insert(_CONVERSATION).returning(
     _CONVERSATION.c.id, sort_by_parameter_order=True
@@ -167,10 +183,9 @@ class _Inboxes:
 
 async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
     found = _Inboxes({}, set())
-    rows = await session.scalars(select(Inbox).where(col(Inbox.phone_number).in_(numbers)))
-    for inbox in rows:
-        assert inbox.phone_number is not None
-        found.of[inbox.phone_number] = inbox
+    rows = await session.execute(_SELECT_INBOXES, {"numbers": list(numbers)})
+    for row in rows.mappings():
+        found.of[row["phone_number"]] = Inbox.model_construct(**row)
     for number in sorted(numbers - found.of.keys()):  # a team number no inbox has: its Mailroom
         mailroom, made = await mailroom_for_number(session, number)
         if mailroom is None:
@@ -183,9 +198,7 @@ async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
 
 
 async def _stored_sids(session: AsyncSession, sids: set[str]) -> dict[str, int]:
-    rows = await session.execute(
-        select(_MESSAGE.c.provider_sid, _MESSAGE.c.id).where(_MESSAGE.c.provider_sid.in_(sids))
-    )
+    rows = await session.execute(_SELECT_SIDS, {"sids": list(sids)})
     return {sid: message_id for sid, message_id in rows}
 
 
@@ -207,9 +220,7 @@ async def _conversations(
         by_inbox.setdefault(_id(inbox), (inbox, set()))[1].add(number)
     for inbox_id, (inbox, numbers) in by_inbox.items():
         rows = await session.execute(
-            select(_CONVERSATION).where(
-                _CONVERSATION.c.inbox_id == inbox_id, _CONVERSATION.c.counterparty.in_(numbers)
-            )
+            _SELECT_CONVERSATIONS, {"inbox": inbox_id, "numbers": list(numbers)}
         )
         for row in rows.mappings():
             found[(inbox_id, row["counterparty"])] = dict(row)
@@ -222,16 +233,8 @@ async def _conversations(
 async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> list[dict[str, Any]]:
     if not numbers:
         return []
-    contact_of = dict(
-        (
-            await session.execute(
-                select(col(ContactNumber.number), col(ContactNumber.contact_id)).where(
-                    col(ContactNumber.team_id) == inbox.team_id,
-                    col(ContactNumber.number).in_(numbers),
-                )
-            )
-        ).all()
-    )
+    found = await session.execute(_SELECT_CONTACTS, {"team": inbox.team_id, "numbers": numbers})
+    contact_of: dict[str, int] = {number: contact for number, contact in found}
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {
