@@ -1,9 +1,11 @@
 """The example bot, `switchboard bot --url URL --token TOKEN --rules FILE`: its own process on
 the socket bus (realtime/client.py: hello with the last event id, reconnect with backoff).
 
-It answers inbound texts of the inboxes set to `unsolicited: bot` while no human has taken the
+It answers inbound texts of the inboxes set to `unsolicited: bot` that name it in
+`unsolicited_to` (or name no bot: then any bot member answers) while no human has taken the
 conversation (no assignee, not handed off), with the same send rules as a person (socket
-`message.send`). A text containing the hand-off keyword hands the conversation to the agents.
+`message.send`). It follows `inbox.updated` events, so an admin's change takes effect at
+once. A text containing the hand-off keyword hands the conversation to the agents.
 The rules file is JSON:
 
     {"replies": [{"keyword": "hours", "reply": "We're open 9 to 5, Monday to Friday."}],
@@ -70,6 +72,7 @@ class Bot:
     token: str
     rules: Rules
     inboxes: set[int] = field(default_factory=set)  # inboxes set to `bot` that it serves
+    me: int | None = None  # its own user id
     answered: set[int] = field(default_factory=set)  # inbound message ids already handled
 
     def http(self) -> httpx.AsyncClient:
@@ -88,9 +91,25 @@ class Bot:
             response = await client.get("/api/v1/inboxes")
             response.raise_for_status()
             items = response.json()["items"]
-        self.inboxes = {i["id"] for i in items if i.get("unsolicited") == "bot"}
+        self.me = int(me.json()["id"])
+        self.inboxes = {i["id"] for i in items if self.serves(i)}
         logger.info("serving inboxes %s", sorted(self.inboxes))
         return int(me.json()["last_event_id"])
+
+    def serves(self, inbox: dict[str, Any]) -> bool:
+        """Whether this bot answers the inbox's unsolicited texts."""
+        named = inbox.get("unsolicited_to") or []
+        return inbox.get("unsolicited") == "bot" and (not named or self.me in named)
+
+    def follow(self, inbox: dict[str, Any]) -> None:
+        """An admin changed the inbox (`inbox.updated`): serve it from now on, or stop."""
+        before = inbox["id"] in self.inboxes
+        if self.serves(inbox) and not inbox.get("archived"):
+            self.inboxes.add(inbox["id"])
+        else:
+            self.inboxes.discard(inbox["id"])
+        if before != (inbox["id"] in self.inboxes):
+            logger.info("serving inboxes %s", sorted(self.inboxes))
 
     def wants(self, data: dict[str, Any]) -> bool:
         message, conversation = data["message"], data["conversation"]
@@ -158,3 +177,5 @@ class Bot:
                     await self.refresh()
                 elif event["type"] == "message.created":
                     await self.handle(bus, event["data"])
+                elif event["type"] in ("inbox.created", "inbox.updated"):
+                    self.follow(event["data"]["inbox"])

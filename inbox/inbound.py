@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.errors import InboxError, NotFoundError
+from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
 from inbox.models import ContactNumber, Conversation, Inbox, Message, utcnow
@@ -231,19 +232,23 @@ async def _conversations(
 
 
 async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> list[dict[str, Any]]:
+    """New conversations, customers writing first: on an `agent` inbox that names receivers each
+    is assigned to one of them (inbox/inboxes.py), so its first event names the assignee."""
     if not numbers:
         return []
     found = await session.execute(_SELECT_CONTACTS, {"team": inbox.team_id, "numbers": numbers})
     contact_of: dict[str, int] = {number: contact for number, contact in found}
     now = utcnow()
-    rows: list[dict[str, Any]] = [
-        {
+    made: list[dict[str, Any]] = []
+    shared: list[dict[str, Any]] = []
+    for number in numbers:
+        row = {
             "team_id": inbox.team_id,
             "inbox_id": inbox.id,
             "counterparty": number,
             "contact_id": contact_of.get(number),
             "status": "open",
-            "assignee_id": None,
+            "assignee_id": await unsolicited_receiver(session, inbox),
             "read_only": False,
             "handed_off": False,
             "away_period": None,
@@ -252,7 +257,17 @@ async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> li
             "lock_fence": 0,
             "created_at": now,
         }
-        for number in numbers
-    ]
+        if row["assignee_id"] is None:
+            shared.append(row)
+        else:  # stored at once: the next one's choice counts it
+            made += await _insert_conversations(session, [row])
+    return made + await _insert_conversations(session, shared)
+
+
+async def _insert_conversations(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    if not rows:
+        return []
     ids = (await session.execute(_INSERT_CONVERSATIONS, rows)).scalars().all()
     return [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]

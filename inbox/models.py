@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
 # Roles that oversee the team: the supervisor board, force release, the Mailroom.
 SUPERVISING_ROLES = ("admin", "supervisor")
 ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversations
+# Roles an admin gives people (bots are made as bots and stay bots).
+PERSON_ROLES = ("agent", "supervisor", "admin")
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
@@ -36,6 +38,8 @@ class User(SQLModel, table=True):
     name: str
     role: str = "agent"  # one of ROLES; "bot" users connect with tokens only
     password_hash: str | None = None
+    # Set: the user can neither log in nor use a token; their name stays on their messages.
+    disabled_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -43,9 +47,10 @@ class Token(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(unique=True)  # sha256 hex of the token; the token itself is never kept
-    label: str = ""
+    label: str = ""  # the token's name, as the admin gave it
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None  # None: until revoked
 
 
 class Inbox(SQLModel, table=True):
@@ -55,10 +60,15 @@ class Inbox(SQLModel, table=True):
     name: str
     code: str  # short API code, unique in the team
     colour: str = "#2f6fed"
-    phone_number: str | None = Field(default=None, index=True)  # E.164
-    forwarding_number: str | None = None
+    # E.164, as its PhoneNumber row has it (inbox/inboxes.py `assign_number` keeps the two
+    # together): the number texts to it arrive at and replies go from.
+    phone_number: str | None = Field(default=None, index=True)
+    forwarding_number: str | None = None  # E.164 that calls to the number ring (voice_forward_to)
     registration: str = "unregistered"  # one of REGISTRATION_STATES
     unsolicited: str = "agent"  # one of UNSOLICITED_MODES
+    # For `bot`: the bot user (a user id) that answers unsolicited texts (None: any bot
+    # member). No foreign key: SQLite would rebuild the table to add one (0005_admin).
+    unsolicited_bot_id: int | None = None
     mailroom: bool = False  # the team's catch-all for texts to numbers no inbox has
     help_text: str = ""  # the automatic answer to HELP / INFO
     away_enabled: bool = False
@@ -66,15 +76,24 @@ class Inbox(SQLModel, table=True):
     away_schedule: str | None = None  # JSON {"mon": [["09:00", "17:00"]], ...}: open hours
     away_timezone: str = "UTC"  # IANA name the schedule is read in
     away_since: datetime | None = None  # when the switch was turned on (names the away period)
+    # Set: archived. Its conversations stay readable and refuse sends; its number was let go.
+    archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class InboxMember(SQLModel, table=True):
     inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
     user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    # For `agent` inboxes: this member receives unsolicited texts (a new conversation is
+    # assigned to one of those who do). None of them: the inbox's members share them.
+    unsolicited: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class PhoneNumber(SQLModel, table=True):
+    # One inbox, one number: at most one number has a given inbox.
+    __table_args__ = (Index("uq_phonenumber_inbox_id", "inbox_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     number: str = Field(unique=True)  # E.164
@@ -235,3 +254,30 @@ class LoginSession(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow)  # last use (written at most every minute)
     address: str = ""  # the client address it logged in from
     user_agent: str = ""  # the browser it logged in with (cut to USER_AGENT_CHARS)
+
+
+class AuditEntry(SQLModel, table=True):
+    """An admin's change (who, what, when, before and after), never holding a secret."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")  # None: the operator's CLI
+    action: str  # e.g. "user.created", "inbox.updated", "token.revoked"
+    subject_type: str  # "user", "inbox", "token", "team"
+    subject_id: int | None = None
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OneTimeLink(SQLModel, table=True):
+    """A link that works once: the first run's setup page (no user yet) or a user's
+    set-password page. Only the hash of its secret is kept."""
+
+    __tablename__ = "one_time_link"
+    id: str = Field(primary_key=True)  # SHA-256 of the link's secret, hex
+    kind: str  # "setup" | "password"
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -52,6 +52,10 @@ class Queued:
 
 
 def check_can_send(inbox: Inbox) -> None:
+    if inbox.archived_at is not None:
+        raise ConflictError(
+            f"{inbox.name} is archived: its conversations are read-only", "archived"
+        )
     if inbox.registration != "registered":
         raise ForbiddenError(
             "this inbox is not registered with carriers yet and cannot send", "not_registered"

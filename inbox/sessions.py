@@ -56,7 +56,7 @@ async def session_user(
             .where(col(LoginSession.id) == key)
         )
     ).first()
-    if found is None or not lifetimes.live(found[0], now):
+    if found is None or not lifetimes.live(found[0], now) or found[1].disabled_at is not None:
         return None
     return found[0], found[1]
 

@@ -24,7 +24,8 @@ def user_view(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name, "kind": "bot" if user.role == "bot" else "user"}
 
 
-def inbox_view(inbox: Inbox) -> dict[str, Any]:
+def inbox_view(inbox: Inbox, unsolicited_to: list[int]) -> dict[str, Any]:
+    """What every member sees of an inbox (`unsolicited_to`: inbox/inboxes.py says whom)."""
     return {
         "id": inbox.id,
         "name": inbox.name,
@@ -33,7 +34,20 @@ def inbox_view(inbox: Inbox) -> dict[str, Any]:
         "phone_number": inbox.phone_number,
         "registration": inbox.registration,
         "unsolicited": inbox.unsolicited,
+        "unsolicited_to": unsolicited_to,
         "mailroom": inbox.mailroom,
+        "archived": inbox.archived_at is not None,
+    }
+
+
+def person_view(user: User) -> dict[str, Any]:
+    """A teammate as the whole team sees them (nothing private: no username, no sessions)."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "kind": "bot" if user.role == "bot" else "user",
+        "role": user.role,
+        "disabled": user.disabled_at is not None,
     }
 
 

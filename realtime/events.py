@@ -31,6 +31,11 @@ MASKED_FIELDS: Final = {"presence.changed": "viewing"}
 # To one user: the inboxes they may see from this event on; the bus applies it to that user's
 # sockets before any later event (access is decided at delivery time).
 ACCESS_CHANGED: Final = "access.changed"
+# An admin's changes: an inbox made or changed (to its members, and to the admins), a teammate
+# made or changed (to the whole team).
+INBOX_CREATED: Final = "inbox.created"
+INBOX_UPDATED: Final = "inbox.updated"
+USER_UPDATED: Final = "user.updated"
 
 EventType = Literal[
     "message.created",
@@ -42,6 +47,9 @@ EventType = Literal[
     "lock.released",
     "lock.idle_prompt",
     "access.changed",
+    "inbox.created",
+    "inbox.updated",
+    "user.updated",
     "note.created",
     "mention.created",
     "tag.updated",
@@ -221,6 +229,60 @@ class AccessChangedData(_Strict):
     inbox_ids: list[int]
 
 
+class InboxData(_Strict):
+    id: int
+    name: str
+    code: str
+    colour: str
+    phone_number: str | None
+    registration: str
+    unsolicited: Literal["agent", "bot"]
+    unsolicited_to: list[int]  # the bot (for `bot`), or the members who receive (for `agent`)
+    mailroom: bool
+    archived: bool
+
+
+class InboxEventData(_Strict):
+    inbox: InboxData
+
+
+class InboxCreated(_Strict):
+    id: int
+    type: Literal["inbox.created"]
+    ts: str
+    data: InboxEventData
+
+
+class InboxUpdated(_Strict):
+    """Renamed, recoloured, given a number, archived...: every sidebar shows it at once."""
+
+    id: int
+    type: Literal["inbox.updated"]
+    ts: str
+    data: InboxEventData
+
+
+class PersonData(_Strict):
+    id: int
+    name: str
+    kind: Literal["user", "bot"]
+    role: str
+    disabled: bool
+
+
+class UserUpdatedData(_Strict):
+    user: PersonData
+
+
+class UserUpdated(_Strict):
+    """A teammate was added, renamed, given a role, disabled or enabled."""
+
+    id: int
+    type: Literal["user.updated"]
+    ts: str
+    data: UserUpdatedData
+
+
 class NoteCreated(_Strict):
     """A private note: shown to the inbox's members, never sent as a text."""
 
@@ -301,6 +363,9 @@ ServerFrame = Annotated[
     | LockIdlePrompt
     | ConversationDeleted
     | AccessChanged
+    | InboxCreated
+    | InboxUpdated
+    | UserUpdated
     | NoteCreated
     | MentionCreated
     | TagUpdated

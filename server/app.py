@@ -31,15 +31,20 @@ from server.demo import seed_demo
 from server.errors import EXCEPTION_HANDLERS
 from server.flows import background
 from server.http import (
+    account,
+    audit,
     board,
     bulk,
     canned,
     contacts,
     conversations,
     inboxes,
+    links,
     notes,
     pages,
+    phone_numbers,
     tags,
+    tokens,
     triage,
     users,
     webhooks,
@@ -118,8 +123,12 @@ async def healthz(request: Request) -> Response:
 
 
 API_ROUTES = (
-    users.routes
+    account.routes
+    + users.routes
+    + tokens.routes
     + inboxes.routes
+    + phone_numbers.routes
+    + audit.routes
     + conversations.routes
     + triage.routes
     + contacts.routes
@@ -181,6 +190,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
 
     routes = [
         *pages.routes,
+        *links.routes,
         Route("/healthz", healthz),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),

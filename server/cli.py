@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, user create, token create."""
+"""The `switchboard` command: serve, admin create, user create, token create, bot."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from inbox.models import ROLES
 from server.config import Settings
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.embedded_redis import embedded_redis
+from server.flows.setup import SETUP_LINK_HOURS, create_admin, make_setup_link
+from server.passwords import MIN_PASSWORD_CHARS
 
 logger = logging.getLogger("switchboard")
 
@@ -54,11 +56,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-async def _prepare(settings: Settings) -> bool:
+async def _prepare(settings: Settings) -> tuple[bool, str | None]:
+    """Migrate; then seed the demo team (`--demo`), or on a store with no team make the first
+    run's setup link: whether it seeded, and the link's secret."""
     db = Database(settings.database_url)
     try:
         await db.upgrade()
-        return await seed_demo(db) if settings.demo else False
+        if settings.demo:
+            return await seed_demo(db), None
+        return False, await make_setup_link(db)
     finally:
         await db.dispose()
 
@@ -76,10 +82,18 @@ def serve(args: argparse.Namespace) -> int:
         if not settings.redis_url:
             url = stack.enter_context(embedded_redis(settings.data_dir))
             settings = settings.with_(redis_url=url)
-        if asyncio.run(_prepare(settings)):
+        seeded, setup_secret = asyncio.run(_prepare(settings))
+        if seeded:
             _out(
                 f"Seeded the demo team: alice (admin), carol (supervisor), bob (agent); "
                 f"password {DEMO_PASSWORD!r} (demo only)."
+            )
+        if setup_secret is not None:
+            base = (settings.public_url or f"http://{args.host}:{args.port}").rstrip("/")
+            _out(
+                f"No team yet. Open {base}/setup/{setup_secret} to create your team and its "
+                f"first admin (the link works once, for {SETUP_LINK_HOURS} hours; or run "
+                "`switchboard admin create`)."
             )
         os.environ.update(settings.to_env())  # worker processes rebuild the settings from it
         _out(
@@ -133,6 +147,27 @@ async def _token_create(settings: Settings, username: str, label: str) -> str:
         await db.dispose()
 
 
+async def _admin_create(settings: Settings, args: argparse.Namespace, password: str) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        team, user = await create_admin(
+            db, args.team, args.username, args.name or args.username, password
+        )
+        _out(f"created admin {user.username} (id {user.id}) in team {team.name}")
+    finally:
+        await db.dispose()
+
+
+def admin_create(args: argparse.Namespace) -> int:
+    password = os.environ.get("SWITCHBOARD_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < MIN_PASSWORD_CHARS:
+        sys.stderr.write(f"switchboard: the password needs {MIN_PASSWORD_CHARS} characters\n")
+        return 2
+    asyncio.run(_admin_create(_settings(args), args, password))
+    return 0
+
+
 def user_create(args: argparse.Namespace) -> int:
     password = None
     if args.role != "bot":
@@ -179,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="seed a demo team when the store is empty")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=serve)
+
+    admin = sub.add_parser("admin", help="manage admins").add_subparsers(
+        dest="action", required=True
+    )
+    p = admin.add_parser(
+        "create",
+        parents=[common],
+        help="create an admin, and the team when there is none yet (password from "
+        "SWITCHBOARD_PASSWORD, or asked for)",
+    )
+    p.add_argument("--username", required=True)
+    p.add_argument("--name")
+    p.add_argument("--team", help="the team's name (default: the only team, or a new one)")
+    p.set_defaults(func=admin_create)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     p = user.add_parser(

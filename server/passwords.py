@@ -31,6 +31,19 @@ MAX_PENDING = 16
 THREAD_NICENESS = 10
 
 T = TypeVar("T")
+MIN_PASSWORD_CHARS = 8  # NIST SP 800-63B's floor for a chosen password
+MAX_PASSWORD_CHARS = 1024  # argon2 takes any length; this only bounds the work
+
+
+def check_password(value: object, field: str = "password") -> str:
+    """A password someone chose: 422 `weak_password` when it is too short (or not text)."""
+    if not isinstance(value, str) or not MIN_PASSWORD_CHARS <= len(value) <= MAX_PASSWORD_CHARS:
+        raise ApiError(
+            422,
+            "weak_password",
+            f"{field} must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
+        )
+    return value
 
 
 def _lower_priority() -> None:

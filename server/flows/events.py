@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import eventlog, memberships
+from inbox import accounts, eventlog, memberships
 from inbox.conversations import describe
-from inbox.models import Conversation, EventRecord, Message, Tag, User
-from inbox.views import message_view, tag_view, users_by_id
+from inbox.inboxes import inbox_views
+from inbox.models import Conversation, EventRecord, Inbox, Message, Tag, User
+from inbox.views import message_view, person_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
 from presence.status import PresenceState
 from realtime import events as ev
@@ -222,6 +223,40 @@ async def append_access_changed(
             await eventlog.append_event(session, team_id, ev.ACCESS_CHANGED, data, user_id=user_id)
         )
     return records
+
+
+# -- admin changes ----------------------------------------------------------------------------
+
+
+async def append_inbox_changed(
+    session: AsyncSession, inbox: Inbox, *, created: bool = False, admins_only: bool = False
+) -> list[EventRecord]:
+    """`inbox.created` or `inbox.updated`: to the inbox's members who may see it, and to each
+    admin who is not a member (the settings pages show every inbox); with `admins_only`, to the
+    admins alone (a change of members: what members see of the inbox is the same)."""
+    assert inbox.id is not None
+    (view,) = await inbox_views(session, [inbox])
+    data = _shaped(ev.InboxEventData, {"inbox": view})
+    kind = ev.INBOX_CREATED if created else ev.INBOX_UPDATED
+    records = []
+    outside = await accounts.admin_ids(session, inbox.team_id)
+    if not admins_only:
+        records.append(
+            await eventlog.append_event(session, inbox.team_id, kind, data, inbox_id=inbox.id)
+        )
+        outside -= await memberships.member_ids(session, inbox.id)
+    for admin_id in sorted(outside):
+        records.append(
+            await eventlog.append_event(session, inbox.team_id, kind, data, user_id=admin_id)
+        )
+    return records
+
+
+async def append_user_updated(session: AsyncSession, user: User) -> EventRecord:
+    """`user.updated` to the whole team: a teammate made, renamed, given a role, disabled or
+    enabled (nothing private: no username)."""
+    data = _shaped(ev.UserUpdatedData, {"user": person_view(user)})
+    return await eventlog.append_event(session, user.team_id, ev.USER_UPDATED, data)
 
 
 # -- locks and presence -----------------------------------------------------------------------

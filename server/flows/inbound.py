@@ -6,7 +6,12 @@ get the away message.
 
 Texts that arrive while one write is running go together in the next one (server/batches.py):
 one transaction, one bump of each team's event counter and one doorbell for all of them, and
-each text is answered once that transaction has committed (docs/performance.md, "Ingest")."""
+each text is answered once that transaction has committed (docs/performance.md, "Ingest").
+
+Unsolicited texts (a customer writing first: a new conversation) follow the inbox's handling:
+on `agent` with named receivers the conversation is assigned to one of them as it is made
+(inbox/inbound.py), in the same transaction, so its first event names the assignee; on `bot` it
+stays unassigned for the bot the inbox names (bots/rules.py)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Browser sessions (docs/security.md, "Sessions"): made at login, found on every cookie
 request, ended by logout, a password change or disabling the user, and then their sockets are
 closed on every process (server/sockets.py). The cookie holds a random value; the store keeps
-its HMAC under the secret key. Every process sweeps its own sockets' sessions: an open tab keeps
-its session in use, and a socket whose session ended or lapsed is closed even if the Redis
-message that should have closed it was lost."""
+its HMAC under the secret key. Every process sweeps its own sockets' sessions and tokens: an
+open tab keeps its session in use, and a socket whose session ended or lapsed, or whose token
+was revoked or expired (or its user disabled), is closed even if the Redis message that should
+have closed it was lost."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from inbox import sessions
+from inbox import accounts, sessions
 from inbox.models import LoginSession, User, utcnow
 from inbox.sessions import Lifetimes
 from server.services import Services
@@ -47,8 +48,13 @@ def key_of(svc: Services, cookie: str | None) -> str | None:
 
 
 def credential(key: str) -> str:
-    """How the socket registry names the sessions' sockets (tokens will be `t:<id>`)."""
+    """How the socket registry names a session's sockets."""
     return f"s:{key}"
+
+
+def token_credential(token_hash: str) -> str:
+    """How the socket registry names a token's sockets (by its stored hash)."""
+    return f"t:{token_hash}"
 
 
 async def start(svc: Services, user: User, address: str, user_agent: str) -> str:
@@ -113,15 +119,20 @@ async def sweep(svc: Services) -> None:
     """Close this process's sockets whose session ended or lapsed; mark the others used (an
     open tab is a session in use)."""
     registry: SocketRegistry = svc.sockets
-    used = {c.removeprefix("s:") for c in registry.credentials() if c.startswith("s:")}
-    if not used:
+    held = registry.credentials()
+    used = {c.removeprefix("s:") for c in held if c.startswith("s:")}
+    tokens = {c.removeprefix("t:") for c in held if c.startswith("t:")}
+    if not used and not tokens:
         return
     now, life = utcnow(), lifetimes(svc)
     async with svc.db.read() as session:
         live = await sessions.live_keys(session, used, life, now)
+        dead_tokens = {t for t in tokens if await accounts.user_of_token_hash(session, t) is None}
     gone = used - {row.id for row in live}
-    if gone:
-        registry.close_credentials_here({credential(k) for k in gone})
+    if gone or dead_tokens:
+        registry.close_credentials_here(
+            {credential(k) for k in gone} | {token_credential(t) for t in dead_tokens}
+        )
     due = [row.id for row in live if sessions.needs_touch(row, life, now)]
     if due:
         async with svc.db.write() as session:

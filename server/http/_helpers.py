@@ -7,12 +7,13 @@ from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from inbox import accounts, conversations
 from inbox.models import User
-from server.auth import require_user
+from server.auth import SESSION_COOKIE, client_address, require_user, session_key
 from server.errors import ApiError
+from server.flows import sessions
 from server.inputs import check_text, load_json, whole_number
 from server.services import services
 
@@ -75,3 +76,32 @@ def require_role(user: User, roles: Collection[str]) -> None:
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     return services(request).templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def link_url(request: Request, kind: str, secret: str) -> str:
+    """The full address of a one-time link (`/setup/...`, `/password/...`) to hand to someone:
+    on the public URL when one is set, else where the request came to."""
+    base = services(request).settings.public_url or str(request.base_url)
+    return f"{base.rstrip('/')}/{kind}/{secret}"
+
+
+async def logged_in(request: Request, user: User, to: str) -> Response:
+    """Start a session for `user` in this browser (ending any it brought: no fixation) and send
+    it on to `to`."""
+    svc = services(request)
+    old = session_key(request)
+    if old is not None:
+        await sessions.end(svc, old)
+    cookie = await sessions.start(
+        svc, user, client_address(request), request.headers.get("user-agent", "")
+    )
+    response = RedirectResponse(to, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(svc.settings.session_max_days * 86400),
+        httponly=True,
+        samesite="lax",
+        secure=bool(svc.settings.public_url and svc.settings.public_url.startswith("https")),
+    )
+    return response

@@ -1,51 +1,105 @@
-"""REST for inboxes: the caller's list, and their settings (admins): HELP text and unsolicited
-handling, out-of-office, members. A membership change reaches every server process through
-the event log, so a removed member stops receiving the inbox's events from the next event on,
-wherever they are connected."""
+"""REST for inboxes: the caller's list, and the admins' settings (DESIGN.md, "Admin"; seed
+004's wizard): making one (`POST /api/v1/inboxes`), its settings (`PATCH`: name, API code,
+colour, number, voice forwarding number, unsolicited handling, HELP answer, and `member_ids`
+for a settings form that saves all at once), out-of-office, members, and archiving it.
+`GET /api/v1/inboxes?all=1` lists every inbox of the team with its settings (admins). A
+membership change reaches every server process through the event log, so a removed member
+stops receiving the inbox's events from the next event on, wherever they are connected."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import accounts, away, conversations, memberships
-from inbox.models import ADMIN_ROLES, UNSOLICITED_MODES
+from inbox import accounts, away, conversations, inboxes, memberships
+from inbox.models import ADMIN_ROLES, UNSOLICITED_MODES, User
 from inbox.segments import MAX_BODY_CHARS
-from inbox.views import inbox_view, user_view, users_by_id
+from inbox.views import user_view, users_by_id
 from server.auth import require_user
 from server.errors import ApiError
-from server.flows.events import append_access_changed
+from server.flows import inboxes as flows
 from server.http._helpers import caller, json_body, path_id, require_role
 from server.inputs import int_or_none
 from server.services import services
 
+SETTINGS = (
+    *("name", "api_code", "colour", "phone_number_id", "voice_forward_to", "help_text"),
+    *("unsolicited", "unsolicited_to", "member_ids"),
+)
+
+
+async def _admin(request: Request) -> User:
+    user = await require_user(request)
+    require_role(user, ADMIN_ROLES)
+    return user
+
 
 async def list_inboxes(request: Request) -> JSONResponse:
+    """The caller's inboxes; with `all=1`, every inbox of the team and its settings (admins)."""
+    if request.query_params.get("all") not in (None, "", "0"):
+        admin = await _admin(request)
+        async with services(request).db.read() as session:
+            team = await inboxes.team_inboxes(session, admin.team_id)
+            items = await inboxes.settings_views(session, team)
+        return JSONResponse({"items": items, "next": None})
     user, _ = await caller(request)
     async with services(request).db.read() as session:
-        inboxes = await accounts.visible_inboxes(session, user)
-    return JSONResponse({"items": [inbox_view(i) for i in inboxes], "next": None})
+        items = await inboxes.inbox_views(session, await accounts.visible_inboxes(session, user))
+    return JSONResponse({"items": items, "next": None})
+
+
+def _ids(value: Any, field: str) -> list[int]:
+    if not isinstance(value, list) or any(int_or_none(u) is None for u in value):
+        raise ApiError(422, "invalid", f"{field} must be a list of user ids")
+    return [int(u) for u in value]
+
+
+def _settings(body: dict[str, Any]) -> flows.Settings:
+    """The settings a body gives, each of the right type (their values are checked as they are
+    applied: inbox/inboxes.py)."""
+    given = {k: body[k] for k in SETTINGS if k in body}
+    if "phone_number_id" in given and given["phone_number_id"] is not None:
+        if int_or_none(given["phone_number_id"]) is None:
+            raise ApiError(422, "invalid", "phone_number_id must be a number id or null")
+    if "unsolicited" in given and given["unsolicited"] not in UNSOLICITED_MODES:
+        raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
+    for key in ("unsolicited_to", "member_ids"):
+        if key in given:
+            given[key] = _ids(given[key], key)
+    help_text = given.get("help_text")
+    if "help_text" in given and (not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS):
+        raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
+    return flows.Settings(given)
+
+
+async def create_inbox(request: Request) -> JSONResponse:
+    """`{name, api_code?, colour?, phone_number_id?, voice_forward_to?, unsolicited?,
+    unsolicited_to?, member_ids?}` (members: the caller when not given)."""
+    admin = await _admin(request)
+    body = await json_body(request)
+    if "name" not in body:
+        raise ApiError(422, "invalid", "name is required")
+    settings = _settings({"member_ids": [admin.id], **body})
+    view = await flows.create_inbox(services(request), admin, settings)
+    return JSONResponse(view, status_code=201)
 
 
 async def patch_inbox(request: Request) -> JSONResponse:
-    """Admins: `{unsolicited?: "agent"|"bot", help_text?}` (the HELP answer)."""
-    user, visible = await caller(request)
-    require_role(user, ADMIN_ROLES)
-    body = await json_body(request)
-    mode, help_text = body.get("unsolicited"), body.get("help_text")
-    if mode is not None and mode not in UNSOLICITED_MODES:
-        raise ApiError(422, "invalid", f"unsolicited is one of {', '.join(UNSOLICITED_MODES)}")
-    if help_text is not None and (
-        not isinstance(help_text, str) or len(help_text) > MAX_BODY_CHARS
-    ):
-        raise ApiError(422, "invalid", f"help_text is at most {MAX_BODY_CHARS} characters")
-    async with services(request).db.write() as session:
-        inbox = await conversations.get_inbox(session, path_id(request, "inbox_id"), visible)
-        inbox.unsolicited = mode if mode is not None else inbox.unsolicited
-        inbox.help_text = help_text if help_text is not None else inbox.help_text
-        session.add(inbox)
-    return JSONResponse({**inbox_view(inbox), "help_text": inbox.help_text})
+    admin = await _admin(request)
+    settings = _settings(await json_body(request))
+    view = await flows.update_inbox(
+        services(request), admin, path_id(request, "inbox_id"), settings
+    )
+    return JSONResponse(view)
+
+
+async def archive_inbox(request: Request) -> JSONResponse:
+    admin = await _admin(request)
+    view = await flows.archive_inbox(services(request), admin, path_id(request, "inbox_id"))
+    return JSONResponse(view)
 
 
 async def get_out_of_office(request: Request) -> JSONResponse:
@@ -88,23 +142,18 @@ async def get_members(request: Request) -> JSONResponse:
 
 
 async def put_members(request: Request) -> JSONResponse:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
+    user = await _admin(request)
     inbox_id = path_id(request, "inbox_id")
-    user_ids = (await json_body(request)).get("user_ids")
-    if not isinstance(user_ids, list) or any(int_or_none(u) is None for u in user_ids):
-        raise ApiError(422, "invalid", "user_ids must be a list of user ids")
-    svc = services(request)
-    async with svc.db.write() as session:
-        members, touched = await memberships.set_members(session, user.team_id, inbox_id, user_ids)
-        events = await append_access_changed(session, user.team_id, touched)
-    await svc.announce(*events)
+    user_ids = _ids((await json_body(request)).get("user_ids"), "user_ids")
+    members = await flows.set_members(services(request), user, inbox_id, user_ids)
     return JSONResponse({"inbox_id": inbox_id, "user_ids": members})
 
 
 routes = [
-    Route("/inboxes", list_inboxes),
+    Route("/inboxes", list_inboxes, methods=["GET"]),
+    Route("/inboxes", create_inbox, methods=["POST"]),
     Route("/inboxes/{inbox_id}", patch_inbox, methods=["PATCH"]),
+    Route("/inboxes/{inbox_id}/archive", archive_inbox, methods=["POST"]),
     Route("/inboxes/{inbox_id}/out-of-office", get_out_of_office, methods=["GET"]),
     Route("/inboxes/{inbox_id}/out-of-office", put_out_of_office, methods=["PUT"]),
     Route("/inboxes/{inbox_id}/members", get_members, methods=["GET"]),

@@ -1,5 +1,6 @@
 """Browser pages: login, the inbox (at `/`, and at the addresses of an inbox, a conversation
-and the Mentions view), and the sandbox's phone simulator."""
+and the Mentions view), the supervisor board, the settings area (admins), the account page
+(everyone), and the sandbox's phone simulator."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from inbox import accounts, messages
-from inbox.inboxes import inbox_by_number, numbered_inboxes
-from inbox.models import SUPERVISING_ROLES, User
+from inbox.inboxes import inbox_by_number, inbox_views, numbered_inboxes
+from inbox.models import ADMIN_ROLES, SUPERVISING_ROLES, User
 from inbox.phones import to_e164
-from inbox.views import inbox_view, message_view
+from inbox.views import message_view
 from server.auth import (
     SESSION_COOKIE,
     client_address,
@@ -27,7 +28,7 @@ from server.auth import (
 )
 from server.errors import ApiError
 from server.flows import inbound, sessions
-from server.http._helpers import json_body, render
+from server.http._helpers import json_body, logged_in, render
 from server.services import services
 
 # Where a login may send the browser on: the inbox page's own addresses only (never another
@@ -46,7 +47,14 @@ def _to_login(request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    context = {"error": None, "username": "", "next": _next_page(request.query_params.get("next"))}
+    async with services(request).db.read() as session:
+        setup_needed = not await accounts.any_team(session)
+    context = {
+        "error": None,
+        "username": "",
+        "setup_needed": setup_needed,
+        "next": _next_page(request.query_params.get("next")),
+    }
     return render(request, "login.html", context)
 
 
@@ -70,23 +78,15 @@ async def login(request: Request) -> Response:
         await throttle.failed(*subjects)
         context = {"error": "Wrong username or password.", "username": username, "next": next_page}
         return render(request, "login.html", context, status=401)
+    if user.disabled_at is not None:  # said only to someone who knows the password
+        context = {
+            "error": "This account is disabled. Ask an admin.",
+            "username": username,
+            "next": next_page,
+        }
+        return render(request, "login.html", context, status=403)
     await throttle.forget(subjects[:1])
-    old = session_key(request)
-    if old is not None:  # a new login never keeps a session it was handed (fixation)
-        await sessions.end(svc, old)
-    cookie = await sessions.start(
-        svc, user, client_address(request), request.headers.get("user-agent", "")
-    )
-    response = RedirectResponse(next_page, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(svc.settings.session_max_days * 86400),
-        httponly=True,
-        samesite="lax",
-        secure=bool(svc.settings.public_url and svc.settings.public_url.startswith("https")),
-    )
-    return response
+    return await logged_in(request, user, next_page)
 
 
 async def logout(request: Request) -> Response:
@@ -116,7 +116,7 @@ async def inbox_page(request: Request) -> Response:
     if user is None:
         return _to_login(request)
     async with services(request).db.read() as session:
-        inboxes = [inbox_view(i) for i in await accounts.visible_inboxes(session, user)]
+        inboxes = await inbox_views(session, await accounts.visible_inboxes(session, user))
         teammates = await accounts.teammates(session, user.team_id)
     context = {"user": user, "inboxes": inboxes, "teammates": teammates}
     return render(request, "inbox.html", context)
@@ -128,8 +128,40 @@ async def board_page(request: Request) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.role not in SUPERVISING_ROLES:
-        return render(request, "forbidden.html", {"user": user}, status=403)
+        what = "The supervisor board is for supervisors and admins."
+        return render(request, "forbidden.html", {"user": user, "what": what}, status=403)
     return render(request, "board.html", {"user": user})
+
+
+SETTINGS_SECTIONS = {"users": "People", "inboxes": "Inboxes", "tokens": "API tokens"}
+SETTINGS_SECTIONS |= {"audit": "Audit log"}
+
+
+async def settings_page(request: Request) -> Response:
+    """The admins' settings area: people, inboxes, tokens and the audit log, one page each."""
+    user, _ = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    if user.role not in ADMIN_ROLES:
+        what = "Settings are for admins. Ask one if you need something changed."
+        return render(request, "forbidden.html", {"user": user, "what": what}, status=403)
+    section = request.path_params.get("section")
+    if section not in SETTINGS_SECTIONS:
+        return RedirectResponse("/settings/users", status_code=303)
+    context = {"user": user, "section": section, "sections": SETTINGS_SECTIONS}
+    return render(request, "settings.html", context)
+
+
+async def account_page(request: Request) -> Response:
+    """Everyone's own account: change the password, see and end their sessions."""
+    user, _ = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "account.html", {"user": user})
+
+
+async def to_settings(request: Request) -> Response:
+    return RedirectResponse("/settings/users", status_code=303)
 
 
 def _require_sandbox(request: Request) -> None:
@@ -150,7 +182,7 @@ async def simulator_page(request: Request) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     async with services(request).db.read() as session:
-        inboxes = [inbox_view(i) for i in await numbered_inboxes(session, user.team_id)]
+        inboxes = await inbox_views(session, await numbered_inboxes(session, user.team_id))
     return render(request, "simulator.html", {"user": user, "inboxes": inboxes})
 
 
@@ -194,6 +226,11 @@ routes = [
     Route("/conversations/{conversation_id:int}", inbox_page),
     Route("/mentions", inbox_page),
     Route("/board", board_page),
+    Route("/settings", settings_page),
+    Route("/settings/{section}", settings_page),
+    Route("/admin", to_settings),
+    Route("/users", to_settings),
+    Route("/account", account_page),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),

@@ -191,7 +191,7 @@ def _credential(websocket: WebSocket, how: str) -> str:
     key = session_key(websocket) if how == "cookie" else None
     if key is not None:
         return sessions.credential(key)
-    return f"t:{accounts.hash_token(bearer_token(websocket) or '')}"
+    return sessions.token_credential(accounts.hash_token(bearer_token(websocket) or ""))
 
 
 def _refuse(conn: Connection, ref: Any, code: str, message: str, **extra: Any) -> None:

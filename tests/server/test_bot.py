@@ -9,7 +9,6 @@ from server.app import create_app
 from tests.conftest import Running, make_settings
 from tests.fake_twilio import FakeTwilio
 from tests.helpers import (
-    EVENT_WAIT_SECS,
     FRONT_DESK,
     Agent,
     ServerThread,
@@ -30,7 +29,8 @@ RULES = {
 async def wait_line(proc: asyncio.subprocess.Process, needle: str) -> str:
     """The bot's next log line containing `needle` (its log is how it says it chose not to act)."""
     assert proc.stderr is not None
-    async with asyncio.timeout(EVENT_WAIT_SECS):
+    # A hang guard: its first line comes after the bot process started and connected.
+    async with asyncio.timeout(RECONNECT_WAIT_SECS):
         while True:
             line = (await proc.stderr.readline()).decode()
             if not line:
@@ -142,3 +142,54 @@ async def test_example_bot_reconnects_after_a_server_restart(
         if proc is not None:
             proc.terminate()
             await proc.wait()
+
+
+async def test_only_the_bot_an_inbox_names_answers_and_it_follows_the_admins_change(
+    app_server: Running, tmp_path: Path
+) -> None:
+    first, second = (
+        await make_bot(app_server.settings, "first", [1]),
+        await make_bot(app_server.settings, "second", [1]),
+    )
+    alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
+    bots = {u["name"]: u["id"] for u in (await alice.get("/api/v1/users")).json()["items"]}
+    named = await alice.patch(
+        "/api/v1/inboxes/1", json={"unsolicited": "bot", "unsolicited_to": [bots["Second"]]}
+    )
+    assert named.status_code == 200, named.text
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(RULES))
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    procs = [
+        await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "server.cli", "bot", "--url", app_server.url],
+            *["--token", token, "--rules", str(rules)],
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for token in (first, second)
+    ]
+    try:
+        assert "serving inboxes []" in await wait_line(procs[0], "serving inboxes")
+        assert "serving inboxes [1]" in await wait_line(procs[1], "serving inboxes")
+        for proc in procs:
+            await wait_line(proc, "connected to")
+        await app_server.twilio.inbound(FRONT_DESK, "+15558880010", "hours?")
+        answer = await bob_ws.next_event(
+            "message.created", lambda d: d["message"]["direction"] == "outbound"
+        )
+        assert answer["data"]["message"]["sender"]["name"] == "Second"
+        await wait_line(procs[0], "not mine")
+
+        await alice.patch("/api/v1/inboxes/1", json={"unsolicited_to": [bots["First"]]})
+        assert "serving inboxes [1]" in await wait_line(procs[0], "serving inboxes")
+        assert "serving inboxes []" in await wait_line(procs[1], "serving inboxes")
+        await app_server.twilio.inbound(FRONT_DESK, "+15558880011", "hours?")
+        answer = await bob_ws.next_event(
+            "message.created", lambda d: d["message"]["direction"] == "outbound"
+        )
+        assert answer["data"]["message"]["sender"]["name"] == "First"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            await proc.wait()
+    await bob_ws.close()

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +46,7 @@ def switchboard(
 
 
 class Serve:
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, *, demo: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / "serve.log"
@@ -55,7 +56,7 @@ class Serve:
                 "-m",
                 "server.cli",
                 "serve",
-                "--demo",
+                *(["--demo"] if demo else []),
                 "--port",
                 str(self.port),
                 "--data-dir",
@@ -201,3 +202,77 @@ async def test_user_create_makes_a_user_who_can_log_in(
     again = switchboard(*create, data_dir=data, database_url=database_url, env=env, check=False)
     assert again.returncode == 2
     assert "already exists" in again.stderr
+
+
+@pytest.fixture
+def first_run(tmp_path: Path, empty_database_url: str) -> Iterator[Serve]:
+    """`switchboard serve` without --demo on a new, empty store."""
+    server = Serve(tmp_path / "data", empty_database_url, demo=False)
+    yield server
+    if server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
+
+
+def setup_path(server: Serve) -> str:
+    match = re.search(r"Open (http://\S+)/setup/(\S+) to create your team", server.log.read_text())
+    assert match, server.log.read_text()
+    assert match.group(1) == server.url
+    return f"/setup/{match.group(2)}"
+
+
+async def test_the_first_run_prints_a_setup_link_that_makes_the_team_once(
+    first_run: Serve,
+) -> None:
+    path = setup_path(first_run)
+    async with httpx.AsyncClient(base_url=first_run.url) as browser:
+        assert "There is no team yet" in (await browser.get("/login")).text
+        assert (await browser.get("/setup/not-the-secret")).status_code == 404
+        page = await browser.get(path)
+        assert page.status_code == 200 and "Team name" in page.text
+        form = {"team": "Harbor PM", "name": "Hana Ito", "username": "hana", "password": "short"}
+        weak = await browser.post(path, data=form)
+        assert weak.status_code == 422 and "8 to" in weak.text and "Harbor PM" in weak.text
+        made = await browser.post(path, data={**form, "password": "harbor master"})
+        assert made.status_code == 303 and made.headers["location"] == "/settings/inboxes"
+        me = (await browser.get("/api/v1/me")).json()
+        assert (me["username"], me["role"]) == ("hana", "admin")
+        assert (await browser.get(path)).status_code == 404  # it worked once
+        again = await browser.post(path, data={**form, "username": "eve", "password": "x" * 12})
+        assert again.status_code == 404
+        assert "There is no team yet" not in (await browser.get("/login")).text
+    hana = await login(first_run.url, "hana", "harbor master")
+    first = await hana.post("/api/v1/inboxes", json={"name": "Front office"})
+    assert first.json()["registration"] == "unregistered"  # it must be registered first
+    audit = (await hana.get("/api/v1/audit")).json()["items"]
+    assert [e["action"] for e in audit] == ["inbox.created", "team.created"]
+
+
+async def test_admin_create_makes_the_team_and_its_admin_from_the_command_line(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    data = tmp_path / "data"
+
+    def admin_create(*args: str, password: str = "a long passphrase") -> Any:
+        return switchboard(
+            "admin", "create", *args, data_dir=data, database_url=empty_database_url,
+            env={"SWITCHBOARD_PASSWORD": password}, check=False,
+        )  # fmt: skip
+
+    made = admin_create("--username", "root", "--team", "Harbor")
+    assert "created admin root" in made.stdout and "team Harbor" in made.stdout
+    added = admin_create("--username", "second", "--name", "Sam")
+    assert "created admin second" in added.stdout and "team Harbor" in added.stdout  # the only
+    weak = admin_create("--username", "weak", password="x")
+    assert weak.returncode == 2 and "8 characters" in weak.stderr
+    server = Serve(data, empty_database_url, demo=False)
+    try:
+        assert "/setup/" not in server.log.read_text()  # a team exists: no setup link
+        root = await login(server.url, "root", "a long passphrase")
+        people = (await root.get("/api/v1/users")).json()["items"]
+        assert sorted((u["username"], u["role"]) for u in people) == [
+            ("root", "admin"), ("second", "admin"),
+        ]  # fmt: skip
+    finally:
+        server.proc.kill()
+        server.proc.wait()

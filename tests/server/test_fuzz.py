@@ -39,10 +39,13 @@ FIELDS = [
     "body", "colour", "confirm", "contact_id", "contact_ids", "current", "enabled", "from",
     "help_text", "inbox_id", "items", "message", "name", "new", "notes", "numbers", "schedule",
     "scope", "seen_message_id", "tag_id", "timezone", "to", "unsolicited", "user_id", "user_ids",
+    # the admin calls'
+    "username", "role", "password", "disabled", "api_code", "phone_number_id",
+    "voice_forward_to", "unsolicited_to", "member_ids", "expires_at",
 ]  # fmt: skip
 QUERY = [
     "folder", "assignee", "read", "q", "cursor", "limit", "before", "phone", "message_id", "tag",
-    "ids", "conversation_id",
+    "ids", "conversation_id", "all",
 ]  # fmt: skip
 TWILIO_FIELDS = ["MessageSid", "To", "From", "Body", "NumMedia", "MediaUrl0", "MessageStatus"]
 PATH_VALUES = ["1", "2", "3", "0", "999999", "-1", "\u00b2", "9" * 40, "abc", "1.5"]

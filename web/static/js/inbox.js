@@ -15,16 +15,17 @@ import { hideMentions, onMention, refreshMentionCount, showMentions, wireMention
 import { notifyInbound, wireNotifications } from "./notify.js";
 import { currentRoute, onNavigate, record } from "./router.js";
 import { wireShortcuts } from "./shortcuts.js";
+import { applyInbox, inboxButtons, syncSidebar, wireSidebar } from "./sidebar.js";
 import { Socket } from "./socket.js";
 import { chime, wireSound } from "./sound.js";
 import { emit, label, on, state } from "./state.js";
 import { loadTags, onTagEvent, wireTags } from "./tags.js";
+import { applyTeammate } from "./team.js";
 import {
   appendMessage, clearThread, markRead, openConversation, reloadThread, renderHeader, toggleArchive, updateStatus,
   viewConversation, wireThread,
 } from "./thread.js";
 
-const inboxButtons = () => [...document.querySelectorAll(".inbox-link[data-inbox-id]")];
 const inboxButton = (id) => inboxButtons().find((b) => Number(b.dataset.inboxId) === id);
 
 // Close the open conversation (its lock goes, presence says so) and show the list.
@@ -191,15 +192,27 @@ function onEvent(event) {
       onTagEvent(event);
       break;
     case "access.changed": {
-      // The sidebar is drawn by the server; say so rather than reload under the agent's draft.
-      const shown = inboxButtons().map((b) => Number(b.dataset.inboxId)).sort().join();
-      if ([...data.inbox_ids].sort().join() !== shown) $("access-banner").hidden = false;
+      // Redraw the sidebar from the new list; the open conversation and its draft stay.
+      syncSidebar().then((added) => {
+        for (const id of added) refreshCount(id);
+        if (state.inboxId === null && state.view === "inbox" && inboxButtons().length) {
+          goInbox(Number(inboxButtons()[0].dataset.inboxId), { replace: true });
+        }
+      }).catch((error) => report("Could not reload your inboxes", error));
       if (state.inboxId !== null && !data.inbox_ids.includes(state.inboxId)) {
         state.conversations.clear();
         renderList();
       }
       break;
     }
+    case "inbox.created":
+    case "inbox.updated":
+      applyInbox(data.inbox);
+      if (data.inbox.id === state.inboxId) $("list-title").textContent = data.inbox.name;
+      break;
+    case "user.updated":
+      applyTeammate(data.user);
+      break;
     case "presence.changed":
       state.presence.set(data.user.id, data);
       renderList();
@@ -233,11 +246,7 @@ function wireFilters() {
 }
 
 function start() {
-  for (const b of inboxButtons()) {
-    b.querySelector(".swatch").style.setProperty("background", b.dataset.colour);
-    b.style.setProperty("--inbox-colour", b.dataset.colour);
-    b.addEventListener("click", () => goInbox(Number(b.dataset.inboxId)));
-  }
+  wireSidebar((inboxId) => goInbox(inboxId));
   wireFilters();
   wireList();
   wireThread();

@@ -1,7 +1,10 @@
 // The live connection to /ws: reconnects with backoff and resumes from the last event id, so
-// the page misses nothing and sees nothing twice.
+// the page misses nothing and sees nothing twice. A socket closed because its session ended
+// (4401: logged out elsewhere, the password changed, the user disabled) sends the page to the
+// login: the tab is logged out too.
 // A command that never reached the server, or whose answer was lost with the connection.
 const disconnected = (message) => Object.assign(new Error(message), { code: "disconnected" });
+const SESSION_ENDED = 4401; // server/sockets.py, CLOSE_SESSION_ENDED
 
 export class Socket {
   constructor({ onEvent, onFrame, onState, onResync }) {
@@ -30,7 +33,11 @@ export class Socket {
       this.onState("open");
     });
     ws.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (e) => {
+      if (e.code === SESSION_ENDED) {
+        location.assign("/login");
+        return;
+      }
       this.onState("closed");
       for (const { reject } of this.pending.values()) reject(disconnected("connection lost"));
       this.pending.clear();

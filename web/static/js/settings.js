@@ -1,0 +1,26 @@
+// The admins' settings area (/settings/<section>): people, inboxes, tokens, the audit log. Each
+// section is a module with `load()` and `onEvent(event)`; the socket keeps the page live (another
+// admin's change shows at once) and logs the tab out when its session ends.
+import * as audit from "./admin-audit.js";
+import * as inboxes from "./admin-inboxes.js";
+import * as tokens from "./admin-tokens.js";
+import * as users from "./admin-users.js";
+import { $, report } from "./dom.js";
+import { Socket } from "./socket.js";
+
+const SECTIONS = { users, inboxes, tokens, audit };
+
+function start() {
+  const root = $("settings");
+  const section = SECTIONS[root.dataset.section];
+  section.wire();
+  const loading = section.load().catch((error) => report("Could not load this page", error));
+  new Socket({
+    onEvent: (event) => section.onEvent(event),
+    onState: (s) => { $("connection").hidden = s === "open"; },
+    onResync: () => section.load().catch((error) => report("Could not reload this page", error)),
+  });
+  loading.finally(() => { root.dataset.ready = "true"; });
+}
+
+start();
