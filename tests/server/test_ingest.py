@@ -91,3 +91,32 @@ async def test_texts_of_an_inbox_that_cannot_be_decided_fail_without_the_others(
         else:
             assert answer.status_code == 200, answer.text
             assert f"SMmix{i}" in stored
+
+
+async def test_first_texts_arriving_together_are_shared_among_the_unsolicited_receivers(
+    app_server: Running,
+) -> None:
+    """A burst of customers writing first, on an inbox whose unsolicited texts go to alice and
+    bob: each new conversation goes to whoever has fewer, so they end even, and each text's
+    event names its assignee."""
+    alice = await login(app_server.url, "alice")
+    routed = await alice.patch(
+        "/api/v1/inboxes/1", json={"unsolicited": "agent", "unsolicited_to": [1, 3]}
+    )
+    assert routed.status_code == 200, routed.text
+    bob_ws = await Agent.connect(
+        app_server.url, cookies=(await login(app_server.url, "bob")).cookies
+    )
+    senders = [f"+1555740{i:04d}" for i in range(8)]
+    answers = await asyncio.gather(
+        *(app_server.twilio.inbound(FRONT_DESK, s, "first time") for s in senders)
+    )
+    assert [a.status_code for a in answers] == [200] * len(senders)
+    assignees: dict[str, int] = {}
+    while len(assignees) < len(senders):
+        event = await bob_ws.next_event("message.created")
+        conversation = event["data"]["conversation"]
+        assignees[conversation["counterparty"]] = conversation["assignee"]["id"]
+    assert sorted(assignees) == senders
+    assert sorted(assignees.values()) == [1] * 4 + [3] * 4
+    await bob_ws.close()
