@@ -90,7 +90,7 @@ class Target:
 class Switchboard(Target):
     name = "switchboard"
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None, workers: int = 1) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
@@ -98,10 +98,13 @@ class Switchboard(Target):
         env |= {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
         self.data_dir = data_dir
         common = ["--data-dir", str(data_dir)]
+        if database_url:
+            common += ["--database-url", database_url]
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = (data_dir.parent / "serve.log").open("w")
         self.proc = subprocess.Popen(
             [PY, "-m", "server.cli", "serve", "--demo", "--port", str(port), "--public-url"]
-            + [self.url, "--log-level", "warning", *common],
+            + [self.url, "--log-level", "warning", "--workers", str(workers), *common],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -159,6 +159,20 @@ async def fence(session: AsyncSession, conversation_id: int, token: int) -> bool
     return rowcount(result) > 0
 
 
+async def start_away_period(session: AsyncSession, conversation_id: int, period: str) -> bool:
+    """Record that the conversation gets the away message of `period`; False when it already
+    got it (at most once per conversation per away period, decided in the store)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            col(Conversation.id) == conversation_id,
+            or_(col(Conversation.away_period).is_(None), col(Conversation.away_period) != period),
+        )
+        .values(away_period=period)
+    )
+    return rowcount(result) > 0
+
+
 def unread_clause(user_id: int) -> Any:
     read_at = (
         select(col(ReadMarker.read_at))

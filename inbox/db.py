@@ -170,24 +170,35 @@ class _LoopConnection(aiosqlite.Connection):
     """aiosqlite runs every call on its own thread: three or four thread hops per statement,
     about 0.3 ms of CPU each even for `SELECT 1`, and most of a webhook's cost
     (docs/performance.md). SQLite answers our statements in microseconds, so they run right on
-    the event loop instead. Two still go to the thread: `BEGIN IMMEDIATE` (another process may
-    hold the write lock, and SQLite's busy handler sleeps) and `COMMIT` (its writes then overlap
-    the loop's work on the other core: inline, it saved CPU but slowed the lock round trip in
-    A/B runs). SQLAlchemy awaits each call before the next on a connection, so the thread and
-    the loop never use it at once."""
+    the event loop instead. `BEGIN IMMEDIATE` may wait, when another process holds the write
+    lock: it is tried here without waiting, and only when the lock is taken does it wait on the
+    thread, where SQLite's busy handler may sleep. `COMMIT` stays on the thread: inline, it held
+    the loop for the log's writes, and the lock round trip's p50 doubled in A/B runs on a busy
+    machine (docs/performance.md, "Ingest"); a batch of texts commits once, so the hop costs a
+    webhook little. SQLAlchemy awaits each call before the next on a connection, so the thread
+    and the loop never use it at once."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _may_wait(fn, args):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        if getattr(fn, "__name__", "") == "commit":
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if not _may_wait(fn, args):
+            return fn(*args, **kwargs)
+        connection = self._connection
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
-    if name == "commit":
-        return True
     return name == "execute" and bool(args) and str(args[0]).lstrip()[:15].upper() in _WAITING
 
 

@@ -1,40 +1,23 @@
-"""Messages: receiving inbound texts, their history, and the rules every text obeys. Functions
-that write run inside the caller's write transaction; the caller appends the events that
-describe the change (server/flows/events.py), so the change and its events commit together.
-The outbound side (queueing sends, delivery outcomes) is `inbox/outbound.py`."""
+"""Messages: their rows, their history, and the rules every text obeys. Functions that write
+run inside the caller's write transaction; the caller appends the events that describe the
+change (server/flows/events.py), so the change and its events commit together. Receiving is
+`inbox/inbound.py`; the outbound side (queueing sends, delivery outcomes) `inbox/outbound.py`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.conversations import get_or_create_conversation
-from inbox.errors import InvalidInputError, NotFoundError
-from inbox.inboxes import inbox_by_number
-from inbox.mailroom import mailroom_for_number
-from inbox.models import NOTE, Conversation, Inbox, Message, utcnow
-from inbox.phones import to_e164
+from inbox.errors import InvalidInputError
+from inbox.models import NOTE, Conversation, Inbox, Message
 from inbox.segments import MAX_BODY_CHARS, segment_count
 from inbox.views import mentioned_by_message, message_view, users_by_id
-
-
-@dataclass
-class Stored:
-    """What an inbound text stored: the message and its conversation."""
-
-    message: Message
-    conversation: Conversation
-    created: bool  # False for a repeated MessageSid: nothing changed
-    new_mailroom: Inbox | None = None  # the team's Mailroom, when this text made it
-    new_conversation: bool = False  # the customer wrote first: an unsolicited text
 
 
 def new_message(
@@ -49,73 +32,59 @@ def new_message(
     provider_sid: str | None = None,
     media_urls: Sequence[str] = (),
 ) -> Message:
-    """A message row of `conversation` (the one constructor of messages, both directions)."""
+    """A message of `conversation`, to add to the session."""
     if conversation.id is None:
         raise RuntimeError("Cannot store a message in a conversation that was never flushed.")
     return Message(
-        team_id=conversation.team_id,
-        inbox_id=conversation.inbox_id,
-        conversation_id=conversation.id,
-        direction=direction,
-        body=body,
-        media_urls=json.dumps(list(media_urls)),
-        sender_id=sender_id,
-        automatic=automatic,
-        provider_sid=provider_sid,
-        status=status,
-        segments=segment_count(body)[0],
-        created_at=now,
-        updated_at=now,
-    )
-
-
-async def receive_inbound(
-    session: AsyncSession,
-    *,
-    to: str,
-    from_: str,
-    body: str,
-    provider_sid: str,
-    media_urls: Sequence[str] = (),
-) -> Stored:
-    """Store an inbound text once per `provider_sid`; route it by the `to` number."""
-    to_number, from_number = to_e164(to), to_e164(from_)
-    new_mailroom = None
-    inbox = await inbox_by_number(session, to_number)
-    if inbox is None:  # a team number no inbox has: the team's Mailroom takes it
-        inbox, made = await mailroom_for_number(session, to_number)
-        new_mailroom = inbox if made else None
-    if inbox is None:
-        raise NotFoundError(f"no inbox has the number {to_number}")
-    conversation, new = await get_or_create_conversation(session, inbox, from_number)
-    now = utcnow()
-    message = new_message(
-        conversation,
-        "inbound",
-        body,
-        "received",
-        now,
-        provider_sid=provider_sid,
-        media_urls=media_urls,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        existing = await session.scalar(
-            select(Message).where(col(Message.provider_sid) == provider_sid)
+        **message_row(
+            conversation.team_id,
+            conversation.inbox_id,
+            conversation.id,
+            direction,
+            body,
+            status,
+            now,
+            sender_id=sender_id,
+            automatic=automatic,
+            provider_sid=provider_sid,
+            media_urls=media_urls,
         )
-        if existing is None:
-            raise
-        return Stored(existing, conversation, created=False)
-    conversation.last_message_at = now
-    conversation.last_inbound_at = now
-    if conversation.status == "archived":
-        conversation.status = "open"  # a customer writing again revives the conversation
-        conversation.handed_off = False  # a new request: an inbox's bot may take it again
-    session.add(conversation)
-    await session.flush()
-    return Stored(message, conversation, True, new_mailroom, new_conversation=new)
+    )
+
+
+def message_row(
+    team_id: int,
+    inbox_id: int,
+    conversation_id: int,
+    direction: str,
+    body: str,
+    status: str,
+    now: datetime,
+    *,
+    sender_id: int | None = None,
+    automatic: bool = False,
+    provider_sid: str | None = None,
+    media_urls: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The columns of a message (the one constructor of messages, both directions: through
+    `new_message` for the session, or as they are for a table insert)."""
+    return {
+        "team_id": team_id,
+        "inbox_id": inbox_id,
+        "conversation_id": conversation_id,
+        "direction": direction,
+        "body": body,
+        "media_urls": json.dumps(list(media_urls)),
+        "sender_id": sender_id,
+        "automatic": automatic,
+        "provider_sid": provider_sid,
+        "status": status,
+        "error_code": None,
+        "error_message": None,
+        "segments": segment_count(body)[0],
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def validate_body(body: Any) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-from inbox import accounts, messages
+from inbox import accounts
 from inbox.db import Database
+from inbox.inbound import InboundText, Stored, receive_inbound
 from inbox.models import Contact, ContactNumber, Inbox, InboxMember, PhoneNumber
 from server.flows.events import append_message_created
 
@@ -71,12 +72,8 @@ async def seed_demo(db: Database) -> bool:
             assert contact.id is not None
             session.add(ContactNumber(team_id=team.id, contact_id=contact.id, number=number))
             await session.flush()
-            stored = await messages.receive_inbound(
-                session,
-                to=inbox_number,
-                from_=number,
-                body=text,
-                provider_sid="SM" + uuid.uuid4().hex,
-            )
+            arrived = InboundText(inbox_number, number, text, "SM" + uuid.uuid4().hex)
+            (stored,) = await receive_inbound(session, [arrived])
+            assert isinstance(stored, Stored)
             await append_message_created(session, stored.message, stored.conversation, None)
     return True

@@ -21,6 +21,7 @@ from presence.keys import Keys
 from presence.locks import LockStore
 from presence.status import PresenceStore
 from realtime.hub import Hub
+from server.batches import Batcher
 from server.bus import DeferredEvents, logged
 from server.config import Settings
 from server.metrics import Metrics
@@ -44,6 +45,8 @@ class Services:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
     owed: asyncio.Event = field(default_factory=asyncio.Event)
+    # This process's batchers of writes, by the flow that made each (flows/inbound.py).
+    batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
 
     @cached_property
     def keys(self) -> Keys:

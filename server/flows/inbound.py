@@ -1,44 +1,54 @@
 """The one inbound flow, for Twilio's webhook and the sandbox's phone simulator alike: store the
 text once per MessageSid with its event, decide in the same transaction what it sets off (opt-out
-keywords STOP/START, the HELP answer, the away message), announce, and send the replies after
-the answer. Deciding inside the transaction means two texts racing cannot both get the away
-message.
+keywords STOP/START, the HELP answer, the away message, each reply queued in the outbox there
+too), announce, and answer. Deciding inside the transaction means two texts racing cannot both
+get the away message.
+
+Texts that arrive while one write is running go together in the next one (server/batches.py):
+one transaction, one bump of each team's event counter and one doorbell for all of them, and
+each text is answered once that transaction has committed (docs/performance.md, "Ingest").
 
 Unsolicited texts (a customer writing first: a new conversation) follow the inbox's handling:
-on `agent` with named receivers the conversation is assigned to one of them
-(inbox/inboxes.py, `unsolicited_receiver`), in the same transaction, so its first event names
-the assignee; on `bot` it stays unassigned for the bot the inbox names (bots/rules.py)."""
+on `agent` with named receivers the conversation is assigned to one of them as it is made
+(inbox/inbound.py), in the same transaction, so its first event names the assignee; on `bot` it
+stays unassigned for the bot the inbox names (bots/rules.py)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, inboxes, messages, optout
+from inbox import away, conversations, optout
+from inbox.errors import InboxError
+from inbox.inbound import InboundText, Stored, receive_inbound
 from inbox.memberships import member_ids
-from inbox.models import Conversation, EventRecord, Inbox, Message
+from inbox.models import EventRecord, Inbox, Message
+from inbox.phones import to_e164
+from server.batches import Batcher
 from server.flows.events import (
     append_access_changed,
     append_conversation_updated,
-    append_message_created,
+    append_messages_created,
 )
-from server.flows.sending import send_automatic
+from server.flows.sending import queue_automatic
 from server.services import Services
 
+logger = logging.getLogger(__name__)
 
-@dataclass
-class AutoReply:
-    conversation_id: int
-    body: str
-    help_answer: bool = False
+# Texts per transaction at most: a burst's batches stay short (a write holds the store's lock,
+# and on PostgreSQL every process's writers wait for it), and 16 in flight fit in one.
+MAX_BATCH_TEXTS = 64
 
 
-@dataclass
-class FollowUp:
-    events: list[EventRecord] = field(default_factory=list)
-    replies: list[AutoReply] = field(default_factory=list)
+@dataclass(frozen=True)
+class _Arrival:
+    text: InboundText
+    callback_base: str  # where status callbacks of its automatic reply go (no public URL set)
 
 
 async def receive(
@@ -53,41 +63,74 @@ async def receive(
 ) -> Message:
     """Store an inbound text and set off what it should; return the stored message (the
     earlier one for a repeated MessageSid, which sets nothing off again)."""
+    text = InboundText(to_e164(to), to_e164(from_), body, provider_sid, tuple(media_urls))
+    return await _intake(svc).submit(_Arrival(text, callback_base))
+
+
+def _intake(svc: Services) -> Batcher[_Arrival, Message]:
+    """This process's batcher of inbound texts."""
+    found = svc.batchers.get(__name__)
+    if found is None:
+        found = svc.batchers[__name__] = Batcher(
+            "inbound", partial(_store_all, svc), svc.spawn, MAX_BATCH_TEXTS
+        )
+    return found
+
+
+async def _store_all(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exception]:
+    try:
+        return await _store(svc, arrivals)
+    except Exception as exc:
+        if len(arrivals) == 1 or _store_failed(exc):
+            # The store cannot take any of them now: each webhook tries once more on a fresh
+            # connection, then is kept (flows/spooling.py).
+            raise
+        # Something of one text failed the whole transaction: each alone, so only it fails.
+        logger.warning("a batch of %d texts failed; storing each alone", len(arrivals))
+        results: list[Message | Exception] = []
+        for arrival in arrivals:
+            try:
+                results += await _store(svc, [arrival])
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
+def _store_failed(exc: Exception) -> bool:
+    """Whether the store itself failed (locked, unreachable, its connection dropped), not
+    something of one text."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exception]:
+    events: list[EventRecord] = []
+    replies = 0
     async with svc.db.write() as session:
-        stored = await messages.receive_inbound(
-            session,
-            to=to,
-            from_=from_,
-            body=body,
-            provider_sid=provider_sid,
-            media_urls=media_urls,
-        )
-        follow = FollowUp()
-        if stored.created:
+        results = await receive_inbound(session, [a.text for a in arrivals])
+        created = [
+            (s, a)
+            for s, a in zip(results, arrivals, strict=True)
+            if isinstance(s, Stored) and s.created
+        ]
+        for stored, _ in created:
             if stored.new_mailroom is not None:  # its members gain access before the text
-                follow.events += await _mailroom_access(session, stored.new_mailroom)
-            if stored.new_conversation:
-                await _route_unsolicited(session, stored.conversation)
-            follow.events.append(
-                await append_message_created(session, stored.message, stored.conversation, None)
+                events += await _mailroom_access(session, stored.new_mailroom)
+        for team_id in sorted({s.inbox.team_id for s, _ in created}):
+            events += await append_messages_created(
+                session,
+                team_id,
+                [(s.message, s.conversation) for s, _ in created if s.inbox.team_id == team_id],
+                None,
             )
-            await _follow_up(svc, session, stored, follow)
-    await svc.announce(*follow.events)
-    for reply in follow.replies:
-        svc.spawn(
-            send_automatic(
-                svc, reply.conversation_id, reply.body, reply.help_answer, callback_base
-            ),
-            name=f"auto-{reply.conversation_id}",
-        )
-    return stored.message
-
-
-async def _route_unsolicited(session: AsyncSession, conversation: Conversation) -> None:
-    inbox = await session.get(Inbox, conversation.inbox_id)
-    if inbox is not None and conversation.assignee_id is None:
-        conversation.assignee_id = await inboxes.unsolicited_receiver(session, inbox)
-        session.add(conversation)
+        for stored, arrival in created:
+            reply = await _follow_up(svc, session, stored, arrival.callback_base, events)
+            replies += reply
+    await svc.announce(*events)
+    if replies:
+        svc.owed.set()
+    return [r if isinstance(r, InboxError) else r.message for r in results]
 
 
 async def _mailroom_access(session: AsyncSession, mailroom: Inbox) -> list[EventRecord]:
@@ -97,25 +140,35 @@ async def _mailroom_access(session: AsyncSession, mailroom: Inbox) -> list[Event
 
 
 async def _follow_up(
-    svc: Services, session: AsyncSession, stored: messages.Stored, follow: FollowUp
-) -> None:
-    conversation = stored.conversation
-    inbox = await session.get(Inbox, conversation.inbox_id)
-    assert inbox is not None and inbox.id is not None and conversation.id is not None
+    svc: Services,
+    session: AsyncSession,
+    stored: Stored,
+    callback_base: str,
+    events: list[EventRecord],
+) -> int:
+    """What the text sets off, in its transaction; the automatic replies it queued (0 or 1)."""
+    inbox, conversation = stored.inbox, stored.conversation
+    assert inbox.id is not None and conversation.id is not None
     action = optout.keyword_action(stored.message.body)
     if action == "stop":
         if await optout.opt_out(session, inbox.id, conversation.counterparty):
-            follow.events.append(await append_conversation_updated(session, conversation))
-        return
+            events.append(await append_conversation_updated(session, conversation))
+        return 0
     if action == "start":
         if await optout.opt_in(session, inbox.id, conversation.counterparty):
-            follow.events.append(await append_conversation_updated(session, conversation))
-        return
+            events.append(await append_conversation_updated(session, conversation))
+        return 0
     if action == "help":
-        follow.replies.append(AutoReply(conversation.id, optout.help_text(inbox), True))
-        return
-    period = away.away_period(inbox, svc.settings.clock())
-    if period is not None and conversation.away_period != period:
-        conversation.away_period = period
-        session.add(conversation)
-        follow.replies.append(AutoReply(conversation.id, inbox.away_message))
+        body, help_answer = optout.help_text(inbox), True
+    else:
+        period = away.away_period(inbox, svc.settings.clock())
+        if period is None or not await conversations.start_away_period(
+            session, conversation.id, period
+        ):
+            return 0
+        body, help_answer = inbox.away_message, False
+    created = await queue_automatic(session, conversation.id, body, help_answer, callback_base)
+    if created is None:
+        return 0
+    events.append(created)
+    return 1

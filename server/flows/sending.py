@@ -156,29 +156,29 @@ async def _fence(
     return records
 
 
-async def send_automatic(
-    svc: Services, conversation_id: int, body: str, help_answer: bool, callback_base: str
-) -> None:
-    """Send a system text (no sender, `automatic`): an away message or a HELP answer."""
+async def queue_automatic(
+    session: AsyncSession, conversation_id: int, body: str, help_answer: bool, callback_base: str
+) -> EventRecord | None:
+    """Queue a system text (no sender, `automatic`: an away message or a HELP answer) in the
+    caller's transaction: its `message.created`, or None when the conversation may not get it."""
+    await session.flush()  # what the session holds is written before the row is read afresh
+    conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+    if conversation is None:
+        return None
     try:
-        async with svc.db.write() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                return
-            _, created = await _queue_one(
-                session,
-                conversation,
-                None,
-                body,
-                automatic=True,
-                help_answer=help_answer,
-                callback_base=callback_base,
-            )
-    except InboxError as exc:
+        _, created = await _queue_one(
+            session,
+            conversation,
+            None,
+            body,
+            automatic=True,
+            help_answer=help_answer,
+            callback_base=callback_base,
+        )
+    except InboxError as exc:  # refused before anything was written
         logger.info("automatic reply in %d not sent: %s", conversation_id, exc.message)
-        return
-    await svc.announce(created)
-    svc.owed.set()
+        return None
+    return created
 
 
 def status_callback_url(svc: Services, callback_base: str | None, message_id: int) -> str | None:

@@ -16,7 +16,7 @@ from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
 from server.errors import ApiError, answer_of
 from server.flows import spooling
-from server.inputs import whole_number
+from server.inputs import check_form, whole_number
 from server.services import services
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ async def verified_form(request: Request) -> dict[str, str]:
     if not RequestValidator(str(token)).validate(signed_url(request), params, signature):
         logger.warning("refused a webhook with a bad signature on %s", request.url.path)
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match")
+    check_form(params)  # signed, but NUL is nothing the store can keep (PostgreSQL refuses it)
     return params
 
 

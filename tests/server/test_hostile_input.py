@@ -113,6 +113,17 @@ async def test_webhook_with_a_hostile_media_count_is_answered(app_server: Runnin
         assert response.status_code == 200, response.text
 
 
+async def test_signed_webhook_with_a_nul_in_its_text_is_refused_and_stores_nothing(
+    app_server: Running,
+) -> None:
+    before = await stored(app_server)
+    params = {"MessageSid": "SMnul", "From": "+15551112222", "To": FRONT_DESK, "Body": "a\x00b"}
+    response = await app_server.twilio.post("/webhooks/twilio/messages", params)
+    _error(response, 422, "invalid_text")
+    assert "Body" in response.json()["error"]["message"]
+    assert await stored(app_server) == before
+
+
 async def test_socket_frame_with_a_lone_surrogate_gets_an_error(app_server: Running) -> None:
     bob = await login(app_server.url, "bob")
     conversation_id = await _conversation(bob)

@@ -1,0 +1,122 @@
+"""Texts arriving in bursts. The texts that arrive while a write runs go together in the next
+transaction (server/flows/inbound.py); each is still stored once per MessageSid, answered only
+once it is committed, and refused alone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from inbox.models import Inbox, Message
+from tests.conftest import Running
+from tests.helpers import BILLING, FRONT_DESK, Agent, login, open_store
+
+
+async def stored_sids(running: Running) -> list[str | None]:
+    async with open_store(running.settings.database_url) as db, db.read() as session:
+        return list(await session.scalars(select(col(Message.provider_sid))))
+
+
+async def test_a_burst_repeating_message_sids_stores_each_text_once(app_server: Running) -> None:
+    bob = await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    sids = [f"SMburst{i:02d}" for i in range(12)]
+    posts = [
+        app_server.twilio.inbound(FRONT_DESK, f"+1555700{i % 4:04d}", f"text {i}", sid=sid)
+        for _ in range(3)
+        for i, sid in enumerate(sids)
+    ]
+    answers = await asyncio.gather(*posts)
+    assert [a.status_code for a in answers] == [200] * len(posts)
+    # Each answer came after its text was committed: all of them are in the store now.
+    assert sorted(s for s in await stored_sids(app_server) if s in sids) == sids
+    await app_server.twilio.inbound(FRONT_DESK, "+15557009999", "the last one")
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["data"]["message"]["body"] != "the last one":
+        seen.append(await bob_ws.next_event("message.created"))
+    bodies = [e["data"]["message"]["body"] for e in seen[:-1]]
+    assert sorted(bodies) == sorted(f"text {i}" for i in range(12))  # once each
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(set(ids))
+    await bob_ws.close()
+
+
+async def test_a_text_no_inbox_takes_is_refused_alone_in_a_burst(app_server: Running) -> None:
+    good = [
+        app_server.twilio.inbound(FRONT_DESK, f"+1555710{i:04d}", f"good {i}") for i in range(20)
+    ]
+    nowhere = [
+        app_server.twilio.inbound("+15005550999", f"+1555720{i:04d}", f"lost {i}") for i in range(5)
+    ]
+    answers = await asyncio.gather(*good, *nowhere)
+    assert [a.status_code for a in answers[:20]] == [200] * 20
+    for answer in answers[20:]:
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    bob = await login(app_server.url, "bob")
+    listed = (await bob.get("/api/v1/inboxes/1/conversations", params={"q": "+1555710"})).json()
+    assert len(listed["items"]) == 20
+
+
+async def test_texts_of_an_inbox_that_cannot_be_decided_fail_without_the_others(
+    app_server: Running,
+) -> None:
+    """Billing's stored away settings name a time zone this machine no longer has (the tz
+    database dropped it): its texts fail, and Front Desk's, in the same transactions, do not."""
+    async with open_store(app_server.settings.database_url) as db, db.write() as session:
+        await session.execute(
+            update(Inbox)
+            .where(col(Inbox.phone_number) == BILLING)
+            .values(
+                away_enabled=True,
+                away_message="closed",
+                away_schedule='{"mon": [["09:00", "17:00"]]}',
+                away_timezone="Nowhere/Atlantis",
+            )
+        )
+    posts = [
+        app_server.twilio.inbound(
+            BILLING if i % 4 == 0 else FRONT_DESK, f"+1555730{i:04d}", f"text {i}", sid=f"SMmix{i}"
+        )
+        for i in range(32)
+    ]
+    answers = await asyncio.gather(*posts)
+    stored = set(await stored_sids(app_server))
+    for i, answer in enumerate(answers):
+        if i % 4 == 0:  # Billing's
+            assert answer.status_code != 200 and "error" in answer.json()
+            assert f"SMmix{i}" not in stored
+        else:
+            assert answer.status_code == 200, answer.text
+            assert f"SMmix{i}" in stored
+
+
+async def test_first_texts_arriving_together_are_shared_among_the_unsolicited_receivers(
+    app_server: Running,
+) -> None:
+    """A burst of customers writing first, on an inbox whose unsolicited texts go to alice and
+    bob: each new conversation goes to whoever has fewer, so they end even, and each text's
+    event names its assignee."""
+    alice = await login(app_server.url, "alice")
+    routed = await alice.patch(
+        "/api/v1/inboxes/1", json={"unsolicited": "agent", "unsolicited_to": [1, 3]}
+    )
+    assert routed.status_code == 200, routed.text
+    bob_ws = await Agent.connect(
+        app_server.url, cookies=(await login(app_server.url, "bob")).cookies
+    )
+    senders = [f"+1555740{i:04d}" for i in range(8)]
+    answers = await asyncio.gather(
+        *(app_server.twilio.inbound(FRONT_DESK, s, "first time") for s in senders)
+    )
+    assert [a.status_code for a in answers] == [200] * len(senders)
+    assignees: dict[str, int] = {}
+    while len(assignees) < len(senders):
+        event = await bob_ws.next_event("message.created")
+        conversation = event["data"]["conversation"]
+        assignees[conversation["counterparty"]] = conversation["assignee"]["id"]
+    assert sorted(assignees) == senders
+    assert sorted(assignees.values()) == [1] * 4 + [3] * 4
+    await bob_ws.close()
