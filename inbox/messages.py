@@ -5,7 +5,6 @@ The outbound side (queueing sends, delivery outcomes) is `inbox/outbound.py`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import attachments
 from inbox.conversations import get_or_create_conversation
 from inbox.errors import InvalidInputError, NotFoundError
 from inbox.inboxes import inbox_by_number
@@ -46,7 +46,6 @@ def new_message(
     sender_id: int | None = None,
     automatic: bool = False,
     provider_sid: str | None = None,
-    media_urls: Sequence[str] = (),
 ) -> Message:
     """A message row of `conversation` (the one constructor of messages, both directions)."""
     if conversation.id is None:
@@ -57,7 +56,6 @@ def new_message(
         conversation_id=conversation.id,
         direction=direction,
         body=body,
-        media_urls=json.dumps(list(media_urls)),
         sender_id=sender_id,
         automatic=automatic,
         provider_sid=provider_sid,
@@ -76,8 +74,11 @@ async def receive_inbound(
     body: str,
     provider_sid: str,
     media_urls: Sequence[str] = (),
+    media_types: Sequence[str | None] = (),
 ) -> Stored:
-    """Store an inbound text once per `provider_sid`; route it by the `to` number."""
+    """Store an inbound text once per `provider_sid`; route it by the `to` number. Its media
+    are recorded as the provider named them (`media_types`: its content types), fetched when
+    first viewed."""
     to_number, from_number = to_e164(to), to_e164(from_)
     new_mailroom = None
     inbox = await inbox_by_number(session, to_number)
@@ -95,7 +96,6 @@ async def receive_inbound(
         "received",
         now,
         provider_sid=provider_sid,
-        media_urls=media_urls,
     )
     try:
         async with session.begin_nested():
@@ -113,11 +113,15 @@ async def receive_inbound(
         conversation.status = "open"  # a customer writing again revives the conversation
         conversation.handed_off = False  # a new request: an inbox's bot may take it again
     session.add(conversation)
+    attachments.record_received(session, message, media_urls, media_types)
     await session.flush()
     return Stored(message, conversation, created=True, new_mailroom=new_mailroom)
 
 
-def validate_body(body: Any) -> str:
+def validate_body(body: Any, *, allow_empty: bool = False) -> str:
+    """A text's words; `allow_empty` for a text that carries pictures or files."""
+    if allow_empty and body in (None, ""):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInputError("body is required", "empty")
     if len(body) > MAX_BODY_CHARS:
@@ -149,9 +153,13 @@ async def list_messages(
     rows = list(reversed(rows[:limit]))
     users = await users_by_id(session, (m.sender_id for m in rows))
     mentions = await mentioned_by_message(session, rows)
+    media = await attachments.of_messages(session, (m.id for m in rows))
     items = [
         message_view(
-            m, users.get(m.sender_id) if m.sender_id else None, mentions.get(m.id or 0, [])
+            m,
+            users.get(m.sender_id) if m.sender_id else None,
+            mentions.get(m.id or 0, []),
+            media.get(m.id or 0, []),
         )
         for m in rows
     ]

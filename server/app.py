@@ -37,6 +37,7 @@ from server.http import (
     contacts,
     conversations,
     inboxes,
+    media,
     notes,
     pages,
     tags,
@@ -128,6 +129,7 @@ API_ROUTES = (
     + notes.routes
     + tags.routes
     + canned.routes
+    + media.routes
 )
 
 
@@ -185,6 +187,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
         Mount("/api/v1", routes=API_ROUTES),
+        *media.public_routes,
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

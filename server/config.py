@@ -55,6 +55,10 @@ class Settings:
     # look-up and a send at the Twilio timeout each (checked below).
     outbox_claim_secs: float = 60.0
     twilio_timeout_secs: float = 15.0
+    # How long the signed URL a sent picture is fetched from stays good. Each attempt signs it
+    # anew, but a text Twilio took may wait in its queue for hours (its validity period is at
+    # most 10 hours) before Twilio fetches the picture: a day covers that and the retries.
+    media_url_secs: float = 24 * 3600.0
     # How long a Twilio webhook waits for the store before it is kept in the data dir instead
     # (server/spool.py): well inside the 15 s Twilio gives a webhook.
     webhook_store_wait_secs: float = 5.0
@@ -94,6 +98,12 @@ class Settings:
                 f"SWITCHBOARD_OUTBOX_CLAIM ({self.outbox_claim_secs:g} s) must be more than twice "
                 f"SWITCHBOARD_TWILIO_TIMEOUT plus {CLAIM_MARGIN_SECS:g} s ({needed:g} s): a claim "
                 "must outlast a look-up and a send"
+            )
+        longest = self.send_schedule.total_secs() + self.outbox_claim_secs
+        if self.media_url_secs <= longest:
+            raise ValueError(
+                f"SWITCHBOARD_MEDIA_URL_SECS ({self.media_url_secs:g} s) must be more than the "
+                f"outbox's retry schedule and a claim ({longest:g} s)"
             )
         if self.send_attempts < 1:
             raise ValueError("SWITCHBOARD_SEND_ATTEMPTS must be at least 1")
@@ -186,6 +196,7 @@ _FROM_ENV = {
     "presence_away_after_secs": "SWITCHBOARD_PRESENCE_AWAY_AFTER",
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
+    "media_url_secs": "SWITCHBOARD_MEDIA_URL_SECS",
     "send_backoff_secs": "SWITCHBOARD_SEND_BACKOFF",
     "send_attempts": "SWITCHBOARD_SEND_ATTEMPTS",
     "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",

@@ -26,6 +26,8 @@ from server.config import Settings
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
 from server.spool import SPOOL_DIR, Spool
+from server.storage.base import MediaStore
+from server.storage.files import MEDIA_DIR, FileStore
 from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class Services:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Set when this process queued a text: its outbox worker wakes at once (flows/outbox.py).
     owed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Received media being fetched from the provider now, by attachment id (flows/media.py).
+    media_fetches: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     @cached_property
     def keys(self) -> Keys:
@@ -68,6 +72,11 @@ class Services:
     def spool(self) -> Spool:
         """Webhooks kept while the store could not take them."""
         return Spool(self.settings.data_dir / SPOOL_DIR)
+
+    @cached_property
+    def media(self) -> MediaStore:
+        """The bytes of pictures and files (server/storage/)."""
+        return FileStore(self.settings.data_dir / MEDIA_DIR)
 
     @cached_property
     def passwords(self) -> Passwords:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import eventlog, memberships
+from inbox import attachments, eventlog, memberships
 from inbox.conversations import describe
 from inbox.models import Conversation, EventRecord, Message, Tag, User
 from inbox.views import message_view, tag_view, users_by_id
@@ -49,6 +49,7 @@ async def append_messages_created(
     if not created:
         return []
     views = await describe(session, [c for _, c in created], None)
+    media = await attachments.of_messages(session, (m.id for m, _ in created))
     return await eventlog.append_events(
         session,
         team_id,
@@ -57,7 +58,12 @@ async def append_messages_created(
                 ev.MESSAGE_CREATED,
                 _shaped(
                     ev.MessageCreatedData,
-                    {"message": message_view(message, sender), "conversation": view},
+                    {
+                        "message": message_view(
+                            message, sender, attachments=media.get(message.id or 0, [])
+                        ),
+                        "conversation": view,
+                    },
                 ),
                 message.inbox_id,
             )
@@ -80,6 +86,7 @@ async def append_message_statuses(
 ) -> list[EventRecord]:
     """`message.status` for each message whose delivery status (or provider id) changed."""
     senders = await users_by_id(session, (m.sender_id for m in changed))
+    media = await attachments.of_messages(session, (m.id for m in changed))
     return await eventlog.append_events(
         session,
         team_id,
@@ -88,7 +95,11 @@ async def append_message_statuses(
                 ev.MESSAGE_STATUS,
                 _shaped(
                     ev.MessageStatusData,
-                    {"message": message_view(m, senders.get(m.sender_id or 0))},
+                    {
+                        "message": message_view(
+                            m, senders.get(m.sender_id or 0), attachments=media.get(m.id or 0, [])
+                        )
+                    },
                 ),
                 m.inbox_id,
             )

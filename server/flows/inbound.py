@@ -45,6 +45,7 @@ async def receive(
     provider_sid: str,
     callback_base: str,
     media_urls: Sequence[str] = (),
+    media_types: Sequence[str | None] = (),
 ) -> Message:
     """Store an inbound text and set off what it should; return the stored message (the
     earlier one for a repeated MessageSid, which sets nothing off again)."""
@@ -56,6 +57,7 @@ async def receive(
             body=body,
             provider_sid=provider_sid,
             media_urls=media_urls,
+            media_types=media_types,
         )
         follow = FollowUp()
         if stored.created:

@@ -31,7 +31,14 @@ LAST_WAIT_SECS = 12.0
 
 
 def inbound_item(
-    *, to: str, from_: str, body: str, sid: str, media_urls: list[str], callback_base: str
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    sid: str,
+    media_urls: list[str],
+    media_types: list[str | None],
+    callback_base: str,
 ) -> dict[str, Any]:
     return {
         "kind": "inbound",
@@ -40,6 +47,7 @@ def inbound_item(
         "body": body,
         "sid": sid,
         "media_urls": media_urls,
+        "media_types": media_types,
         "callback_base": callback_base,
     }
 
@@ -74,6 +82,7 @@ async def apply(svc: Services, item: dict[str, Any]) -> None:
             provider_sid=item["sid"],
             callback_base=item["callback_base"],
             media_urls=item["media_urls"],
+            media_types=item.get("media_types") or [],  # kept before they were
         )
         return
     message_id, sid = item["message_id"], item["sid"]
