@@ -40,6 +40,7 @@ UNKNOWN_TYPE = "application/octet-stream"
 MAX_RECEIVED_BYTES = 16 * 1024 * 1024
 FILENAME_CHARS = 100
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
+_ACTIVE_WORDS = ("html", "xml", "svg", "script", "ecmascript")
 _MP4_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
 
 
@@ -79,9 +80,12 @@ def stored_type(data: bytes, declared: str | None) -> str:
 
 
 def declared_type(value: str | None, *, fallback: str = UNKNOWN_TYPE, inline: bool = True) -> str:
-    """A content type someone else named, if it is a plain `type/subtype`."""
+    """A content type someone else named, if it is a plain `type/subtype` and not one a
+    browser would run (HTML, SVG, XML, scripts: `fallback` instead, whatever is served)."""
     kind = (value or "").split(";")[0].strip().lower()
     if not _CONTENT_TYPE.fullmatch(kind) or len(kind) > 100:
+        return fallback
+    if any(word in kind for word in _ACTIVE_WORDS):
         return fallback
     if kind in INLINE_TYPES and not inline:
         return fallback
