@@ -21,11 +21,14 @@ from tests.server.test_sending import conversation_with
 PICTURE = png()
 
 
-async def receive(running: Running, to: str, urls: list[str], types: list[str]) -> None:
+async def receive(
+    running: Running, to: str, urls: list[str], types: list[str], from_: str = "+15551212121"
+) -> None:
+    """An MMS as Twilio's webhook announces it (NumMedia, MediaUrlN, MediaContentTypeN)."""
     params = {
         "MessageSid": "MM" + uuid.uuid4().hex,
         "AccountSid": running.fake.account_sid,
-        "From": "+15551212121",
+        "From": from_,
         "To": to,
         "Body": "see attached",
         "NumMedia": str(len(urls)),
