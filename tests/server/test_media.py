@@ -11,10 +11,13 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from server.flows.media import MEDIA_URL_SALT
 from tests.conftest import Running
+from tests.fake_twilio import reject, take_then_fail
+from tests.faults.outbox_parts import texts_to, wait_settled
 from tests.helpers import BILLING, FRONT_DESK, Agent, login, png
 from tests.server.test_sending import conversation_with
 
@@ -258,3 +261,55 @@ async def test_uploads_twilio_would_refuse_are_refused_and_nothing_is_sent(
     assert app_server.fake.create_calls == 0
     # What was refused is still there to send: the draft's attachments are kept.
     assert (await bob.get(big[0]["url"])).status_code == 200
+
+
+async def test_a_picture_sent_over_the_socket_is_fenced_like_any_reply(
+    app_server: Running,
+) -> None:
+    bob = await login(app_server.url, "bob")
+    carol = await login(app_server.url, "carol")
+    conversation_id = await conversation_with(bob, "+15551118888")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    carol_ws = await Agent.connect(app_server.url, cookies=carol.cookies)
+    held = await carol_ws.command("lock.acquire", {"conversation_id": conversation_id})
+    assert held["type"] == "ack"
+    picture = (await upload(bob, PICTURE)).json()
+
+    data = {"conversation_id": conversation_id, "body": "", "media_ids": [picture["id"]]}
+    refused = await bob_ws.command("message.send", data)
+    assert refused["type"] == "error" and refused["error"]["code"] == "locked"
+    await carol_ws.command("lock.release", {"conversation_id": conversation_id})
+    answer = await bob_ws.command("message.send", data)
+    assert answer["type"] == "ack", answer
+    assert [a["id"] for a in answer["data"]["message"]["attachments"]] == [picture["id"]]
+    (twilio_message,) = await asyncio.to_thread(app_server.fake.wait_for_messages, 1)
+    assert len(twilio_message["media_urls"]) == 1 and twilio_message["body"] == ""
+    await bob_ws.close()
+    await carol_ws.close()
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["503 after taking", "503 before taking"])
+async def test_a_picture_text_twilio_fails_on_reaches_it_once_with_a_link_that_works(
+    app_server: Running, kept: bool
+) -> None:
+    fake = app_server.fake
+    fake.script(take_then_fail(503) if kept else reject(503))
+    bob = await login(app_server.url, "bob")
+    watcher = await Agent.connect(app_server.url, cookies=bob.cookies)
+    number = "+15551119999"
+    conversation_id = await conversation_with(bob, number)
+    picture = (await upload(bob, PICTURE)).json()
+    sent = await bob.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"body": "Our menu", "media_ids": [picture["id"]]},
+    )
+    assert sent.status_code == 201, sent.text
+    shown = await wait_settled(watcher, sent.json()["id"])
+    # Taken by Twilio: the look-up finds it (same words, same media count), no second create.
+    (text,) = texts_to(fake, number)
+    assert shown["provider_sid"] == text["sid"] and shown["status"] != "failed"
+    assert fake.create_calls == (1 if kept else 2)
+    (media_url,) = text["media_urls"]
+    async with httpx.AsyncClient() as twilio:
+        assert (await twilio.get(media_url)).content == PICTURE
+    await watcher.close()

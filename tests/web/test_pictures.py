@@ -90,6 +90,7 @@ async def test_a_picture_received_and_one_sent_through_twilio_with_the_right_med
         await expect(sent).to_contain_text("Here is the map to us.")
         await loaded(page, ".message.outbound .thumb img")
     await expect(attached).to_have_count(0)  # sent: the composer is empty again
+    await screenshot(carol, "pictures")
     await expect(reply).to_have_value("")
 
     # Twilio got one MediaUrl, on our public URL, that it can fetch with no session.
