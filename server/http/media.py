@@ -44,7 +44,9 @@ async def upload_media(request: Request) -> JSONResponse:
 
 
 async def get_media(request: Request) -> Response:
-    """The bytes, to members of the attachment's inbox only; `?download=1` as a download."""
+    """The bytes, to members of the attachment's inbox only; `?download=1` as a download.
+    Only pictures recognised from their bytes are ever shown in a page; anything else (SVG,
+    HTML, whatever the provider called it) is a download, never rendered from our origin."""
     user, visible = await caller(request)
     try:
         opened = await media.open_for(
@@ -54,24 +56,28 @@ async def get_media(request: Request) -> Response:
         raise ApiError(
             503, "media_unavailable", "Twilio did not hand over this file just now; try again"
         ) from exc
-    download = request.query_params.get("download") == "1"
-    return _file(opened, inline=not download, cache="private, max-age=86400")
+    shown = opened.attachment.content_type in INLINE_TYPES
+    inline = shown and request.query_params.get("download") != "1"
+    return _file(opened, inline, "private, max-age=86400", attachments.FILENAME_CHARS)
 
 
 async def get_signed_media(request: Request) -> Response:
-    """For the provider: no session, the signature and its age checked (403 otherwise)."""
+    """For the provider: no session, the signature and its age checked (403 otherwise).
+    Twilio checks the Content-Type (GET and HEAD) and names the file after Content-Disposition
+    (inline, 20 characters at most, no spaces: its "Accepted content types for media")."""
     opened = await media.open_signed(services(request), str(request.path_params["token"]))
-    return _file(opened, inline=False, cache="no-store")
+    inline = opened.attachment.content_type in attachments.SENDABLE_TYPES
+    return _file(opened, inline, "no-store", TWILIO_NAME_CHARS)
 
 
-def _file(opened: media.Opened, *, inline: bool, cache: str) -> Response:
+TWILIO_NAME_CHARS = 20
+
+
+def _file(opened: media.Opened, inline: bool, cache: str, name_chars: int) -> Response:
     a = opened.attachment
-    # Only pictures we recognised from their bytes are ever shown in a page; anything else
-    # (SVG, HTML, whatever the provider called it) is a download, never rendered by us.
-    shown = inline and a.content_type in INLINE_TYPES
-    name = attachments.ascii_name(a.filename)
+    name = attachments.ascii_name(a.filename, name_chars)
     disposition = (
-        f'{"inline" if shown else "attachment"}; filename="{name}"; '
+        f'{"inline" if inline else "attachment"}; filename="{name}"; '
         f"filename*=UTF-8''{quote(a.filename, safe='')}"
     )
     headers = {"content-disposition": disposition, "cache-control": cache}

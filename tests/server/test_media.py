@@ -186,6 +186,10 @@ async def test_a_picture_sent_goes_to_twilio_as_a_signed_url_that_works_without_
         assert fetched.status_code == 200, fetched.text
         assert fetched.content == PICTURE
         assert fetched.headers["content-type"] == "image/png"
+        # Twilio names the file after it: inline, 20 characters at most, no spaces.
+        assert fetched.headers["content-disposition"].startswith('inline; filename="Our_menu.png"')
+        head = await twilio.head(media_url)  # Twilio checks the type with HEAD too
+        assert head.status_code == 200 and head.headers["content-type"] == "image/png"
         token = media_url.rsplit("/", 1)[1]
         forged = await twilio.get(media_url[: -len(token)] + token[:-2] + "xx")
         assert forged.status_code == 403
