@@ -177,6 +177,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             for task in list(svc.tasks):
                 task.cancel()
             await provider.close()
+            await svc.media.close()
             svc.passwords.close()
             await redis.aclose()
             await db.dispose()

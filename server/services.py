@@ -26,8 +26,8 @@ from server.config import Settings
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
 from server.spool import SPOOL_DIR, Spool
+from server.storage import make_store
 from server.storage.base import MediaStore
-from server.storage.files import MEDIA_DIR, FileStore
 from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,15 @@ class Services:
     @cached_property
     def media(self) -> MediaStore:
         """The bytes of pictures and files (server/storage/)."""
-        return FileStore(self.settings.data_dir / MEDIA_DIR)
+        s = self.settings
+        return make_store(
+            s.data_dir,
+            s3_endpoint=s.s3_endpoint,
+            s3_bucket=s.s3_bucket,
+            s3_access_key_id=s.s3_access_key_id,
+            s3_secret_access_key=str(s.s3_secret_access_key or ""),
+            s3_region=s.s3_region,
+        )
 
     @cached_property
     def passwords(self) -> Passwords:

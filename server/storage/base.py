@@ -14,6 +14,10 @@ def new_key() -> str:
     return secrets.token_hex(16)
 
 
+class StorageError(Exception):
+    """The store could not do it now (answered 503 `storage_unavailable`)."""
+
+
 class MediaStore(Protocol):
     async def put(self, key: str, data: bytes) -> None:
         """Keep `data` under `key` (whole or not at all)."""
@@ -26,3 +30,5 @@ class MediaStore(Protocol):
     async def delete(self, key: str) -> None:
         """Forget `key`; deleting one already gone is not an error."""
         ...
+
+    async def close(self) -> None: ...

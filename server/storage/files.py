@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from server.storage.base import KEY
+from server.storage.base import KEY, StorageError
 
 MEDIA_DIR = "media"
 
@@ -23,16 +23,27 @@ class FileStore:
         return self.root / key[:2] / key
 
     async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._put, self.path(key), data)
+        try:
+            await asyncio.to_thread(self._put, self.path(key), data)
+        except OSError as exc:  # a full or read-only disk
+            raise StorageError(f"storing a file: {exc.strerror}") from exc
 
     async def get(self, key: str) -> bytes | None:
         try:
             return await asyncio.to_thread(self.path(key).read_bytes)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StorageError(f"reading a file: {exc.strerror}") from exc
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+        try:
+            await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"deleting a file: {exc.strerror}") from exc
+
+    async def close(self) -> None:
+        return None
 
     @staticmethod
     def _put(path: Path, data: bytes) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import base64
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from tests.conftest import Running
 from tests.helpers import FRONT_DESK, png
@@ -27,6 +27,10 @@ async def loaded(page: Page, selector: str) -> None:
     await expect(image).to_be_visible()
     await image.evaluate("img => img.decode()")
     assert await image.evaluate("img => img.naturalWidth") > 0
+
+
+def payload(name: str, data: bytes) -> FilePayload:
+    return {"name": name, "mimeType": "image/png", "buffer": data}
 
 
 async def drop(page: Page, name: str, data: bytes, kind: str) -> None:
@@ -68,9 +72,7 @@ async def test_a_picture_received_and_one_sent_through_twilio_with_the_right_med
     await expect(dialog).to_be_hidden()
 
     # Bob attaches by the button, removes it, then drops it on the composer instead.
-    await bob.set_input_files(
-        "#attach-input", files=[{"name": "map.png", "mimeType": "image/png", "buffer": MAP}]
-    )
+    await bob.set_input_files("#attach-input", files=[payload("map.png", MAP)])
     attached = bob.locator("#attached li")
     await expect(attached).to_contain_text("map.png")
     await attached.get_by_role("button", name="Remove map.png").click()
@@ -124,9 +126,7 @@ async def test_pictures_that_cannot_be_had_are_said_plainly_and_the_draft_is_kep
     reply = bob.get_by_label("Reply", exact=True)
     await reply.fill("Could you send it again?")
     too_big = png(8, 8) + b"\0" * 5_000_001
-    await bob.set_input_files(
-        "#attach-input", files=[{"name": "huge.png", "mimeType": "image/png", "buffer": too_big}]
-    )
+    await bob.set_input_files("#attach-input", files=[payload("huge.png", too_big)])
     await expect(bob.locator("#composer-error")).to_contain_text("at most 5 MB")
     await expect(bob.locator("#attached li")).to_have_count(0)
     await expect(reply).to_have_value("Could you send it again?")
