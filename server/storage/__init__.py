@@ -1,6 +1,6 @@
 """Where the bytes of pictures and files live (docs/decisions.md, "Pictures (MMS)"): a
-`MediaStore` (base.py), in the data dir (files.py) or, when configured, an S3-compatible
-bucket (s3.py, which needs the `s3` extra: aiobotocore)."""
+`MediaStore` (base.py), in the data dir (files.py) or, when a bucket is named, an
+S3-compatible bucket (s3.py, which needs the `s3` extra: aiobotocore)."""
 
 from __future__ import annotations
 
