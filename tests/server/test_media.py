@@ -236,6 +236,12 @@ async def test_uploads_twilio_would_refuse_are_refused_and_nothing_is_sent(
     assert code(await upload(bob, html, "x.png", "image/png")) == (422, "unsupported_type")
     assert code(await upload(bob, b"", "x.png")) == (422, "empty")
     assert code(await bob.post("/api/v1/media", data={"note": "no file"})) == (422, "invalid")
+    torn = await bob.post(
+        "/api/v1/media",
+        content=b"--x\r\nContent-Disposition: form-data; name=file; filename=a.png\r\n\r\n\x89PNG",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert code(torn) == (422, "invalid")  # a form cut off mid-file: no file, never a 500
     over = PICTURE + b"\0" * (5_000_001 - len(PICTURE))
     assert code(await upload(bob, over)) == (413, "too_large")
     far_over = b"\0" * (6 * 1024 * 1024)  # refused on its Content-Length, before it is read
