@@ -39,6 +39,7 @@ UNKNOWN_TYPE = "application/octet-stream"
 # A received file larger than this is not fetched (an MMS carries at most a few MB).
 MAX_RECEIVED_BYTES = 16 * 1024 * 1024
 FILENAME_CHARS = 100
+MAX_ID = 2**31  # an id column's range on PostgreSQL: a larger number names nothing
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 _ACTIVE_WORDS = ("html", "xml", "svg", "script", "ecmascript")
 _MP4_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash"}
@@ -138,7 +139,7 @@ def media_ids(raw: Any) -> list[int]:
         return []
     if (
         not isinstance(raw, list)
-        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw)
+        or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < MAX_ID for i in raw)
         or len(set(raw)) != len(raw)
     ):
         raise InvalidInputError("media_ids must be a list of distinct attachment ids", "invalid")

@@ -264,6 +264,7 @@ async def test_uploads_twilio_would_refuse_are_refused_and_nothing_is_sent(
     assert code(await send({"media_ids": [carols["id"]]})) == (422, "invalid_attachment")
     assert code(await send({"media_ids": [a["id"] for a in big]})) == (422, "too_large")
     assert code(await send({"media_ids": "1"})) == (422, "invalid")
+    assert code(await send({"media_ids": [10**30]})) == (422, "invalid")  # no id is that big
     assert code(await send({"media_ids": list(range(1, 12))})) == (422, "too_many")
     assert code(await send({"body": "", "media_ids": []})) == (422, "empty")
     history = await bob.get(f"/api/v1/conversations/{conversation_id}/messages")
