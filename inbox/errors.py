@@ -2,6 +2,7 @@
 
 InboxError
 ├── NotFoundError            (404 not_found)
+│   └── MediaGoneError       (404 media_gone: the provider no longer has a received file)
 ├── ForbiddenError           (403 forbidden)
 ├── InvalidInputError        (422 invalid / too_long / empty / invalid_number / invalid_area_code)
 │   └── RegistrationRejectedError  (422 registration_rejected: the carrier's checks, as reasons)
@@ -25,6 +26,10 @@ class InboxError(Exception):
 
 class NotFoundError(InboxError):
     code = "not_found"
+
+
+class MediaGoneError(NotFoundError):
+    code = "media_gone"
 
 
 class ForbiddenError(InboxError):

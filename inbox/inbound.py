@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbox.attachments import record_received
 from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
@@ -34,6 +35,7 @@ class InboundText:
     body: str
     provider_sid: str
     media_urls: tuple[str, ...] = ()
+    media_types: tuple[str | None, ...] = ()  # the provider's content type of each
 
 
 @dataclass
@@ -124,7 +126,6 @@ async def receive_inbound(
                 "received",
                 now,
                 provider_sid=text.provider_sid,
-                media_urls=text.media_urls,
             )
         )
         conversation["last_message_at"] = conversation["last_inbound_at"] = now
@@ -140,6 +141,9 @@ async def receive_inbound(
         sid: Message.model_construct(id=message_id, **row)
         for sid, message_id, row in zip(firsts, ids, rows, strict=True)
     }
+    for sid, i in firsts.items():  # its media, as the provider named them (fetched when viewed)
+        if texts[i].media_urls:
+            record_received(session, messages[sid], texts[i].media_urls, texts[i].media_types)
     for i, inbox, conversation in stored:
         message = messages[texts[i].provider_sid]
         if conversation:

@@ -5,7 +5,6 @@ change (server/flows/events.py), so the change and its events commit together. R
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import attachments
 from inbox.errors import InvalidInputError
 from inbox.models import NOTE, Conversation, Inbox, Message
 from inbox.segments import MAX_BODY_CHARS, segment_count
@@ -30,7 +30,6 @@ def new_message(
     sender_id: int | None = None,
     automatic: bool = False,
     provider_sid: str | None = None,
-    media_urls: Sequence[str] = (),
 ) -> Message:
     """A message of `conversation`, to add to the session."""
     if conversation.id is None:
@@ -47,7 +46,6 @@ def new_message(
             sender_id=sender_id,
             automatic=automatic,
             provider_sid=provider_sid,
-            media_urls=media_urls,
         )
     )
 
@@ -64,7 +62,6 @@ def message_row(
     sender_id: int | None = None,
     automatic: bool = False,
     provider_sid: str | None = None,
-    media_urls: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The columns of a message (the one constructor of messages, both directions: through
     `new_message` for the session, or as they are for a table insert)."""
@@ -74,7 +71,6 @@ def message_row(
         "conversation_id": conversation_id,
         "direction": direction,
         "body": body,
-        "media_urls": json.dumps(list(media_urls)),
         "sender_id": sender_id,
         "automatic": automatic,
         "provider_sid": provider_sid,
@@ -87,7 +83,10 @@ def message_row(
     }
 
 
-def validate_body(body: Any) -> str:
+def validate_body(body: Any, *, allow_empty: bool = False) -> str:
+    """A text's words; `allow_empty` for a text that carries pictures or files."""
+    if allow_empty and body in (None, ""):
+        return ""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInputError("body is required", "empty")
     if len(body) > MAX_BODY_CHARS:
@@ -119,9 +118,13 @@ async def list_messages(
     rows = list(reversed(rows[:limit]))
     users = await users_by_id(session, (m.sender_id for m in rows))
     mentions = await mentioned_by_message(session, rows)
+    media = await attachments.of_messages(session, (m.id for m in rows))
     items = [
         message_view(
-            m, users.get(m.sender_id) if m.sender_id else None, mentions.get(m.id or 0, [])
+            m,
+            users.get(m.sender_id) if m.sender_id else None,
+            mentions.get(m.id or 0, []),
+            media.get(m.id or 0, []),
         )
         for m in rows
     ]

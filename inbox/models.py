@@ -167,7 +167,6 @@ class Message(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     direction: str  # inbound | outbound | note (a private note: never sent, members only)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    media_urls: str = "[]"  # JSON list of URLs
     sender_id: int | None = Field(default=None, foreign_key="user.id")
     automatic: bool = False  # sent by the system (away message, HELP answer), not a person
     provider_sid: str | None = Field(default=None, unique=True)
@@ -177,6 +176,26 @@ class Message(SQLModel, table=True):
     segments: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """A picture or file of a text (MMS; inbox/attachments.py): received (its bytes fetched from
+    the provider when first viewed) or uploaded to be sent (its message set when it is sent).
+    The bytes live in the media store under `storage_key`, a random name."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    uploader_id: int | None = Field(default=None, foreign_key="user.id")  # None: received
+    position: int = 0  # its place among the message's attachments
+    # Sniffed from the bytes once stored; until a received one is fetched, what the provider said.
+    content_type: str
+    size: int | None = None  # bytes; None until a received one is fetched
+    filename: str = ""  # for showing and downloading only; never part of a path
+    storage_key: str | None = Field(default=None, unique=True)
+    remote_url: str | None = None  # where the provider keeps a received one
+    gone: bool = False  # the provider no longer has it (a received one never fetched)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Outbox(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import outbox
+from inbox import attachments, outbox
 from inbox.conversations import get_or_create_many
 from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
@@ -90,12 +90,16 @@ async def queue(
     help_answer: bool = False,
     callback_base: str | None = None,
     bulk: bool = False,
+    media_ids: Sequence[int] = (),
 ) -> list[Queued]:
     """Store `body` as a `queued` text in each conversation of `inbox` that may get it, owed to
     the provider by the outbox; the others are refused (read-only, opted out). A `help_answer`
     may reach an opted-out number (carriers require HELP to be answered). `callback_base`: where
-    the provider's status callbacks go when no public URL is set."""
-    body = validate_body(body)
+    the provider's status callbacks go when no public URL is set. `media_ids`: the sender's
+    uploads the text carries (one conversation only; its body may then be empty)."""
+    if media_ids and len(conversations) != 1:
+        raise RuntimeError("Cannot attach media to more than one text.")
+    body = validate_body(body, allow_empty=bool(media_ids))
     check_can_send(inbox)
     assert inbox.id is not None
     numbers = [c.counterparty for c in conversations]
@@ -126,6 +130,8 @@ async def queue(
     queued = [r.message for r in results if r.message is not None]
     session.add_all(queued)
     await session.flush()
+    for message in queued:
+        await attachments.attach(session, message, sender.id if sender else None, media_ids)
     outbox.add(session, queued, now, callback_base=callback_base, bulk=bulk)
     await session.flush()
     return results

@@ -9,7 +9,6 @@ transaction."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import attachments
 from inbox.delivery import Outcome, Schedule, Tried
 from inbox.models import Conversation, Inbox, Message, Outbox
 
@@ -37,7 +37,7 @@ class Claimed:
     to: str
     from_: str  # "" when the inbox has no number any more
     body: str
-    media_urls: tuple[str, ...]
+    media_keys: tuple[str, ...]  # the media store's names of its attachments, in order
     callback_base: str | None
     conversation: Conversation
     attempt: int  # 1 for the first
@@ -118,6 +118,7 @@ async def claim(
         .order_by(col(Message.id))
     )
     texts = [(message, conversation, number) for message, conversation, number in found]
+    media = await attachments.of_messages(session, asked)
     others = await _sids_of_the_same_words(session, [m for m, _, _ in texts if asked[m.id or 0]])
     by_id = {row.message_id: row for row in rows}
     return [
@@ -126,7 +127,9 @@ async def claim(
             to=conversation.counterparty,
             from_=number or "",
             body=message.body,
-            media_urls=tuple(json.loads(message.media_urls)),
+            media_keys=tuple(
+                a.storage_key for a in media.get(message.id or 0, []) if a.storage_key
+            ),
             callback_base=by_id[message.id or 0].callback_base,
             conversation=conversation,
             attempt=by_id[message.id or 0].attempts,

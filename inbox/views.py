@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import NOTE, Contact, Conversation, Inbox, Mention, Message, Tag, User
+from inbox.models import NOTE, Attachment, Contact, Conversation, Inbox, Mention, Message, Tag, User
 
 
 def iso(value: datetime | None) -> str | None:
@@ -55,17 +54,38 @@ def tag_view(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name, "colour": tag.colour}
 
 
+# Shown in the page as pictures; every other type is only ever a download (inbox/attachments.py).
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
+def attachment_view(a: Attachment) -> dict[str, Any]:
+    """A picture or file of a text; `url` answers its members only (server/http/media.py)."""
+    return {
+        "id": a.id,
+        "content_type": a.content_type,
+        "size": a.size,
+        "filename": a.filename,
+        "url": f"/api/v1/media/{a.id}",
+        "inline": a.content_type in INLINE_TYPES,
+        "gone": a.gone,
+    }
+
+
 def message_view(
-    message: Message, sender: User | None, mentions: Iterable[User] = ()
+    message: Message,
+    sender: User | None,
+    mentions: Iterable[User] = (),
+    attachments: Iterable[Attachment] = (),
 ) -> dict[str, Any]:
-    """A message; a private note (direction "note") also names the teammates it mentions."""
-    view = {
+    """A message and its attachments; a private note (direction "note") also names the
+    teammates it mentions."""
+    view: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
         "inbox_id": message.inbox_id,
         "direction": message.direction,
         "body": message.body,
-        "media_urls": json.loads(message.media_urls),
+        "attachments": [attachment_view(a) for a in attachments],
         "status": message.status,
         "error_code": message.error_code,
         "error_message": message.error_message,

@@ -67,13 +67,23 @@ class Sender(_Strict):
     kind: Literal["user", "bot"]
 
 
+class AttachmentData(_Strict):
+    id: int
+    content_type: str
+    size: int | None
+    filename: str
+    url: str
+    inline: bool
+    gone: bool
+
+
 class MessageData(_Strict):
     id: int
     conversation_id: int
     inbox_id: int
     direction: Literal["inbound", "outbound", "note"]
     body: str
-    media_urls: list[str]
+    attachments: list[AttachmentData]
     status: str
     error_code: str | None
     error_message: str | None

@@ -41,6 +41,7 @@ from server.http import (
     conversations,
     inboxes,
     links,
+    media,
     metrics,
     notes,
     pages,
@@ -143,6 +144,7 @@ API_ROUTES = (
     + notes.routes
     + tags.routes
     + canned.routes
+    + media.routes
 )
 
 
@@ -195,6 +197,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
             for task in list(svc.tasks):
                 task.cancel()
             await provider.close()
+            await svc.media.close()
             svc.passwords.close()
             await redis.aclose()
             await db.dispose()
@@ -209,6 +212,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
         Mount("/api/v1", routes=API_ROUTES),
+        *media.public_routes,
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]

@@ -78,6 +78,17 @@ class Settings:
     # look-up and a send at the Twilio timeout each (checked below).
     outbox_claim_secs: float = 60.0
     twilio_timeout_secs: float = 15.0
+    # How long the signed URL a sent picture is fetched from stays good. Each attempt signs it
+    # anew, but a text Twilio took may wait in its queue for hours (its validity period is at
+    # most 10 hours) before Twilio fetches the picture: a day covers that and the retries.
+    media_url_secs: float = 24 * 3600.0
+    # Where pictures' bytes live: the data dir, or this S3-compatible bucket when one is named
+    # (server/storage/s3.py; the bucket must exist). An empty endpoint: AWS's own.
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: Secret | None = None
     # How long a Twilio webhook waits for the store before it is kept in the data dir instead
     # (server/spool.py): well inside the 15 s Twilio gives a webhook.
     webhook_store_wait_secs: float = 5.0
@@ -117,6 +128,12 @@ class Settings:
                 f"SWITCHBOARD_OUTBOX_CLAIM ({self.outbox_claim_secs:g} s) must be more than twice "
                 f"SWITCHBOARD_TWILIO_TIMEOUT plus {CLAIM_MARGIN_SECS:g} s ({needed:g} s): a claim "
                 "must outlast a look-up and a send"
+            )
+        longest = self.send_schedule.total_secs() + self.outbox_claim_secs
+        if self.media_url_secs <= longest:
+            raise ValueError(
+                f"SWITCHBOARD_MEDIA_URL_SECS ({self.media_url_secs:g} s) must be more than the "
+                f"outbox's retry schedule and a claim ({longest:g} s)"
             )
         if self.send_attempts < 1:
             raise ValueError("SWITCHBOARD_SEND_ATTEMPTS must be at least 1")
@@ -195,6 +212,7 @@ class Settings:
         database_url = overrides.pop("database_url", None) or (
             env.get("SWITCHBOARD_DATABASE_URL") or env.get("DATABASE_URL")
         )
+        s3_secret = env.get("SWITCHBOARD_S3_SECRET_ACCESS_KEY")
         values: dict[str, Any] = {
             "data_dir": data_dir,
             "database_url": asyncpg_url(database_url)
@@ -214,6 +232,7 @@ class Settings:
             "public_url": (env.get("SWITCHBOARD_PUBLIC_URL") or "").rstrip("/") or None,
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID") or None,
             "twilio_auth_token": Secret(token) if token else None,
+            "s3_secret_access_key": Secret(s3_secret) if s3_secret else None,
             "demo": env.get("SWITCHBOARD_DEMO", "") in ("1", "true", "yes"),
         }
         for name, variable in _FROM_ENV.items():
@@ -262,6 +281,8 @@ class Settings:
             env["TWILIO_ACCOUNT_SID"] = self.twilio_account_sid
         if self.twilio_auth_token:
             env["TWILIO_AUTH_TOKEN"] = str(self.twilio_auth_token)
+        if self.s3_secret_access_key:
+            env["SWITCHBOARD_S3_SECRET_ACCESS_KEY"] = str(self.s3_secret_access_key)
         return env
 
 
@@ -275,6 +296,11 @@ _FROM_ENV = {
     "presence_away_after_secs": "SWITCHBOARD_PRESENCE_AWAY_AFTER",
     "event_retention_days": "SWITCHBOARD_EVENT_RETENTION_DAYS",
     "twilio_timeout_secs": "SWITCHBOARD_TWILIO_TIMEOUT",
+    "media_url_secs": "SWITCHBOARD_MEDIA_URL_SECS",
+    "s3_bucket": "SWITCHBOARD_S3_BUCKET",
+    "s3_endpoint": "SWITCHBOARD_S3_ENDPOINT",
+    "s3_region": "SWITCHBOARD_S3_REGION",
+    "s3_access_key_id": "SWITCHBOARD_S3_ACCESS_KEY_ID",
     "send_backoff_secs": "SWITCHBOARD_SEND_BACKOFF",
     "send_attempts": "SWITCHBOARD_SEND_ATTEMPTS",
     "outbox_claim_secs": "SWITCHBOARD_OUTBOX_CLAIM",

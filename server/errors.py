@@ -25,6 +25,7 @@ from inbox.errors import (
 from presence.errors import ConversationLockedError, LockNotHeldError, PresenceError
 from server.inputs import BadTextError
 from server.metrics import Metrics
+from server.storage.base import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def answer_of(exc: Exception) -> Answer | None:
         return Answer(409, exc.code, str(exc))
     if isinstance(exc, PresenceError):
         return Answer(503, "unavailable", str(exc))
+    if isinstance(exc, StorageError):
+        return Answer(503, "storage_unavailable", "pictures and files cannot be kept just now")
     return None
 
 
@@ -119,6 +122,7 @@ EXCEPTION_HANDLERS = {
     BadTextError: on_refusal,
     InboxError: on_refusal,
     PresenceError: on_refusal,
+    StorageError: on_refusal,
     HTTPException: on_http_error,
     Exception: on_unexpected,
 }

@@ -28,6 +28,8 @@ from server.metrics import Metrics
 from server.passwords import Passwords
 from server.sockets import SocketRegistry
 from server.spool import SPOOL_DIR, Spool
+from server.storage import make_store
+from server.storage.base import MediaStore
 from server.throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class Services:
     owed: asyncio.Event = field(default_factory=asyncio.Event)
     # This process's batchers of writes, by the flow that made each (flows/inbound.py).
     batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
+    # Received media being fetched from the provider now, by attachment id (flows/media.py).
+    media_fetches: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     @cached_property
     def keys(self) -> Keys:
@@ -73,6 +77,19 @@ class Services:
     def spool(self) -> Spool:
         """Webhooks kept while the store could not take them."""
         return Spool(self.settings.data_dir / SPOOL_DIR)
+
+    @cached_property
+    def media(self) -> MediaStore:
+        """The bytes of pictures and files (server/storage/)."""
+        s = self.settings
+        return make_store(
+            s.data_dir,
+            s3_endpoint=s.s3_endpoint,
+            s3_bucket=s.s3_bucket,
+            s3_access_key_id=s.s3_access_key_id,
+            s3_secret_access_key=str(s.s3_secret_access_key or ""),
+            s3_region=s.s3_region,
+        )
 
     @cached_property
     def passwords(self) -> Passwords:

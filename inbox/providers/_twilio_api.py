@@ -18,8 +18,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from yarl import URL
 
-from inbox.errors import InboxError, SmsError
+from inbox.errors import InboxError, MediaGoneError, SmsError
 
 TWILIO_API_URL = "https://api.twilio.com"
 
@@ -28,6 +29,9 @@ for _name in ("twilio.http_client", "twilio.async_http_client"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 TOO_MANY_REQUESTS = 429
+NOT_FOUND = 404
+# Twilio answers a media URL with one redirect, to where the file is kept.
+MEDIA_REDIRECTS = 3
 
 ErrorFactory = Callable[[TwilioRestException], InboxError]
 
@@ -43,6 +47,11 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(pool_connections=False, timeout=timeout_secs)
         target = urlsplit(api_url.rstrip("/"))
         self._target = None if api_url.rstrip("/") == TWILIO_API_URL else target
+
+    @staticmethod
+    def basic_auth(auth: tuple[str, str]) -> str:
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        return f"Basic {token}"
 
     def rewrite(self, url: str) -> str:
         if self._target is None:
@@ -65,8 +74,7 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if self.session is None:  # made here, inside the running loop that will use it
             self.session = aiohttp.ClientSession()
         if auth is not None:  # as a header: aiohttp deprecates its own auth argument
-            token = base64.b64encode(":".join(auth).encode()).decode()
-            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+            headers = {**(headers or {}), "Authorization": self.basic_auth(auth)}
         return await super().request(
             method,
             self.rewrite(url),
@@ -86,6 +94,7 @@ class TwilioApi:
         self, account_sid: str, auth_token: str, *, api_url: str, timeout_secs: float
     ) -> None:
         self.account_sid = account_sid
+        self._credentials = (account_sid, auth_token)
         self.timeout_secs = timeout_secs
         self.http = RewritingHttpClient(api_url, timeout_secs)
         self.client: Any = Client(account_sid, auth_token, http_client=self.http)
@@ -99,8 +108,45 @@ class TwilioApi:
             async with asyncio.timeout(self.timeout_secs):
                 yield
 
+    async def download(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
+        """The media at `url`, one of this account's (`MediaGoneError` otherwise, and when
+        Twilio has it no more or it is larger than `max_bytes`). The credentials go to Twilio
+        only: Twilio answers with a redirect to where the file is, followed without them."""
+        parts = urlsplit(url)
+        account = f"/2010-04-01/Accounts/{self.account_sid}/Messages/"
+        if parts.scheme != "https" or parts.netloc != "api.twilio.com":
+            raise MediaGoneError("the media is not at Twilio")
+        if not parts.path.startswith(account) or "/Media/" not in parts.path:
+            raise MediaGoneError("the media is not this account's")
+        if self.http.session is None:
+            self.http.session = aiohttp.ClientSession()
+        session = self.http.session
+        target = self.http.rewrite(url)
+        headers = {"Authorization": self.http.basic_auth(self._credentials)}
+        with twilio_errors("fetching a picture", {}):
+            async with asyncio.timeout(self.timeout_secs):
+                for _ in range(MEDIA_REDIRECTS + 1):
+                    async with session.get(target, headers=headers, allow_redirects=False) as r:
+                        if r.status in (301, 302, 303, 307, 308) and r.headers.get("location"):
+                            target, headers = str(r.url.join(URL(r.headers["location"]))), {}
+                            continue
+                        if r.status == NOT_FOUND:
+                            raise MediaGoneError("Twilio no longer has this media")
+                        if r.status >= 400:
+                            raise _http_error(r.status, "fetching a picture")
+                        data = await r.content.read(max_bytes + 1)
+                        if len(data) > max_bytes:
+                            raise MediaGoneError(f"the media is over {max_bytes} bytes")
+                        return data, r.headers.get("content-type")
+        raise SmsError("fetching a picture: Twilio redirected too often", retryable=True)
+
     async def close(self) -> None:
         await self.http.close()
+
+
+def _http_error(status: int, doing: str) -> SmsError:
+    server_side = status >= 500 or status == TOO_MANY_REQUESTS
+    return SmsError(f"{doing}: Twilio answered {status}", str(status), retryable=server_side)
 
 
 def _refusal(exc: TwilioException) -> TwilioRestException | None:

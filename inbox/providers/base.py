@@ -27,6 +27,14 @@ class SendResult:
     status: str
 
 
+@dataclass(frozen=True)
+class FetchedMedia:
+    """A received text's picture or file, as the provider serves it."""
+
+    data: bytes
+    content_type: str | None  # the provider's word, to be checked against the bytes
+
+
 # Numbers
 
 
@@ -218,6 +226,13 @@ class SmsProvider(Protocol):
         """The oldest message the provider has from `text.from_` to `text.to` with this body,
         created in [since, until], whose sid is not in `exclude` (a timed-out send may have
         gone through; sids known to be our other texts are excluded)."""
+        ...
+
+    async def fetch_media(self, url: str, max_bytes: int) -> FetchedMedia:
+        """A received text's media at `url` (as the inbound webhook named it), fetched with the
+        account's credentials: `MediaGoneError` when the provider no longer has it, is larger
+        than `max_bytes`, or `url` is not this account's; `SmsError` when it could not be
+        fetched now (retryable)."""
         ...
 
     async def close(self) -> None: ...

@@ -10,7 +10,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from inbox.providers.base import OutboundText, SendResult
+from inbox.errors import MediaGoneError
+from inbox.providers.base import FetchedMedia, OutboundText, SendResult
 from inbox.providers.sandbox_numbers import SandboxNumbers
 from inbox.providers.sandbox_registration import REVIEW_SECS, SandboxRegistration
 
@@ -52,15 +53,20 @@ class SandboxProvider:
     ) -> SendResult | None:
         until = until or datetime.now(UTC)
         for sent in self._sent:  # oldest first
-            same = (sent.text.to, sent.text.from_, sent.text.body, sent.text.media_urls) == (
+            # The media count, as Twilio's look-up: each attempt signs its media URLs anew.
+            same = (sent.text.to, sent.text.from_, sent.text.body, len(sent.text.media_urls)) == (
                 text.to,
                 text.from_,
                 text.body,
-                text.media_urls,
+                len(text.media_urls),
             )
             if same and since <= sent.at <= until and sent.sid not in exclude:
                 return SendResult(sid=sent.sid, status="delivered")
         return None
+
+    async def fetch_media(self, url: str, max_bytes: int) -> FetchedMedia:
+        # The phone simulator sends words only: no sandbox text has media to fetch.
+        raise MediaGoneError("the sandbox keeps no media")
 
     async def close(self) -> None:
         return None

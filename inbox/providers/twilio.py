@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inbox.providers._twilio_api import TWILIO_API_URL, TwilioApi
-from inbox.providers.base import OutboundText, SendResult
+from inbox.providers.base import FetchedMedia, OutboundText, SendResult
 from inbox.providers.twilio_numbers import TwilioNumbers
 from inbox.providers.twilio_registration import TwilioRegistration
 
@@ -88,6 +88,10 @@ class TwilioProvider:
             and int(message.num_media or 0) == len(text.media_urls)
             and (created is None or created <= until)
         )
+
+    async def fetch_media(self, url: str, max_bytes: int) -> FetchedMedia:
+        data, content_type = await self._api.download(url, max_bytes)
+        return FetchedMedia(data, content_type)
 
     async def close(self) -> None:
         await self._api.close()

@@ -17,7 +17,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import presence, sessions, spooling
+from server.flows import media, presence, sessions, spooling
 from server.flows.locks import sweep_locks
 from server.flows.outbox import OUTBOX_POLL_SECS, OutboxWorker
 from server.services import Services
@@ -121,6 +121,7 @@ def start(svc: Services) -> Loops:
             "event pruning",
         ),
         (spooling.APPLY_EVERY_SECS, lambda: spooling.apply_kept(svc), "kept webhooks"),
+        (media.UNSENT_SWEEP_SECS, lambda: media.drop_unsent(svc), "unsent uploads"),
     ]
     loops += [
         (sessions.SESSION_SWEEP_SECS, lambda: sessions.sweep(svc), "session sweep"),

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import accounts, eventlog, memberships
+from inbox import accounts, attachments, eventlog, memberships
 from inbox.conversations import describe
 from inbox.inboxes import inbox_views
 from inbox.models import Conversation, EventRecord, Inbox, Message, Tag, User
@@ -50,6 +50,7 @@ async def append_messages_created(
     if not created:
         return []
     views = await describe(session, [c for _, c in created], None)
+    media = await attachments.of_messages(session, (m.id for m, _ in created))
     return await eventlog.append_events(
         session,
         team_id,
@@ -58,7 +59,12 @@ async def append_messages_created(
                 ev.MESSAGE_CREATED,
                 _shaped(
                     ev.MessageCreatedData,
-                    {"message": message_view(message, sender), "conversation": view},
+                    {
+                        "message": message_view(
+                            message, sender, attachments=media.get(message.id or 0, [])
+                        ),
+                        "conversation": view,
+                    },
                 ),
                 message.inbox_id,
             )
@@ -81,6 +87,7 @@ async def append_message_statuses(
 ) -> list[EventRecord]:
     """`message.status` for each message whose delivery status (or provider id) changed."""
     senders = await users_by_id(session, (m.sender_id for m in changed))
+    media = await attachments.of_messages(session, (m.id for m in changed))
     return await eventlog.append_events(
         session,
         team_id,
@@ -89,7 +96,11 @@ async def append_message_statuses(
                 ev.MESSAGE_STATUS,
                 _shaped(
                     ev.MessageStatusData,
-                    {"message": message_view(m, senders.get(m.sender_id or 0))},
+                    {
+                        "message": message_view(
+                            m, senders.get(m.sender_id or 0), attachments=media.get(m.id or 0, [])
+                        )
+                    },
                 ),
                 m.inbox_id,
             )

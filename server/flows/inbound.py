@@ -60,10 +60,13 @@ async def receive(
     provider_sid: str,
     callback_base: str,
     media_urls: Sequence[str] = (),
+    media_types: Sequence[str | None] = (),
 ) -> Message:
     """Store an inbound text and set off what it should; return the stored message (the
     earlier one for a repeated MessageSid, which sets nothing off again)."""
-    text = InboundText(to_e164(to), to_e164(from_), body, provider_sid, tuple(media_urls))
+    text = InboundText(
+        to_e164(to), to_e164(from_), body, provider_sid, tuple(media_urls), tuple(media_types)
+    )
     return await _intake(svc).submit(_Arrival(text, callback_base))
 
 

@@ -22,6 +22,7 @@ from inbox.models import utcnow
 from inbox.outbox import Claimed
 from inbox.providers.base import OutboundText
 from server.config import CLAIM_MARGIN_SECS
+from server.flows import media
 from server.flows.sending import TWILIO_UNSUBSCRIBED, apply_outcomes, status_callback_url
 from server.services import Services
 
@@ -105,7 +106,12 @@ class OutboxWorker:
                     error = SmsError("the inbox has no number to send from", "no_number")
                     return Tried(c.message_id, error=error, final=True)
                 callback = status_callback_url(self.svc, c.callback_base, c.message_id)
-                text = OutboundText(c.to, c.from_, c.body, callback, c.media_urls)
+                # Signed at each attempt, good long after the last (settings.media_url_secs).
+                urls = [media.signed_url(self.svc, c.callback_base, key) for key in c.media_keys]
+                if None in urls:
+                    error = SmsError("no public URL to send the pictures from", "no_public_url")
+                    return Tried(c.message_id, error=error, final=True)
+                text = OutboundText(c.to, c.from_, c.body, callback, tuple(filter(None, urls)))
                 tried = await attempt(
                     self.svc.provider,
                     c.message_id,

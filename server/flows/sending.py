@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import conversations, messages, optout, outbound
+from inbox import attachments, conversations, messages, optout, outbound
 from inbox.accounts import lock_team
 from inbox.delivery import Outcome
 from inbox.errors import InboxError
@@ -75,10 +75,13 @@ async def send_text(
     *,
     callback_base: str,
     seen_message_id: int | None = None,
+    media_ids: Any = None,
 ) -> Sent:
     """Send `body` in the conversation as `user`, fenced by the conversation's lock: refused
-    (ConversationLockedError) when another user holds it; taken when free."""
-    body = messages.validate_body(body)
+    (ConversationLockedError) when another user holds it; taken when free. `media_ids`: the
+    caller's uploads it carries (server/flows/media.py), pictures sent by MMS."""
+    media = attachments.media_ids(media_ids)
+    body = messages.validate_body(body, allow_empty=bool(media))
     assert user.id is not None
     if seen_message_id is None:
         seen_message_id = await svc.presence.seen(user.id, conversation_id)
@@ -93,8 +96,9 @@ async def send_text(
             lock_events = await _fence(svc, session, conversation, claim)
             unseen = await messages.unseen_inbound(session, conversation_id, seen_message_id)
             message, created = await _queue_one(
-                session, conversation, user, body, callback_base=callback_base
+                session, conversation, user, body, callback_base=callback_base, media_ids=media
             )
+            carried = (await attachments.of_messages(session, [message.id])).get(message.id or 0)
     except (InboxError, PresenceError):
         if claim is not None and claim.fresh:  # the lock.acquired event was rolled back too
             await svc.locks.release(conversation_id, claim.lock.team_id, user.id, "released")
@@ -103,7 +107,7 @@ async def send_text(
     assert message.id is not None
     await svc.presence.mark_seen(user.id, conversation_id, message.id)
     svc.owed.set()
-    return Sent(message_view(message, user), unseen)
+    return Sent(message_view(message, user, attachments=carried or []), unseen)
 
 
 async def _queue_one(
@@ -115,6 +119,7 @@ async def _queue_one(
     automatic: bool = False,
     help_answer: bool = False,
     callback_base: str | None = None,
+    media_ids: Sequence[int] = (),
 ) -> tuple[Message, EventRecord]:
     """Queue one text in the conversation; its refusal (read-only, opted out) is raised."""
     inbox = await session.get(Inbox, conversation.inbox_id)
@@ -128,6 +133,7 @@ async def _queue_one(
         automatic=automatic,
         help_answer=help_answer,
         callback_base=callback_base,
+        media_ids=media_ids,
     )
     if queued.refused is not None:
         raise queued.refused

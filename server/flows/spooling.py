@@ -36,7 +36,14 @@ UNREACHABLE_SQLSTATE_CLASSES = ("08", "57")
 
 
 def inbound_item(
-    *, to: str, from_: str, body: str, sid: str, media_urls: list[str], callback_base: str
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    sid: str,
+    media_urls: list[str],
+    media_types: list[str | None],
+    callback_base: str,
 ) -> dict[str, Any]:
     return {
         "kind": "inbound",
@@ -45,6 +52,7 @@ def inbound_item(
         "body": body,
         "sid": sid,
         "media_urls": media_urls,
+        "media_types": media_types,
         "callback_base": callback_base,
     }
 
@@ -105,6 +113,7 @@ async def _apply(svc: Services, item: dict[str, Any]) -> None:
             provider_sid=item["sid"],
             callback_base=item["callback_base"],
             media_urls=item["media_urls"],
+            media_types=item.get("media_types") or [],  # kept before they were
         )
         return
     message_id, sid = item["message_id"], item["sid"]

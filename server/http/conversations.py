@@ -15,6 +15,7 @@ from inbox import contacts, conversations, deletion, mailroom, messages
 from inbox.models import ADMIN_ROLES, User
 from inbox.phones import to_e164
 from server.errors import ApiError
+from server.flows import media
 from server.flows.events import append_conversation_left, append_conversation_updated
 from server.flows.sending import send_text
 from server.http._helpers import (
@@ -149,6 +150,7 @@ async def send_message(request: Request) -> JSONResponse:
         body.get("body"),
         callback_base=str(request.base_url),
         seen_message_id=int_or_none(body.get("seen_message_id")),
+        media_ids=body.get("media_ids"),
     )
     return JSONResponse({**sent.message, "unseen_messages": sent.unseen_messages}, status_code=201)
 
@@ -186,8 +188,9 @@ async def delete_conversation(request: Request) -> Response:
         )
         deletion.check_confirmation(conversation, body.get("confirm"))
         event = await append_conversation_left(session, conversation, erase=True)
-        await deletion.delete_conversation(session, conversation)
+        files = await deletion.delete_conversation(session, conversation)
     await svc.announce(event)
+    await media.delete_files(svc, files)
     return Response(status_code=204)
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
 
+from inbox import attachments
 from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
 from server.errors import ApiError, answer_of
@@ -21,7 +22,6 @@ from server.services import services
 
 logger = logging.getLogger(__name__)
 
-MAX_MEDIA = 10  # Twilio's limit of media per message
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -85,14 +85,17 @@ async def _inbound_message(request: Request) -> str:
     params = await verified_form(request)
     sid, to, from_ = _required(params, "MessageSid", "To", "From")
     # Twilio sends at most 10 media per message; a count past that is not Twilio's.
-    count = min(whole_number(params.get("NumMedia") or "0") or 0, MAX_MEDIA)
-    media = [params[f"MediaUrl{i}"] for i in range(count) if params.get(f"MediaUrl{i}")]
+    count = min(whole_number(params.get("NumMedia") or "0") or 0, attachments.MAX_MEDIA)
+    present = [i for i in range(count) if params.get(f"MediaUrl{i}")]
+    media = [params[f"MediaUrl{i}"] for i in present]
+    types = [params.get(f"MediaContentType{i}") for i in present]
     item = spooling.inbound_item(
         to=to,
         from_=from_,
         body=params.get("Body", ""),
         sid=sid,
         media_urls=media,
+        media_types=types,
         callback_base=str(request.base_url),
     )
     return await spooling.take(services(request), item)

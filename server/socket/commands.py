@@ -120,6 +120,7 @@ async def message_send(cmd: Command) -> None:
         cmd.data.get("body"),
         callback_base=cmd.base_url(),
         seen_message_id=int_or_none(cmd.data.get("seen_message_id")),
+        media_ids=cmd.data.get("media_ids"),
     )
     cmd.ack({"message": sent.message, "unseen_messages": sent.unseen_messages})
 

@@ -9,7 +9,12 @@ What a test can do with it:
 - script the next message creates (`script(...)`, steps in messages.py; `fail_next` and
   `hold` are the older shorthands for `reject` and `take_then_hang`);
 - `stock` numbers for sale, read `owned`/`released`, and `review` a bundle, brand, campaign
-  or message into a new status."""
+  or message into a new status;
+- `add_media(data, content_type)`: a received picture, at the URL an inbound webhook names
+  (`https://api.twilio.com/...`, which SWITCHBOARD_TWILIO_API_URL sends here). As Twilio with
+  media authentication on, it asks for the account's basic auth, then redirects to where
+  the file is (`/mms-media/...`, no auth there); `media_fetches` counts those fetches. A
+  create's `MediaUrl`s are kept on the message (`media_urls`), as Twilio fetches them."""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.fake_twilio import messages, messaging, numbers, trusthub
-from tests.fake_twilio._wire import error, iso8601, now
+from tests.fake_twilio._wire import error, iso8601, new_sid, now
 from tests.fake_twilio.messages import (
     Step,
     hang,
@@ -110,6 +115,8 @@ class FakeTwilio:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_numbers: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     campaigns: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # by media sid
+    media_fetches: int = 0
     _failures: list[_Failure] = field(default_factory=list)
 
     # Scripting
@@ -174,6 +181,14 @@ class FakeTwilio:
             self.changed.notify_all()
         return message
 
+    def add_media(self, data: bytes, content_type: str, message_sid: str | None = None) -> str:
+        """A received picture or file; returns its URL as Twilio's webhook names it."""
+        sid = new_sid("ME")
+        with self.changed:
+            self.media[sid] = (data, content_type)
+        message = message_sid or new_sid("MM")
+        return f"https://api.twilio.com{API.format(account_sid=self.account_sid)}/Messages/{message}/Media/{sid}"
+
     def review(self, sid: str, status: str, errors: list[dict[str, Any]] | None = None) -> None:
         """Move a bundle (BU), brand (BN), campaign (QE) or message (SM) to `status`."""
         with self.changed:
@@ -221,6 +236,7 @@ class FakeTwilio:
             ("POST", f"{API}/Messages.json", m.create),
             ("GET", f"{API}/Messages.json", m.read),
             ("GET", f"{API}/Messages/{{sid}}.json", m.fetch),
+            ("GET", f"{API}/Messages/{{sid}}/Media/{{media_sid}}", m.media_redirect),
             ("GET", f"{API}/AvailablePhoneNumbers/{{country}}/Local.json", n.search),
             ("POST", f"{API}/IncomingPhoneNumbers.json", n.buy),
             ("GET", f"{API}/IncomingPhoneNumbers.json", n.read),
@@ -248,9 +264,20 @@ class FakeTwilio:
                 ("POST", f"{bundles}/{{sid}}/EntityAssignments", t.assign),
                 ("POST", f"{bundles}/{{sid}}/Evaluations", t.evaluate),
             ]
-        return Starlette(
-            routes=[Route(path, self._endpoint(h), methods=[verb]) for verb, path, h in routes]
-        )
+        served = [Route(path, self._endpoint(h), methods=[verb]) for verb, path, h in routes]
+        # Where a media URL redirects: open to anyone with the link, as Twilio's file store.
+        served.append(Route("/mms-media/{media_sid}", self._media_file))
+        return Starlette(routes=served)
+
+    async def _media_file(self, request: Request) -> Response:
+        with self.changed:
+            found = self.media.get(request.path_params["media_sid"])
+            if found is not None:
+                self.media_fetches += 1
+                self.changed.notify_all()
+        if found is None:
+            return error(404, 20404, "The requested resource was not found")
+        return Response(found[0], media_type=found[1])
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from tests.fake_twilio._wire import error, new_sid, now, page_2010, rfc2822
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tests.fake_twilio import FakeTwilio
 
 # Fields the fake keeps on a message that Twilio never shows in an answer.
-PRIVATE_FIELDS = ("status_callback", "created_at", "sent_at")
+PRIVATE_FIELDS = ("status_callback", "created_at", "sent_at", "media_urls")
 SERVER_ERROR = 20500
 
 
@@ -97,6 +97,7 @@ def message_record(
     direction: str = "outbound-api",
     media: int = 0,
     status_callback: str | None = None,
+    media_urls: list[str] | None = None,
 ) -> dict[str, Any]:
     sid = new_sid("SM" if not media else "MM")
     created = created or now()
@@ -121,6 +122,7 @@ def message_record(
         "to": to,
         "uri": f"{uri}.json",
         "status_callback": status_callback,
+        "media_urls": media_urls or [],
         "created_at": created,
         "sent_at": sent,
     }
@@ -171,6 +173,7 @@ async def _create(
         from_,
         str(form.get("Body", "")),
         media=len(form.getlist("MediaUrl")),
+        media_urls=[str(url) for url in form.getlist("MediaUrl")],
         status_callback=str(form.get("StatusCallback", "")) or None,
     )
     with fake.changed:
@@ -181,6 +184,16 @@ async def _create(
         return error(step.status, step.code, "Service Unavailable")
     # The create answer is always the text as just taken: queued, not yet sent.
     return JSONResponse(public(message) | {"status": "queued", "date_sent": None}, status_code=201)
+
+
+async def media_redirect(fake: FakeTwilio, request: Request, form: FormData) -> Response:
+    """A media URL (authenticated): Twilio redirects to where the file is kept."""
+    sid = request.path_params["media_sid"]
+    with fake.changed:
+        known = sid in fake.media
+    if not known:
+        return error(404, 20404, f"The requested resource {request.url.path} was not found")
+    return RedirectResponse(f"/mms-media/{sid}", status_code=307)
 
 
 def _bound(value: str) -> date | datetime:

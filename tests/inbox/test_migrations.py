@@ -6,6 +6,8 @@ inbox/models.py say."""
 
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -32,9 +34,10 @@ ROWS_0001 = [
     " (1, 1, 1, '+15550000001', 1, 'open', false, false, 0, '2026-01-01')",
     "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body, media_urls,"
     " automatic, status, segments, created_at, updated_at) VALUES"
-    " (1, 1, 1, 1, 'inbound', 'hello from before', '[]', false, 'received', 1, '2026-01-01',"
-    " '2026-01-01')",
+    " (1, 1, 1, 1, 'inbound', 'hello from before', '[\"https://api.twilio.com/2010-04-01"
+    "/Accounts/AC1/Messages/MM1/Media/ME1\"]', false, 'received', 1, '2026-01-01', '2026-01-01')",
 ]
+MEDIA_URL = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
 
 
 def _migrate(connection: Connection, to: str, down: bool = False) -> None:
@@ -63,6 +66,13 @@ async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
         assert notes == ""
         body = await session.scalar(text("SELECT body FROM message WHERE id = 1"))
         assert body == "hello from before"
+        # 0007_media: a received picture's URL moved into its own attachment row, fetched when viewed.
+        media = (
+            await session.execute(
+                text("SELECT message_id, position, remote_url, storage_key, gone FROM attachment")
+            )
+        ).all()
+        assert [tuple(row) for row in media] == [(1, 0, MEDIA_URL, None, False)]
         await session.execute(
             text(
                 "INSERT INTO tag (id, team_id, name, colour, created_at)"
@@ -73,8 +83,8 @@ async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
         await session.execute(
             text(
                 "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body,"
-                " media_urls, automatic, status, segments, created_at, updated_at) VALUES"
-                " (2, 1, 1, 1, 'note', 'a private note', '[]', false, 'stored', 0, '2026-02-01',"
+                " automatic, status, segments, created_at, updated_at) VALUES"
+                " (2, 1, 1, 1, 'note', 'a private note', false, 'stored', 0, '2026-02-01',"
                 " '2026-02-01')"
             )
         )
@@ -85,6 +95,8 @@ async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
     async with db.read() as session:
         bodies = (await session.execute(text("SELECT body FROM message ORDER BY id"))).all()
         assert [b for (b,) in bodies] == ["hello from before"]  # the old schema has no notes
+        urls = await session.scalar(text("SELECT media_urls FROM message WHERE id = 1"))
+        assert json.loads(urls) == [MEDIA_URL]  # back where 0001 kept it
     await db.upgrade()
     async with db.read() as session:
         assert await session.scalar(text("SELECT count(*) FROM tag")) == 0

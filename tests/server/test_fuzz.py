@@ -37,7 +37,8 @@ EXAMPLES = 250  # per provider: a few seconds of requests each; hypothesis keeps
 SKIPPED = {("POST", "/logout")}
 FIELDS = [
     "body", "colour", "confirm", "contact_id", "contact_ids", "current", "enabled", "from",
-    "help_text", "inbox_id", "items", "message", "name", "new", "notes", "numbers", "schedule",
+    "help_text", "inbox_id", "items", "media_ids", "message", "name", "new", "notes", "numbers",
+    "schedule",
     "scope", "seen_message_id", "tag_id", "timezone", "to", "unsolicited", "user_id", "user_ids",
     # the admin calls'
     "username", "role", "password", "disabled", "api_code", "phone_number_id",
@@ -45,9 +46,12 @@ FIELDS = [
 ]  # fmt: skip
 QUERY = [
     "folder", "assignee", "read", "q", "cursor", "limit", "before", "phone", "message_id", "tag",
-    "ids", "conversation_id", "all",
+    "ids", "conversation_id", "all", "download",
 ]  # fmt: skip
-TWILIO_FIELDS = ["MessageSid", "To", "From", "Body", "NumMedia", "MediaUrl0", "MessageStatus"]
+TWILIO_FIELDS = [
+    "MessageSid", "To", "From", "Body", "NumMedia", "MediaUrl0", "MediaContentType0",
+    "MessageStatus",
+]  # fmt: skip
 PATH_VALUES = ["1", "2", "3", "0", "999999", "-1", "\u00b2", "9" * 40, "abc", "1.5"]
 HOSTILE = [
     b"[" * 100_000 + b"]" * 100_000,

@@ -104,7 +104,7 @@ async def test_concurrent_webhooks_all_store_with_increasing_event_ids(app_serve
     await bob_ws.close()
 
 
-async def test_mms_media_urls_are_kept(app_server: Running) -> None:
+async def test_mms_media_are_kept_as_attachments(app_server: Running) -> None:
     bob = await login(app_server.url, "bob")
     bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
     media = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"
@@ -119,8 +119,10 @@ async def test_mms_media_urls_are_kept(app_server: Running) -> None:
     }
     assert (await app_server.twilio.post("/webhooks/twilio/messages", params)).status_code == 200
     event = await bob_ws.next_event("message.created")
-    assert event["data"]["message"]["media_urls"] == [media]
+    (attachment,) = event["data"]["message"]["attachments"]
+    assert (attachment["content_type"], attachment["inline"]) == ("image/jpeg", True)
+    assert attachment["url"] == f"/api/v1/media/{attachment['id']}"  # ours, never Twilio's
     conversation_id = event["data"]["conversation"]["id"]
     history = (await bob.get(f"/api/v1/conversations/{conversation_id}/messages")).json()["items"]
-    assert history[-1]["media_urls"] == [media]
+    assert history[-1]["attachments"] == [attachment]
     await bob_ws.close()

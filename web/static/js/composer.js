@@ -4,6 +4,7 @@
 // each per conversation across reloads, says when a text is too long instead of cutting it,
 // and offers canned responses (`/`) and, in a note, teammates to mention (`@`).
 import { api, UNREACHABLE } from "./api.js";
+import { attachedTo, clearAttached, isUploading, renderAttached, wireAttachments } from "./attachments.js";
 import { fillCanned, matchingCanned } from "./canned.js";
 import { $, firstName, report } from "./dom.js";
 import { loadDraft, saveDraft } from "./drafts.js";
@@ -23,6 +24,8 @@ const REASONS = {
   locked: "Someone else is replying to this conversation.",
   opted_out: "This number has opted out (STOP); it can't be texted until it sends START.",
   too_long: "Too long: a text can be at most 1600 characters.",
+  too_large: "Too large: a text and its files can be at most 5 MB (Twilio's limit). Remove a file.",
+  invalid_attachment: "An attached file was already sent or has expired; remove it and attach it again.",
   unreachable: `${UNREACHABLE}. Your draft is kept: send it again once the connection is back.`,
 };
 const LOST = {
@@ -57,7 +60,7 @@ export function updateCounter() {
   }
   $("counter").textContent = text;
   $("counter").classList.toggle("over", body.length > limit);
-  $("send").disabled = reply().disabled || body.length > limit;
+  $("send").disabled = reply().disabled || body.length > limit || (mode === "reply" && isUploading());
 }
 
 // Enable or disable the composer to match the mode, the lock, opt-out, read-only state and
@@ -81,6 +84,9 @@ export function renderComposer() {
   $("lock-status").classList.toggle("offline", !note && !other && !blocked && !state.online);
   $("composer").classList.toggle("note-mode", note);
   $("send").textContent = note ? "Add note" : "Send";
+  $("attach").hidden = note; // a note is never sent: it carries no files
+  $("attach").disabled = reply().disabled;
+  renderAttached();
   reply().placeholder = PLACEHOLDERS[mode];
   for (const b of document.querySelectorAll(".composer-modes .mode")) b.setAttribute("aria-pressed", String(b.dataset.mode === mode));
   updateCounter();
@@ -152,6 +158,7 @@ function release(conversationId) {
 
 function sent(c, sentMode) {
   saveDraft(c.id, sentMode, "");
+  if (sentMode === "reply") clearAttached(c.id);
   if (current()?.id === c.id && mode === sentMode) {
     reply().value = "";
     updateCounter();
@@ -170,6 +177,8 @@ async function sendNote(c, body) {
 async function sendReply(c, body) {
   try {
     const data = { body };
+    const files = attachedTo(c.id);
+    if (files.length) data.media_ids = files.map((a) => a.id);
     const seen = newestShownId();
     if (seen !== null) data.seen_message_id = seen;
     // Both answer with `unseen_messages`; REST while the socket is down.
@@ -195,7 +204,9 @@ async function send(event) {
   event.preventDefault();
   const c = current();
   const body = reply().value;
-  if (!c || !body.trim() || reply().disabled || tooLong()) return;
+  const files = mode === "reply" && c ? attachedTo(c.id).length : 0;
+  if (!c || (!body.trim() && !files) || reply().disabled || tooLong()) return;
+  if (mode === "reply" && isUploading()) return;
   say("");
   if (mode === "note") await sendNote(c, body);
   else await sendReply(c, body);
@@ -312,6 +323,7 @@ const SUGGESTIONS = [
 export function wireComposer() {
   const form = $("composer");
   form.addEventListener("submit", send);
+  wireAttachments(say, updateCounter);
   wireSuggestions(SUGGESTIONS); // before the Enter handler below: a chosen suggestion never sends
   for (const b of document.querySelectorAll(".composer-modes .mode")) {
     b.addEventListener("click", () => focusComposer(b.dataset.mode));

@@ -2,6 +2,7 @@
 // history loaded on scrolling up (keeping what the agent reads in place), the scroll position
 // kept across reloads, banners, who else is here, and its actions (assign, archive, unread).
 import { api } from "./api.js";
+import { mediaList } from "./attachments.js";
 import { $, el, firstName, report, time } from "./dom.js";
 import { renderList, upsert } from "./list.js";
 import { applySnapshot, snapshotMark } from "./locks.js";
@@ -42,8 +43,6 @@ function noteBody(body) {
 export function messageItem(m) {
   const failed = m.status === "failed" || m.status === "undelivered";
   const note = m.direction === "note";
-  const media = (m.media_urls || []).map((url, i) =>
-    el("li", {}, el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, `Attachment ${i + 1}`)));
   return el(
     "li",
     { className: `message ${m.direction}${m.automatic ? " automatic" : ""}`, dataset: { messageId: m.id } },
@@ -55,7 +54,7 @@ export function messageItem(m) {
         ? el("span", { className: "status" + (failed ? " failed" : ""), dataset: { status: m.status } }, ` · ${statusText(m)}`)
         : ""),
     m.body ? (note ? noteBody(m.body) : el("p", { className: "body" }, m.body)) : "",
-    media.length ? el("ul", { className: "media" }, ...media) : "",
+    mediaList(m),
   );
 }
 
