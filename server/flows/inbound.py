@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, inboxes, messages, optout
+from inbox import away, inboxes, messages, numbers, optout
 from inbox.memberships import member_ids
 from inbox.models import Conversation, EventRecord, Inbox, Message
 from server.flows.events import (
@@ -64,6 +64,7 @@ async def receive(
         )
         follow = FollowUp()
         if stored.created:
+            await numbers.mark_used(session, to, stored.message.created_at)
             if stored.new_mailroom is not None:  # its members gain access before the text
                 follow.events += await _mailroom_access(session, stored.new_mailroom)
             if stored.new_conversation:
