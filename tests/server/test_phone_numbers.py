@@ -37,11 +37,11 @@ async def bought(alice: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def test_search_buy_name_assign_text_and_release(app_server: Running) -> None:
-    fake = app_server.fake
+async def test_search_buy_name_assign_text_and_release(numbers_server: Running) -> None:
+    fake = numbers_server.fake
     stocked = fake.stock("415", 3)
-    alice = await login(app_server.url, "alice")
-    alice_tab = await Agent.connect(app_server.url, cookies=alice.cookies)
+    alice = await login(numbers_server.url, "alice")
+    alice_tab = await Agent.connect(numbers_server.url, cookies=alice.cookies)
 
     found = (await alice.get("/api/v1/phone-numbers/available?area_code=415")).json()["items"]
     assert [n["phone_number"] for n in found] == stocked
@@ -67,9 +67,9 @@ async def test_search_buy_name_assign_text_and_release(app_server: Running) -> N
     assert number["type"] == "agent" and number["number_type"] == "reusable"
     (buy,) = fake.requests_to("POST", "/IncomingPhoneNumbers.json")
     assert buy.param("PhoneNumber") == stocked[1]
-    assert buy.param("SmsUrl") == f"{app_server.url}/webhooks/twilio/messages"
-    assert buy.param("StatusCallback") == f"{app_server.url}/webhooks/twilio/status"
-    assert buy.param("VoiceUrl") == f"{app_server.url}/webhooks/twilio/voice"
+    assert buy.param("SmsUrl") == f"{numbers_server.url}/webhooks/twilio/messages"
+    assert buy.param("StatusCallback") == f"{numbers_server.url}/webhooks/twilio/status"
+    assert buy.param("VoiceUrl") == f"{numbers_server.url}/webhooks/twilio/voice"
     assert (buy.param("FriendlyName") or "").startswith("switchboard:")
     await alice_tab.next_event("inbox.updated", lambda d: d["inbox"]["phone_number"] == stocked[1])
     event = await alice_tab.next_event(
@@ -78,22 +78,22 @@ async def test_search_buy_name_assign_text_and_release(app_server: Running) -> N
     assert event["data"]["phone_number"]["inbox"]["id"] == inbox["id"]
 
     # A text to it arrives live in the new inbox, and a reply goes from it.
-    used_before = (await numbers_in_store(app_server))[stocked[1]].last_used_at
+    used_before = (await numbers_in_store(numbers_server))[stocked[1]].last_used_at
     assert (
-        await app_server.twilio.inbound(stocked[1], "+15551230000", "Is 4B free?")
+        await numbers_server.twilio.inbound(stocked[1], "+15551230000", "Is 4B free?")
     ).status_code == 200
     created = await alice_tab.next_event(
         "message.created", lambda d: d["message"]["body"] == "Is 4B free?"
     )
     assert created["data"]["message"]["inbox_id"] == inbox["id"]
-    used_in = (await numbers_in_store(app_server))[stocked[1]].last_used_at
+    used_in = (await numbers_in_store(numbers_server))[stocked[1]].last_used_at
     assert used_before is not None and used_in is not None and used_in > used_before
     conversation_id = created["data"]["conversation"]["id"]
     reply = await alice.post(
         f"/api/v1/conversations/{conversation_id}/messages", json={"body": "It is."}
     )
     assert reply.status_code == 201, reply.text
-    used_out = (await numbers_in_store(app_server))[stocked[1]].last_used_at
+    used_out = (await numbers_in_store(numbers_server))[stocked[1]].last_used_at
     assert used_out is not None and used_out > used_in
 
     listed = (await alice.get("/api/v1/phone-numbers")).json()["items"]
@@ -140,15 +140,15 @@ async def test_search_buy_name_assign_text_and_release(app_server: Running) -> N
         response = await attempt
         assert response.status_code == 409 and response.json()["error"]["code"] == "released"
     assert len(fake.requests_to("POST", "/IncomingPhoneNumbers.json")) == 1
-    actions = await audit_actions(app_server)
+    actions = await audit_actions(numbers_server)
     assert actions.count("phone_number.bought") == 1 and actions.count("phone_number.released") == 1
     await alice_tab.close()
 
 
-async def test_buy_by_area_code_and_none_left_there(app_server: Running) -> None:
-    fake = app_server.fake
+async def test_buy_by_area_code_and_none_left_there(numbers_server: Running) -> None:
+    fake = numbers_server.fake
     (only,) = fake.stock("646", 1)
-    alice = await login(app_server.url, "alice")
+    alice = await login(numbers_server.url, "alice")
     number = await bought(alice, area_code="646", name="NYC")
     assert number["phone_number"] == only and number["inbox"] is None
     assert number["expires_at"] is not None  # unassigned: released after 91 idle days
@@ -167,14 +167,14 @@ async def test_buy_by_area_code_and_none_left_there(app_server: Running) -> None
     assert len(fake.owned) == 1
 
 
-async def test_refusals_change_nothing(app_server: Running) -> None:
-    fake = app_server.fake
+async def test_refusals_change_nothing(numbers_server: Running) -> None:
+    fake = numbers_server.fake
     stocked = fake.stock("415", 2)
-    other = await make_other_team(app_server.settings)
-    alice, bob = await login(app_server.url, "alice"), await login(app_server.url, "bob")
-    zed = await login(app_server.url, "zed")
+    other = await make_other_team(numbers_server.settings)
+    alice, bob = await login(numbers_server.url, "alice"), await login(numbers_server.url, "bob")
+    zed = await login(numbers_server.url, "zed")
     mine = await bought(alice, phone_number=stocked[0])
-    async with open_store(app_server.settings.database_url) as db:
+    async with open_store(numbers_server.settings.database_url) as db:
         before = await snapshot_store(db)
 
     for call in (
@@ -215,35 +215,35 @@ async def test_refusals_change_nothing(app_server: Running) -> None:
     fake.fail("POST", "/IncomingPhoneNumbers.json", status=400, code=21422, message="gone")
     taken = await alice.post("/api/v1/phone-numbers", json={"phone_number": stocked[1]})
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "unavailable"
-    async with open_store(app_server.settings.database_url) as db:
+    async with open_store(numbers_server.settings.database_url) as db:
         assert await snapshot_store(db) == before
     assert mine["phone_number"] in [o["phone_number"] for o in fake.owned.values()]
 
 
 async def test_a_buy_twilio_failed_is_looked_up_then_refused_and_nothing_kept(
-    app_server: Running,
+    numbers_server: Running,
 ) -> None:
-    fake = app_server.fake
+    fake = numbers_server.fake
     (number,) = fake.stock("415", 1)
-    alice = await login(app_server.url, "alice")
+    alice = await login(numbers_server.url, "alice")
     # A 5xx may mean Twilio bought it all the same: the number is looked for by the unique
     # friendly name it was bought with; not found, the buy is refused and nothing is kept.
     fake.fail("POST", "/IncomingPhoneNumbers.json", status=500, code=20500)
     response = await alice.post("/api/v1/phone-numbers", json={"phone_number": number})
     assert response.status_code == 502, response.text
-    assert number not in await numbers_in_store(app_server)
+    assert number not in await numbers_in_store(numbers_server)
     (asked,) = fake.requests_to("POST", "/IncomingPhoneNumbers.json")
     (looked,) = fake.requests_to("GET", "/IncomingPhoneNumbers.json")
     assert looked.param("FriendlyName") == asked.param("FriendlyName")
 
 
-async def test_replace_an_inbox_number_once_a_month(app_server: Running) -> None:
-    fake = app_server.fake
+async def test_replace_an_inbox_number_once_a_month(numbers_server: Running) -> None:
+    fake = numbers_server.fake
     (new,) = fake.stock("512", 1)
     (fallback,) = fake.stock("617", 1)
-    alice = await login(app_server.url, "alice")
-    bob = await login(app_server.url, "bob")
-    await app_server.twilio.inbound("+15005550006", "+15559870000", "before the change")
+    alice = await login(numbers_server.url, "alice")
+    bob = await login(numbers_server.url, "bob")
+    await numbers_server.twilio.inbound("+15005550006", "+15559870000", "before the change")
     (conversation,) = (await bob.get("/api/v1/inboxes/1/conversations")).json()["items"][:1]
 
     replaced = await alice.post("/api/v1/inboxes/1/replace-number", json={"area_code": "512"})
@@ -252,7 +252,7 @@ async def test_replace_an_inbox_number_once_a_month(app_server: Running) -> None
     assert replaced.json()["name"] == "Front Desk"  # the labels carry over
     inbox = [i for i in (await bob.get("/api/v1/inboxes")).json()["items"] if i["id"] == 1][0]
     assert inbox["phone_number"] == new
-    stored = await numbers_in_store(app_server)
+    stored = await numbers_in_store(numbers_server)
     assert stored["+15005550006"].released_at is not None
     assert stored["+15005550006"].release_reason == "replaced"
     # The conversation carries on from the new number.
@@ -272,4 +272,4 @@ async def test_replace_an_inbox_number_once_a_month(app_server: Running) -> None
     replaced2 = await alice.post("/api/v1/inboxes/2/replace-number", json={"area_code": "907"})
     assert replaced2.status_code == 201, replaced2.text
     assert replaced2.json()["phone_number"] == fallback
-    assert "inbox.number_replaced" in await audit_actions(app_server)
+    assert "inbox.number_replaced" in await audit_actions(numbers_server)
