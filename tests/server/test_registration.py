@@ -188,7 +188,8 @@ async def test_bad_registration_input_and_callers_change_nothing(polling: Runnin
     assert missing.status_code == 422
     message = missing.json()["error"]["message"]
     assert "business.legal_name" in message and "sample_messages" in message
-    for body in ([], {"business": "x"}, {**BODY, "sample_messages": ["a"] * 9}):
+    bad: list[Any] = [[], {"business": "x"}, {**BODY, "sample_messages": ["a"] * 9}]
+    for body in bad:
         response = await zed.post("/api/v1/registration", json=body)
         assert response.status_code == 422, body
     # Twilio's documented lengths, checked before any call.
