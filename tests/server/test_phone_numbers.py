@@ -273,3 +273,22 @@ async def test_replace_an_inbox_number_once_a_month(numbers_server: Running) -> 
     assert replaced2.status_code == 201, replaced2.text
     assert replaced2.json()["phone_number"] == fallback
     assert "inbox.number_replaced" in await audit_actions(numbers_server)
+
+
+async def test_giving_an_inbox_a_number_from_its_settings_tells_the_numbers_table(
+    numbers_server: Running,
+) -> None:
+    (spare,) = numbers_server.fake.stock("415", 1)
+    alice = await login(numbers_server.url, "alice")
+    number = await bought(alice, phone_number=spare)
+    tab = await Agent.connect(numbers_server.url, cookies=alice.cookies)
+    moved = await alice.patch("/api/v1/inboxes/2", json={"phone_number_id": number["id"]})
+    assert moved.status_code == 200, moved.text
+    seen = {}
+    while len(seen) < 2:
+        event = await tab.next_event("phone_number.updated")
+        seen[event["data"]["phone_number"]["phone_number"]] = event["data"]["phone_number"]
+    assert seen[spare]["inbox"] == {"id": 2, "name": "Billing"}
+    assert seen["+15005550007"]["inbox"] is None  # let go
+    assert "inbox.updated" in await audit_actions(numbers_server)
+    await tab.close()
