@@ -284,7 +284,7 @@ async def test_giving_an_inbox_a_number_from_its_settings_tells_the_numbers_tabl
     tab = await Agent.connect(numbers_server.url, cookies=alice.cookies)
     moved = await alice.patch("/api/v1/inboxes/2", json={"phone_number_id": number["id"]})
     assert moved.status_code == 200, moved.text
-    seen = {}
+    seen: dict[str, dict[str, Any]] = {}
     while len(seen) < 2:
         event = await tab.next_event("phone_number.updated")
         seen[event["data"]["phone_number"]["phone_number"]] = event["data"]["phone_number"]
