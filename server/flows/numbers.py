@@ -54,6 +54,7 @@ class Wanted:
     description: str = ""
     inbox_id: int | None = None
     agent_id: int | None = None
+    any_us: bool = False  # none in the area code: any US number instead (seed 001)
 
 
 def number_webhooks(svc: Services, base: str) -> NumberWebhooks:
@@ -145,7 +146,7 @@ async def buy(svc: Services, actor: User, wanted: Wanted, base: str) -> dict[str
     """Buy a number (that one, or the first for sale in the area code) and record it with its
     labels and inbox; added to the team's campaign at once when the team is registered."""
     await _check_wanted(svc, actor, wanted)
-    owned = await _buy_at_carrier(svc, await _choose(svc, wanted), base)
+    owned = await _buy_at_carrier(svc, await _choose(svc, wanted, any_us=wanted.any_us), base)
     try:
         row = await _record_bought(svc, actor, owned, wanted)
     except Exception:

@@ -66,8 +66,8 @@ async def available(request: Request) -> JSONResponse:
 
 
 async def buy(request: Request) -> JSONResponse:
-    """`{phone_number}` or `{area_code, contains?}`, plus `{name, description, inbox_id?,
-    agent_id?}`."""
+    """`{phone_number}` or `{area_code, contains?, any_us?}` (`any_us`: none there, any US
+    number instead), plus `{name, description, inbox_id?, agent_id?}`."""
     admin = await _admin(request)
     body = await json_body(request)
     raw = body.get("phone_number")
@@ -83,6 +83,7 @@ async def buy(request: Request) -> JSONResponse:
         description=numbers.check_description(body.get("description", "")),
         inbox_id=_optional_id(body, "inbox_id"),
         agent_id=_optional_id(body, "agent_id"),
+        any_us=body.get("any_us") is True,
     )
     view = await flows.buy(services(request), admin, wanted, str(request.base_url))
     return JSONResponse(view, status_code=201)

@@ -156,6 +156,9 @@ async def test_buy_by_area_code_and_none_left_there(numbers_server: Running) -> 
     gone = await alice.post("/api/v1/phone-numbers", json={"area_code": "646"})
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "unavailable"
     assert "646" in gone.json()["error"]["message"]
+    (elsewhere,) = fake.stock("312", 1)
+    anywhere = await alice.post("/api/v1/phone-numbers", json={"area_code": "646", "any_us": True})
+    assert anywhere.status_code == 201 and anywhere.json()["phone_number"] == elsewhere
     for bad in ({"area_code": "12"}, {"area_code": "abc"}, {}, {"phone_number": "nope"},
                 {"phone_number": only, "area_code": "646"}):  # fmt: skip
         response = await alice.post("/api/v1/phone-numbers", json=bad)
@@ -163,8 +166,8 @@ async def test_buy_by_area_code_and_none_left_there(numbers_server: Running) -> 
     bad_search = await alice.get("/api/v1/phone-numbers/available?area_code=01")
     assert bad_search.status_code == 422
     assert bad_search.json()["error"]["code"] == "invalid_area_code"
-    assert len(fake.requests_to("POST", "/IncomingPhoneNumbers.json")) == 1
-    assert len(fake.owned) == 1
+    assert len(fake.requests_to("POST", "/IncomingPhoneNumbers.json")) == 2
+    assert len(fake.owned) == 2
 
 
 async def test_refusals_change_nothing(numbers_server: Running) -> None:
@@ -292,3 +295,35 @@ async def test_giving_an_inbox_a_number_from_its_settings_tells_the_numbers_tabl
     assert seen["+15005550007"]["inbox"] is None  # let go
     assert "inbox.updated" in await audit_actions(numbers_server)
     await tab.close()
+
+
+async def test_a_registered_inbox_cannot_send_from_a_number_not_in_the_campaign(
+    numbers_server: Running,
+) -> None:
+    """A number that came into the store without being added to the campaign (by hand, from
+    before) is tagged unregistered, and sends from it are refused until it is registered."""
+    async with open_store(numbers_server.settings.database_url) as db, db.write() as session:
+        row = PhoneNumber(team_id=1, number="+15005550008", label="by hand")
+        session.add(row)
+        await session.flush()
+        number_id = row.id
+    alice = await login(numbers_server.url, "alice")
+    moved = await alice.patch("/api/v1/inboxes/1", json={"phone_number_id": number_id})
+    assert moved.status_code == 200, moved.text
+    await numbers_server.twilio.inbound("+15005550008", "+15554440000", "hello?")
+    (conversation,) = [
+        c
+        for c in (await alice.get("/api/v1/inboxes/1/conversations")).json()["items"]
+        if c["counterparty"] == "+15554440000"
+    ]
+    refused = await alice.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "hi"}
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_registered"
+    # The demo team's registration predates Switchboard's: "+ Register number" tags it.
+    registered = await alice.post(f"/api/v1/phone-numbers/{number_id}/register")
+    assert registered.status_code == 200 and registered.json()["registration"] == "registered"
+    sent = await alice.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "hi"}
+    )
+    assert sent.status_code == 201, sent.text

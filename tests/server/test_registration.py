@@ -17,6 +17,7 @@ from inbox import accounts
 from inbox.db import Database
 from inbox.errors import RegistrationRejectedError
 from inbox.models import Inbox, InboxMember
+from server.config import Settings
 from server.errors import answer_of
 from tests.accounts import OtherTeam, make_other_team
 from tests.conftest import NUMBERS_TWILIO_TIMEOUT_SECS, Running, running
@@ -70,10 +71,10 @@ async def polling(
         yield server
 
 
-async def new_team(server: Running) -> tuple[OtherTeam, int]:
+async def new_team(settings: Settings) -> tuple[OtherTeam, int]:
     """A second team (admin zed, inbox "Elsewhere") and an agent of it who is a member."""
-    team = await make_other_team(server.settings)
-    db = Database(server.settings.database_url)
+    team = await make_other_team(settings)
+    db = Database(settings.database_url)
     try:
         async with db.write() as session:
             inbox = await session.get(Inbox, team.inbox_id)
@@ -98,7 +99,7 @@ async def until(check: Any, what: str) -> None:
 async def test_registration_walks_to_registered_and_opens_the_inbox(polling: Running) -> None:
     fake = polling.fake
     (number,) = fake.stock("415", 1)
-    team, _ = await new_team(polling)
+    team, _ = await new_team(polling.settings)
     zed, yan = await login(polling.url, "zed"), await login(polling.url, "yan")
     assert (await zed.get("/api/v1/registration")).json()["state"] == "unregistered"
     bought = await zed.post(
@@ -161,7 +162,7 @@ async def test_registration_walks_to_registered_and_opens_the_inbox(polling: Run
 
 async def test_a_rejected_brand_fails_with_twilio_s_reason(polling: Running) -> None:
     fake = polling.fake
-    await new_team(polling)
+    await new_team(polling.settings)
     zed = await login(polling.url, "zed")
     assert (await zed.post("/api/v1/registration", json=BODY)).status_code == 202
     profile, product = list(fake.bundles)
@@ -180,7 +181,7 @@ async def test_a_rejected_brand_fails_with_twilio_s_reason(polling: Running) -> 
 
 
 async def test_bad_registration_input_and_callers_change_nothing(polling: Running) -> None:
-    await new_team(polling)
+    await new_team(polling.settings)
     zed, yan = await login(polling.url, "zed"), await login(polling.url, "yan")
     async with open_store(polling.settings.database_url) as db:
         before = await snapshot_store(db)

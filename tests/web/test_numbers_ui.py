@@ -150,7 +150,7 @@ async def test_a_new_team_registers_from_unregistered_to_registered(
     warned_server: Running, browser: Browser
 ) -> None:
     server, fake = warned_server, warned_server.fake
-    await new_team(server)
+    await new_team(server.settings)
     _, page, errors = await agent_page(browser, server.url, "zed")
     await page.goto(f"{server.url}/settings/registration")
     await page.locator("#settings[data-ready=true]").wait_for(state="attached")
