@@ -209,3 +209,22 @@ def test_a_rejection_by_the_carrier_is_answered_with_its_reasons() -> None:
     assert answer is not None
     assert (answer.status, answer.code) == (422, "registration_rejected")
     assert answer.extra == {"reasons": ["no EIN", "no website"]}
+
+
+async def test_a_poll_twilio_fails_keeps_the_registration_pending_and_the_next_goes_on(
+    polling: Running,
+) -> None:
+    fake = polling.fake
+    await new_team(polling.settings)
+    zed = await login(polling.url, "zed")
+    assert (await zed.post("/api/v1/registration", json=BODY)).status_code == 202
+    profile, product = list(fake.bundles)
+    fake.fail("GET", "/v1/CustomerProfiles/", status=503, code=20503, times=3)
+    fake.review(profile, "twilio-approved")
+    fake.review(product, "twilio-approved")
+    # The failed polls change nothing; a later one makes the brand, once.
+    await asyncio.to_thread(fake.wait_until, lambda f: bool(f.brands), 30)
+    state = (await zed.get("/api/v1/registration")).json()
+    assert state["state"] == "pending" and state["brand_status"] in (None, "PENDING")
+    assert len(fake.requests_to("POST", "/BrandRegistrations")) == 1
+    assert len(fake.requests_to("GET", "/v1/CustomerProfiles/")) >= 4  # three refused
