@@ -6,8 +6,9 @@ InboxError
 ├── ForbiddenError           (403 forbidden)
 ├── InvalidInputError        (422 invalid / too_long / empty / invalid_number / invalid_area_code)
 │   └── RegistrationRejectedError  (422 registration_rejected: the carrier's checks, as reasons)
-├── ConflictError            (409 opted_out / read_only / number_pool_full)
-│   └── NumberUnavailableError     (409 unavailable: that number, or any in that area code)
+├── ConflictError            (409 opted_out / read_only / number_pool_full / released)
+│   ├── NumberUnavailableError     (409 unavailable: that number, or any in that area code)
+│   └── TooSoonError               (429 too_soon: allowed again after `retry_after_secs`)
 └── SmsError                 (a provider refused or failed; carries the provider's error code)
 """
 
@@ -61,6 +62,16 @@ class NumberUnavailableError(ConflictError):
         self.phone_number = phone_number
         self.area_code = area_code
         self.provider_code = provider_code
+
+
+class TooSoonError(ConflictError):
+    """Allowed, but not again yet (an inbox replaces its number at most once a month)."""
+
+    code = "too_soon"
+
+    def __init__(self, message: str, retry_after_secs: float) -> None:
+        super().__init__(message)
+        self.retry_after_secs = retry_after_secs
 
 
 class RegistrationRejectedError(InvalidInputError):

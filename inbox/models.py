@@ -13,7 +13,8 @@ SUPERVISING_ROLES = ("admin", "supervisor")
 ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversations
 # Roles an admin gives people (bots are made as bots and stay bots).
 PERSON_ROLES = ("agent", "supervisor", "admin")
-REGISTRATION_STATES = ("unregistered", "pending", "registered")
+REGISTRATION_STATES = ("unregistered", "pending", "registered", "failed")
+NUMBER_TYPES = ("reusable", "single_use")  # seed 002: a number kept, or one used for one campaign
 UNSOLICITED_MODES = ("agent", "bot")
 # Event ids are 64-bit; on SQLite INTEGER is 64-bit already, and only an INTEGER primary key is
 # the rowid that numbers rows by itself (revision 0006_scale changes PostgreSQL only).
@@ -81,6 +82,8 @@ class Inbox(SQLModel, table=True):
     away_since: datetime | None = None  # when the switch was turned on (names the away period)
     # Set: archived. Its conversations stay readable and refuse sends; its number was let go.
     archived_at: datetime | None = None
+    # When its number was last replaced (seed 001: at most once per REPLACE_EVERY_DAYS).
+    number_replaced_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -100,12 +103,41 @@ class PhoneNumber(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", index=True)
     number: str = Field(unique=True)  # E.164
-    label: str = ""
+    label: str = ""  # its name in the numbers table
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    # The agent responsible for it (seed 002). No foreign key: SQLite would rebuild the table.
+    agent_id: int | None = None
+    number_type: str = Field(default="reusable", sa_column_kwargs={"server_default": "reusable"})
+    # In the team's registered A2P campaign (its messaging service): it may send.
+    registered: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     provider_sid: str | None = None
+    # Set: given back to the carrier; the row stays and the number is never used here again.
     released_at: datetime | None = None
-    last_used_at: datetime | None = None
+    release_reason: str | None = None  # "released" (an admin), "idle", "replaced"
+    last_used_at: datetime | None = None  # the last text in or out
+    # When admins were told it is about to be released for idleness (once per idle spell).
+    warned_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CarrierRegistration(SQLModel, table=True):
+    """The team's A2P 10DLC brand and campaign (inbox/registrations.py): what the admin
+    entered, the provider's `Registration` as it last advanced, and the state polled."""
+
+    __tablename__ = "carrier_registration"
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    state: str = "pending"  # one of REGISTRATION_STATES
+    business: str = Field(sa_column=Column(Text, nullable=False))  # JSON BusinessDetails
+    campaign: str = Field(sa_column=Column(Text, nullable=False))  # JSON CampaignDetails
+    registration: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    brand_status: str | None = None
+    campaign_status: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    checked_at: datetime | None = None
 
 
 class Contact(SQLModel, table=True):

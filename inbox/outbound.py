@@ -18,7 +18,8 @@ from inbox.conversations import get_or_create_many
 from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
 from inbox.messages import new_message, validate_body
-from inbox.models import Conversation, Inbox, Message, OptOut, User, utcnow
+from inbox.models import Conversation, Inbox, Message, OptOut, PhoneNumber, User, utcnow
+from inbox.numbers import mark_used
 
 # Every status Twilio's Message resource documents, in the order Twilio moves through them;
 # callbacks arrive out of order, so a status only ever moves to a higher rank. Final states
@@ -51,17 +52,23 @@ class Queued:
     refused: InboxError | None = None
 
 
-def check_can_send(inbox: Inbox) -> None:
+async def check_can_send(session: AsyncSession, inbox: Inbox) -> None:
+    """Not archived, with a number, and that number registered with carriers (in the team's
+    A2P campaign: inbox/registrations.py)."""
     if inbox.archived_at is not None:
         raise ConflictError(
             f"{inbox.name} is archived: its conversations are read-only", "archived"
         )
-    if inbox.registration != "registered":
-        raise ForbiddenError(
-            "this inbox is not registered with carriers yet and cannot send", "not_registered"
-        )
     if inbox.phone_number is None:
         raise ConflictError("this inbox has no number to send from; move it first", "no_number")
+    registered = await session.scalar(
+        select(col(PhoneNumber.registered)).where(col(PhoneNumber.number) == inbox.phone_number)
+    )
+    if inbox.registration != "registered" or not registered:
+        raise ForbiddenError(
+            f"{inbox.phone_number} is not registered with carriers yet and cannot send",
+            "not_registered",
+        )
 
 
 def _opted_out(number: str) -> ConflictError:
@@ -100,7 +107,7 @@ async def queue(
     if media_ids and len(conversations) != 1:
         raise RuntimeError("Cannot attach media to more than one text.")
     body = validate_body(body, allow_empty=bool(media_ids))
-    check_can_send(inbox)
+    await check_can_send(session, inbox)
     assert inbox.id is not None
     numbers = [c.counterparty for c in conversations]
     opted = set() if help_answer else await _opted_out_among(session, inbox.id, numbers)
@@ -128,6 +135,8 @@ async def queue(
             session.add(conversation)
         results.append(result)
     queued = [r.message for r in results if r.message is not None]
+    if queued:
+        await mark_used(session, inbox.phone_number, now)
     session.add_all(queued)
     await session.flush()
     for message in queued:
@@ -149,7 +158,7 @@ async def queue_to_numbers(
     """`queue` to distinct E.164 numbers, each in its own conversation (made when there is
     none, but not for a number that opted out)."""
     body = validate_body(body)
-    check_can_send(inbox)
+    await check_can_send(session, inbox)
     assert inbox.id is not None
     opted = await _opted_out_among(session, inbox.id, list(numbers))
     wanted = [n for n in numbers if n not in opted]

@@ -36,6 +36,8 @@ ACCESS_CHANGED: Final = "access.changed"
 INBOX_CREATED: Final = "inbox.created"
 INBOX_UPDATED: Final = "inbox.updated"
 USER_UPDATED: Final = "user.updated"
+# To the admins: a number bought, labelled, assigned, registered, warned about or released.
+PHONE_NUMBER_UPDATED: Final = "phone_number.updated"
 
 EventType = Literal[
     "message.created",
@@ -50,6 +52,7 @@ EventType = Literal[
     "inbox.created",
     "inbox.updated",
     "user.updated",
+    "phone_number.updated",
     "note.created",
     "mention.created",
     "tag.updated",
@@ -293,6 +296,47 @@ class UserUpdated(_Strict):
     data: UserUpdatedData
 
 
+class NamedRef(_Strict):
+    id: int
+    name: str
+
+
+class PhoneNumberData(_Strict):
+    """A row of the numbers table (seed 002; inbox/numbers.py `number_views`)."""
+
+    id: int
+    phone_number: str
+    name: str
+    description: str
+    agent: NamedRef | None
+    agent_id: int | None
+    inbox: NamedRef | None
+    inbox_id: int | None
+    type: Literal["agent", "bot"] | None  # the inbox's unsolicited handling
+    active_campaign: NamedRef | None  # the campaign using it now (issue 19 fills these)
+    campaign_archived_at: str | None
+    number_type: Literal["reusable", "single_use"]
+    registration: Literal["registered", "unregistered"]
+    last_used_at: str | None
+    expires_at: str | None  # when it is released if nothing is texted in or out
+    expiring: bool  # inside the warning period: "expires on DATE"
+    released: bool
+    released_at: str | None
+    release_reason: str | None
+    created_at: str
+
+
+class PhoneNumberEventData(_Strict):
+    phone_number: PhoneNumberData
+
+
+class PhoneNumberUpdated(_Strict):
+    id: int
+    type: Literal["phone_number.updated"]
+    ts: str
+    data: PhoneNumberEventData
+
+
 class NoteCreated(_Strict):
     """A private note: shown to the inbox's members, never sent as a text."""
 
@@ -376,6 +420,7 @@ ServerFrame = Annotated[
     | InboxCreated
     | InboxUpdated
     | UserUpdated
+    | PhoneNumberUpdated
     | NoteCreated
     | MentionCreated
     | TagUpdated

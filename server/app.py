@@ -46,6 +46,7 @@ from server.http import (
     notes,
     pages,
     phone_numbers,
+    registration,
     tags,
     tokens,
     triage,
@@ -83,8 +84,9 @@ def make_provider(settings: Settings) -> SmsProvider:
             str(settings.twilio_auth_token),
             api_url=settings.twilio_api_url,
             timeout_secs=settings.twilio_timeout_secs,
+            primary_customer_profile_sid=settings.twilio_primary_profile_sid,
         )
-    return SandboxProvider()
+    return SandboxProvider(registration_review_secs=settings.sandbox_review_secs)
 
 
 class SecurityHeaders:
@@ -135,6 +137,7 @@ API_ROUTES = (
     + tokens.routes
     + inboxes.routes
     + phone_numbers.routes
+    + registration.routes
     + audit.routes
     + conversations.routes
     + triage.routes
@@ -211,6 +214,7 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
         Route("/metrics", metrics.metrics),
         Route("/webhooks/twilio/messages", webhooks.inbound_message, methods=["POST"]),
         Route("/webhooks/twilio/status", webhooks.message_status, methods=["POST"]),
+        Route("/webhooks/twilio/voice", webhooks.voice_call, methods=["POST"]),
         Mount("/api/v1", routes=API_ROUTES),
         *media.public_routes,
         WebSocketRoute("/ws", ws_endpoint),

@@ -19,6 +19,7 @@ from starlette.datastructures import Secret
 from inbox.db import Pool
 from inbox.delivery import Schedule
 from inbox.models import utcnow
+from inbox.numbers import Lifetimes
 from inbox.providers.twilio import TWILIO_API_URL
 from presence.locks import LockTimings
 from realtime.connections import SEND_QUEUE_FRAMES
@@ -117,6 +118,19 @@ class Settings:
     login_delay_secs: float = 1.0
     login_max_delay_secs: float = 900.0
     login_failure_window_secs: float = 3600.0
+    # The phone-number lifecycle (DESIGN.md, "Configuration"), in days: an assigned number with
+    # no text in or out for this long is released (seed 000: six months), one with no inbox
+    # sooner (three months), and admins are warned this long before (from month 5).
+    number_idle_release_days: float = 182.0
+    unassigned_release_days: float = 91.0
+    number_release_warning_days: float = 30.0
+    # How often a pending carrier registration is polled (Twilio's reviews take days).
+    registration_poll_secs: float = 60.0
+    # The sandbox's review: brand approved at half, campaign verified at the end.
+    sandbox_review_secs: float = 60.0
+    # The account's primary TrustHub customer profile, which Twilio requires in production
+    # for a secondary profile (a brand) to be approved.
+    twilio_primary_profile_sid: str | None = None
     # What time it is (aware UTC); tests replace it to cross out-of-office boundaries at once.
     clock: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)
@@ -188,6 +202,14 @@ class Settings:
     @property
     def send_schedule(self) -> Schedule:
         return Schedule(self.send_backoff_secs, self.send_attempts)
+
+    @property
+    def number_lifetimes(self) -> Lifetimes:
+        return Lifetimes(
+            self.number_idle_release_days,
+            self.unassigned_release_days,
+            self.number_release_warning_days,
+        )
 
     @property
     def lock_timings(self) -> LockTimings:
@@ -272,7 +294,11 @@ class Settings:
             env["SWITCHBOARD_METRICS_TOKEN"] = str(self.metrics_token)
         if self.metrics_dir:
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
-        env |= {variable: str(getattr(self, name)) for name, variable in _FROM_ENV.items()}
+        env |= {
+            variable: str(getattr(self, name))
+            for name, variable in _FROM_ENV.items()
+            if getattr(self, name) is not None
+        }
         if self.redis_url:
             env["SWITCHBOARD_REDIS_URL"] = self.redis_url
         if self.public_url:
@@ -323,6 +349,12 @@ _FROM_ENV = {
     "database_connect_timeout_secs": "SWITCHBOARD_DATABASE_CONNECT_TIMEOUT",
     "database_statement_timeout_secs": "SWITCHBOARD_DATABASE_STATEMENT_TIMEOUT",
     "log_format": "SWITCHBOARD_LOG_FORMAT",
+    "number_idle_release_days": "SWITCHBOARD_NUMBER_IDLE_RELEASE_DAYS",
+    "unassigned_release_days": "SWITCHBOARD_UNASSIGNED_RELEASE_DAYS",
+    "number_release_warning_days": "SWITCHBOARD_NUMBER_RELEASE_WARNING_DAYS",
+    "registration_poll_secs": "SWITCHBOARD_REGISTRATION_POLL",
+    "sandbox_review_secs": "SWITCHBOARD_SANDBOX_REVIEW",
+    "twilio_primary_profile_sid": "SWITCHBOARD_TWILIO_PRIMARY_PROFILE",
 }
 # Every variable the settings read (compose.yaml and the docs may name no other).
 VARIABLES = frozenset(_FROM_ENV.values()) | {
@@ -349,7 +381,7 @@ _TYPES = {f.name: f.type for f in fields(Settings)}
 
 def _cast(name: str, variable: str, raw: str) -> Any:
     kind = _TYPES[name]
-    if kind == "str":
+    if kind in ("str", "str | None"):
         return raw
     try:
         number = float(raw)

@@ -61,7 +61,11 @@ async def seed_demo(db: Database) -> bool:
             session.add(inbox)
             await session.flush()
             assert inbox.id is not None
-            session.add(PhoneNumber(team_id=team.id, number=number, label=name, inbox_id=inbox.id))
+            session.add(
+                PhoneNumber(
+                    team_id=team.id, number=number, label=name, inbox_id=inbox.id, registered=True
+                )
+            )
             for member in members:
                 assert member.id is not None
                 session.add(InboxMember(inbox_id=inbox.id, user_id=member.id))

@@ -20,7 +20,9 @@ from inbox.errors import (
     InboxError,
     InvalidInputError,
     NotFoundError,
+    RegistrationRejectedError,
     SmsError,
+    TooSoonError,
 )
 from presence.errors import ConversationLockedError, LockNotHeldError, PresenceError
 from server.inputs import BadTextError
@@ -30,6 +32,7 @@ from server.storage.base import StorageError
 logger = logging.getLogger(__name__)
 
 _STATUS_OF: list[tuple[type[InboxError], int]] = [
+    (TooSoonError, 429),
     (NotFoundError, 404),
     (ForbiddenError, 403),
     (InvalidInputError, 422),
@@ -60,6 +63,11 @@ def answer_of(exc: Exception) -> Answer | None:
         return Answer(exc.status, exc.code, exc.message, exc.extra)
     if isinstance(exc, BadTextError):
         return Answer(422, "invalid_text", f"{exc.where} holds a lone surrogate or NUL")
+    if isinstance(exc, RegistrationRejectedError):
+        return Answer(422, exc.code, exc.message, {"reasons": list(exc.reasons)})
+    if isinstance(exc, TooSoonError):
+        retry_ms = max(1000, int(exc.retry_after_secs * 1000))
+        return Answer(429, exc.code, exc.message, {"retry_after_ms": retry_ms})
     if isinstance(exc, InboxError):
         return Answer(status_of(exc), exc.code, exc.message)
     if isinstance(exc, ConversationLockedError):

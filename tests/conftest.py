@@ -164,3 +164,23 @@ async def sandbox_server(tmp_path: Path, database_url: str, clean_redis: str) ->
     )
     with ServerThread(create_app(settings), port) as server:
         yield server.url
+
+
+# Number and registration calls are one Twilio call each, with nothing to retry behind them: on
+# a loaded machine the fake can take longer than the outbox tests' half second to answer.
+NUMBERS_TWILIO_TIMEOUT_SECS = 10.0
+
+
+@pytest.fixture
+async def numbers_server(
+    tmp_path: Path, database_url: str, clean_redis: str, fake_twilio: tuple[FakeTwilio, str]
+) -> AsyncIterator[Running]:
+    """`app_server` with a Twilio timeout a loaded machine cannot reach (a hang guard)."""
+    with running(
+        tmp_path / "data",
+        clean_redis,
+        fake_twilio,
+        database_url=database_url,
+        twilio_timeout_secs=NUMBERS_TWILIO_TIMEOUT_SECS,
+    ) as server:
+        yield server

@@ -147,9 +147,10 @@ class RegistrationStatus:
 
 class PhoneNumbers(Protocol):
     async def search(
-        self, area_code: str, *, contains: str | None = None, limit: int = 20
+        self, area_code: str | None, *, contains: str | None = None, limit: int = 20
     ) -> list[AvailableNumber]:
-        """US local, SMS-capable numbers for sale now; an area code with none: []."""
+        """US local, SMS-capable numbers for sale now (`area_code` None: anywhere in the US);
+        an area code with none: []."""
         ...
 
     async def buy(

@@ -20,6 +20,8 @@ from inbox.providers.base import AvailableNumber, NumberWebhooks, OwnedNumber
 
 # Manhattan's 212 is famously hard to get; 332 overlays it.
 NO_NUMBERS_AREA_CODES = frozenset({"212", "332"})
+# Where "any US number" comes from: a few area codes of large cities, in this order.
+ANY_AREA_CODES = ("415", "312", "617", "206", "512")
 # 555-0100 to 555-0199 are the lines set aside for fiction: nobody real is ever texted.
 FICTIONAL_LINES = range(100, 200)
 
@@ -76,9 +78,12 @@ class SandboxNumbers:
         return [n for n in numbers if n not in self._sold]
 
     async def search(
-        self, area_code: str, *, contains: str | None = None, limit: int = 20
+        self, area_code: str | None, *, contains: str | None = None, limit: int = 20
     ) -> list[AvailableNumber]:
-        stock = self._stock(check_area_code(area_code))
+        if area_code is None:
+            stock = [n for code in ANY_AREA_CODES for n in self._stock(code)]
+        else:
+            stock = self._stock(check_area_code(area_code))
         if contains:
             pattern = _pattern(contains)
             stock = [n for n in stock if pattern.search(n[2:])]

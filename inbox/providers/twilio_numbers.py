@@ -64,10 +64,12 @@ class TwilioNumbers:
         self._api = api
 
     async def search(
-        self, area_code: str, *, contains: str | None = None, limit: int = 20
+        self, area_code: str | None, *, contains: str | None = None, limit: int = 20
     ) -> list[AvailableNumber]:
-        area_code = check_area_code(area_code)
-        params: dict[str, Any] = {"area_code": int(area_code), "sms_enabled": True}
+        params: dict[str, Any] = {"sms_enabled": True}
+        if area_code is not None:
+            area_code = check_area_code(area_code)
+            params["area_code"] = int(area_code)
         if contains:
             params["contains"] = contains
         async with self._api.calling("searching numbers", _errors(area_code=area_code)):

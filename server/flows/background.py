@@ -2,9 +2,12 @@
 check that Redis still has its data, sweep due locks (idle prompts, releases), sweep presence
 (away, gone), refresh this process's connections, send what the outbox owes (flows/outbox.py),
 apply webhooks kept while the store was stalled (flows/spooling.py), checkpoint the SQLite
-store's write-ahead log (inbox/db.py), and prune the event log. Every process runs them; the
-Lua scripts make sure each change is published once, the outbox's claims that each text is sent
-by one process, and the prune and the spool's applying are idempotent."""
+store's write-ahead log (inbox/db.py), prune the event log, release idle phone numbers after
+warning (flows/numbers.py) and poll pending carrier registrations (flows/registration.py).
+Every process runs them; the Lua scripts make sure each change is published once, the outbox's
+claims that each text is sent by one process, Redis locks that one process sweeps numbers and
+checks a team's registration at a time, and the prune and the spool's applying are
+idempotent."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import media, presence, sessions, spooling
+from server.flows import media, numbers, presence, registration, sessions, spooling
 from server.flows.locks import sweep_locks
 from server.flows.outbox import OUTBOX_POLL_SECS, OutboxWorker
 from server.services import Services
@@ -130,6 +133,10 @@ def start(svc: Services) -> Loops:
             lambda: sessions.prune(svc),
             "session pruning",
         ),
+    ]
+    loops += [
+        (numbers.sweep_every_secs(svc), lambda: numbers.sweep_idle(svc), "idle number sweep"),
+        (svc.settings.registration_poll_secs, lambda: registration.poll(svc), "registration"),
     ]
     tasks = [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
     tasks.append(asyncio.create_task(svc.sockets.listen(), name="socket-close listener"))

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox import accounts, attachments, eventlog, memberships
 from inbox.conversations import describe
 from inbox.inboxes import inbox_views
-from inbox.models import Conversation, EventRecord, Inbox, Message, Tag, User
+from inbox.models import Conversation, EventRecord, Inbox, Message, PhoneNumber, Tag, User
+from inbox.numbers import Lifetimes, number_views
 from inbox.views import message_view, person_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
 from presence.status import PresenceState
@@ -268,6 +269,29 @@ async def append_user_updated(session: AsyncSession, user: User) -> EventRecord:
     enabled (nothing private: no username)."""
     data = _shaped(ev.UserUpdatedData, {"user": person_view(user)})
     return await eventlog.append_event(session, user.team_id, ev.USER_UPDATED, data)
+
+
+async def append_phone_numbers_updated(
+    session: AsyncSession,
+    team_id: int,
+    numbers: Sequence[PhoneNumber],
+    lifetimes: Lifetimes,
+    now: datetime,
+) -> list[EventRecord]:
+    """`phone_number.updated` to each admin of the team (the numbers table is theirs alone),
+    one per number: bought, labelled, assigned, registered, warned about or released."""
+    views = await number_views(session, numbers, lifetimes, now)
+    admins = sorted(await accounts.admin_ids(session, team_id))
+    records = []
+    for view in views:
+        data = _shaped(ev.PhoneNumberEventData, {"phone_number": view})
+        for admin_id in admins:
+            records.append(
+                await eventlog.append_event(
+                    session, team_id, ev.PHONE_NUMBER_UPDATED, data, user_id=admin_id
+                )
+            )
+    return records
 
 
 # -- locks and presence -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from functools import partial
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, conversations, optout
+from inbox import away, conversations, numbers, optout
 from inbox.errors import InboxError
 from inbox.inbound import InboundText, Stored, receive_inbound
 from inbox.memberships import member_ids
@@ -117,6 +117,9 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
             for s, a in zip(results, arrivals, strict=True)
             if isinstance(s, Stored) and s.created
         ]
+        used = {arrival.text.to: stored.message.created_at for stored, arrival in created}
+        for number, at in used.items():  # its idle time starts again (auto-release)
+            await numbers.mark_used(session, number, at)
         for stored, _ in created:
             if stored.new_mailroom is not None:  # its members gain access before the text
                 events += await _mailroom_access(session, stored.new_mailroom)

@@ -14,8 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import audit, inboxes, memberships
-from inbox.models import EventRecord, Inbox, User
-from server.flows.events import append_access_changed, append_inbox_changed
+from inbox.models import EventRecord, Inbox, PhoneNumber, User
+from server.flows.events import (
+    append_access_changed,
+    append_inbox_changed,
+    append_phone_numbers_updated,
+)
 from server.services import Services
 
 
@@ -64,6 +68,23 @@ async def _apply(session: AsyncSession, inbox: Inbox, settings: Settings) -> lis
     return sorted(set(touched))
 
 
+async def _numbers_moved(
+    svc: Services, session: AsyncSession, inbox: Inbox, before: PhoneNumber | None
+) -> list[EventRecord]:
+    """`phone_number.updated` for the number the inbox let go and the one it was given."""
+    assert inbox.id is not None
+    after = await inboxes.number_of(session, inbox.id)
+    moved = [n for n in (before, after) if n is not None]
+    if before is not None and after is not None and before.id == after.id:
+        return []
+    for number in moved:
+        await session.refresh(number)
+    s = svc.settings
+    return await append_phone_numbers_updated(
+        session, inbox.team_id, moved, s.number_lifetimes, s.clock()
+    )
+
+
 async def create_inbox(svc: Services, actor: User, settings: Settings) -> dict[str, Any]:
     """A new inbox with its members (the team's first is unregistered: inbox/inboxes.py)."""
     given = settings.given
@@ -76,6 +97,7 @@ async def create_inbox(svc: Services, actor: User, settings: Settings) -> dict[s
         touched = await _apply(session, inbox, rest)
         events = await append_access_changed(session, actor.team_id, touched)
         events += await append_inbox_changed(session, inbox, created=True)
+        events += await _numbers_moved(svc, session, inbox, None)
         view = await _view(session, inbox)
         await audit.record(
             session, actor.team_id, actor, "inbox.created", ("inbox", inbox.id), None, view
@@ -91,6 +113,7 @@ async def update_inbox(
         inbox = await memberships.team_inbox(session, actor.team_id, inbox_id)
         inboxes.check_not_archived(inbox)
         before = await _view(session, inbox)
+        old_number = await inboxes.number_of(session, inbox_id)
         touched = await _apply(session, inbox, settings)
         after = await _view(session, inbox)
         changed_before, changed_after = audit.diff(before, after)
@@ -98,6 +121,8 @@ async def update_inbox(
         if changed_after:
             events += await append_access_changed(session, actor.team_id, touched)
             events += await append_inbox_changed(session, inbox)
+            if "phone_number_id" in changed_after:
+                events += await _numbers_moved(svc, session, inbox, old_number)
             await audit.record(
                 session, actor.team_id, actor, "inbox.updated", ("inbox", inbox_id),
                 changed_before, changed_after,
@@ -129,9 +154,11 @@ async def archive_inbox(svc: Services, actor: User, inbox_id: int) -> dict[str, 
     async with svc.db.write() as session:
         inbox = await memberships.team_inbox(session, actor.team_id, inbox_id)
         before = await _view(session, inbox)
+        old_number = await inboxes.number_of(session, inbox_id)
         await inboxes.archive_inbox(session, inbox)
         after = await _view(session, inbox)
         events = await append_inbox_changed(session, inbox)
+        events += await _numbers_moved(svc, session, inbox, old_number)
         changed = audit.diff(before, after)
         await audit.record(
             session, actor.team_id, actor, "inbox.archived", ("inbox", inbox_id), *changed

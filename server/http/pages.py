@@ -134,6 +134,7 @@ async def board_page(request: Request) -> Response:
 
 
 SETTINGS_SECTIONS = {"users": "People", "inboxes": "Inboxes", "tokens": "API tokens"}
+SETTINGS_SECTIONS |= {"numbers": "Phone numbers", "registration": "Registration"}
 SETTINGS_SECTIONS |= {"audit": "Audit log"}
 
 

@@ -11,8 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
-from inbox import attachments
+from inbox import attachments, inboxes
 from inbox.errors import InvalidInputError
 from inbox.outbound import STATUS_RANK
 from server.errors import ApiError, answer_of
@@ -114,3 +115,21 @@ async def _message_status(request: Request) -> str:
         error_message=params.get("ErrorMessage") or None,
     )
     return await spooling.take(services(request), item)
+
+
+TEXTS_ONLY = "This number takes text messages only. Please send us a text. Goodbye."
+
+
+async def voice_call(request: Request) -> Response:
+    """A call to one of our numbers: ring the inbox's voice forwarding number, showing the
+    caller's number (seeds 001, 004); no forwarding number: say it takes texts only."""
+    params = await verified_form(request)
+    to, from_ = _required(params, "To", "From")
+    async with services(request).db.read() as session:
+        inbox = await inboxes.inbox_by_number(session, to)
+    answer = VoiceResponse()
+    if inbox is not None and inbox.forwarding_number and inbox.archived_at is None:
+        answer.dial(inbox.forwarding_number, caller_id=from_)
+    else:
+        answer.say(TEXTS_ONLY)
+    return Response(str(answer), media_type="text/xml")

@@ -12,11 +12,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from inbox import accounts
+from inbox import accounts, registrations
 from inbox.db import MIGRATIONS_DIR, Database
 from inbox.models import Inbox, InboxMember, PhoneNumber, Token, User
 
@@ -66,7 +66,7 @@ async def test_a_0001_store_with_data_upgrades_keeping_it_and_downgrades(
         assert notes == ""
         body = await session.scalar(text("SELECT body FROM message WHERE id = 1"))
         assert body == "hello from before"
-        # 0007_media: a received picture's URL moved into its own attachment row, fetched when viewed.
+        # 0007_media: a received picture's URL became its own attachment row, fetched later.
         media = (
             await session.execute(
                 text("SELECT message_id, position, remote_url, storage_key, gone FROM attachment")
@@ -145,5 +145,54 @@ async def test_the_admin_revision_upgrades_a_store_with_data(empty_database_url:
             number = await session.get(PhoneNumber, 1)
             assert number is not None and number.inbox_id == 1
             assert await accounts.admin_ids(session, 1) == {1}
+    finally:
+        await db.dispose()
+
+
+BEFORE_NUMBERS = "0005_admin"
+ROWS_BEFORE_NUMBERS = [
+    "INSERT INTO team (id, name, last_event_id, created_at) VALUES (1, 'Demo', 0, '2026-11-01')",
+    "INSERT INTO inbox (id, team_id, name, code, colour, phone_number, registration,"
+    " unsolicited, mailroom, help_text, away_enabled, away_message, away_timezone, created_at)"
+    " VALUES (1, 1, 'Front Desk', 'front', '#2f6fed', '+15005550006', 'registered', 'agent',"
+    " false, '', false, '', 'UTC', '2026-11-01'),"
+    " (2, 1, 'Billing', 'billing', '#b7410e', '+15005550007', 'registered', 'agent',"
+    " false, '', false, '', 'UTC', '2026-11-01'),"
+    " (3, 1, 'New', 'new', '#b7410e', NULL, 'unregistered', 'agent',"
+    " false, '', false, '', 'UTC', '2026-11-01')",
+    "INSERT INTO phonenumber (id, team_id, number, label, inbox_id, created_at) VALUES"
+    " (1, 1, '+15005550006', 'Front Desk', 1, '2026-11-01'),"
+    " (2, 1, '+15005550007', 'Billing', 2, '2026-11-01'),"
+    " (3, 1, '+15005550008', 'spare', NULL, '2026-11-01')",
+]
+
+
+async def test_the_numbers_revision_keeps_the_demo_numbers_registered_and_assigned(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_NUMBERS)
+        async with db.write_engine.begin() as conn:
+            for statement in ROWS_BEFORE_NUMBERS:
+                await conn.execute(text(statement))
+        await db.upgrade()
+        async with db.read() as session:
+            rows = {n.id: n for n in await session.scalars(select(PhoneNumber))}
+            assert [(rows[i].inbox_id, rows[i].registered) for i in (1, 2, 3)] == [
+                (1, True),
+                (2, True),
+                (None, False),  # no inbox: not in any campaign yet
+            ]
+            assert rows[1].description == "" and rows[1].number_type == "reusable"
+            assert rows[1].released_at is None and rows[1].agent_id is None
+            inbox = await session.get(Inbox, 1)
+            assert inbox is not None and inbox.number_replaced_at is None
+            assert await registrations.team_state(session, 1) == "registered"
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_NUMBERS, True)
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT count(*) FROM phonenumber")) == 3
     finally:
         await db.dispose()

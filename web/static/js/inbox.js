@@ -13,6 +13,7 @@ import {
 import { applyRelease, loadLocks } from "./locks.js";
 import { hideMentions, onMention, refreshMentionCount, showMentions, wireMentions } from "./mentions.js";
 import { notifyInbound, wireNotifications } from "./notify.js";
+import { showNumberExpiry } from "./number-expiry.js";
 import { currentRoute, onNavigate, record } from "./router.js";
 import { wireShortcuts } from "./shortcuts.js";
 import { applyInbox, inboxButtons, syncSidebar, wireSidebar } from "./sidebar.js";
@@ -45,6 +46,7 @@ function selectInbox(inboxId) {
   state.inboxId = inboxId;
   for (const b of inboxButtons()) b.setAttribute("aria-current", String(Number(b.dataset.inboxId) === inboxId));
   $("list-title").textContent = inboxButton(inboxId)?.querySelector(".inbox-name").textContent || "Conversations";
+  showNumberExpiry(inboxId).catch((error) => report("Could not read the inbox's number", error));
 }
 
 // An inbox's list, no conversation open: /inboxes/{id}.
@@ -212,6 +214,11 @@ function onEvent(event) {
       break;
     case "user.updated":
       applyTeammate(data.user);
+      break;
+    case "phone_number.updated":
+      if (data.phone_number.inbox_id === state.inboxId || data.phone_number.released) {
+        showNumberExpiry(state.inboxId).catch((error) => report("Could not read the inbox's number", error));
+      }
       break;
     case "presence.changed":
       state.presence.set(data.user.id, data);

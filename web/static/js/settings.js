@@ -1,14 +1,17 @@
-// The admins' settings area (/settings/<section>): people, inboxes, tokens, the audit log. Each
+// The admins' settings area (/settings/<section>): people, inboxes, phone numbers, carrier
+// registration, tokens, the audit log. Each
 // section is a module with `load()` and `onEvent(event)`; the socket keeps the page live (another
 // admin's change shows at once) and logs the tab out when its session ends.
 import * as audit from "./admin-audit.js";
 import * as inboxes from "./admin-inboxes.js";
+import * as numbers from "./admin-numbers.js";
+import * as registration from "./admin-registration.js";
 import * as tokens from "./admin-tokens.js";
 import * as users from "./admin-users.js";
 import { $, report } from "./dom.js";
 import { Socket } from "./socket.js";
 
-const SECTIONS = { users, inboxes, tokens, audit };
+const SECTIONS = { users, inboxes, numbers, registration, tokens, audit };
 
 function start() {
   const root = $("settings");
