@@ -110,6 +110,8 @@ async def receive_inbound(
         return Stored(existing, conversation, created=False)
     conversation.last_message_at = now
     conversation.last_inbound_at = now
+    if conversation.waiting_since is None:
+        conversation.waiting_since = now  # the customer waits for a person from this text on
     if conversation.status == "archived":
         conversation.status = "open"  # a customer writing again revives the conversation
         conversation.handed_off = False  # a new request: an inbox's bot may take it again

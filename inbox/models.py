@@ -15,6 +15,8 @@ ADMIN_ROLES = ("admin",)  # team settings: inboxes, members, deleting conversati
 PERSON_ROLES = ("agent", "supervisor", "admin")
 REGISTRATION_STATES = ("unregistered", "pending", "registered")
 UNSOLICITED_MODES = ("agent", "bot")
+# How a new or unassigned conversation that gets a text is given an assignee (inbox/assignment.py).
+ASSIGNMENT_MODES = ("off", "round_robin", "least_busy")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
@@ -76,6 +78,13 @@ class Inbox(SQLModel, table=True):
     away_schedule: str | None = None  # JSON {"mon": [["09:00", "17:00"]], ...}: open hours
     away_timezone: str = "UTC"  # IANA name the schedule is read in
     away_since: datetime | None = None  # when the switch was turned on (names the away period)
+    assignment: str = Field(default="off", sa_column_kwargs={"server_default": "off"})
+    # At most this many open conversations of the inbox per agent (None: no cap).
+    assignment_cap: int | None = None
+    # Round-robin's place: the member given the last conversation (kept in the store, so every
+    # process continues from the same place; decided in the write transaction).
+    assignment_last_id: int | None = None
+    sla_minutes: int | None = None  # the first-response target (None: none)
     # Set: archived. Its conversations stay readable and refuse sends; its number was let go.
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -136,6 +145,9 @@ class Conversation(SQLModel, table=True):
     away_period: str | None = None  # the away period whose away message it already got
     last_message_at: datetime | None = Field(default=None, index=True)
     last_inbound_at: datetime | None = None
+    # The customer's oldest text not answered yet by a person (None: nobody is waiting): the
+    # queue, and the SLA clock (docs/decisions.md, "Supervisors").
+    waiting_since: datetime | None = Field(default=None, index=True)
     # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
     lock_fence: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
@@ -158,6 +170,8 @@ class ReadMarker(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
+    # The reports read an inbox's texts by date (inbox/reports.py).
+    __table_args__ = (Index("ix_message_inbox_created", "inbox_id", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     inbox_id: int = Field(foreign_key="inbox.id")

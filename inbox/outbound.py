@@ -121,6 +121,8 @@ async def queue(
                 automatic=automatic,
             )
             conversation.last_message_at = now
+            if not (automatic or bulk) and sender is not None and sender.role != "bot":
+                conversation.waiting_since = None  # a person answered
             session.add(conversation)
         results.append(result)
     queued = [r.message for r in results if r.message is not None]

@@ -7,7 +7,9 @@ message.
 Unsolicited texts (a customer writing first: a new conversation) follow the inbox's handling:
 on `agent` with named receivers the conversation is assigned to one of them
 (inbox/inboxes.py, `unsolicited_receiver`), in the same transaction, so its first event names
-the assignee; on `bot` it stays unassigned for the bot the inbox names (bots/rules.py)."""
+the assignee; on `bot` it stays unassigned for the bot the inbox names (bots/rules.py). An
+inbox with automatic assignment on (inbox/assignment.py) gives an open, unassigned
+conversation that gets a text to an online member instead, in the same transaction."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, inboxes, messages, optout
+from inbox import assignment, away, inboxes, messages, optout
 from inbox.memberships import member_ids
 from inbox.models import Conversation, EventRecord, Inbox, Message
+from server.flows.assignment import online_for
 from server.flows.events import (
     append_access_changed,
     append_conversation_updated,
@@ -53,6 +56,7 @@ async def receive(
 ) -> Message:
     """Store an inbound text and set off what it should; return the stored message (the
     earlier one for a repeated MessageSid, which sets nothing off again)."""
+    online = await online_for(svc, to)  # presence, read before the write transaction
     async with svc.db.write() as session:
         stored = await messages.receive_inbound(
             session,
@@ -68,6 +72,9 @@ async def receive(
                 follow.events += await _mailroom_access(session, stored.new_mailroom)
             if stored.new_conversation:
                 await _route_unsolicited(session, stored.conversation)
+            await assignment.assign_arrivals(session, [stored.conversation], online)
+            if optout.keyword_action(stored.message.body) == "stop":
+                stored.conversation.waiting_since = None  # nobody is to answer a STOP
             follow.events.append(
                 await append_message_created(session, stored.message, stored.conversation, None)
             )
@@ -85,7 +92,7 @@ async def receive(
 
 async def _route_unsolicited(session: AsyncSession, conversation: Conversation) -> None:
     inbox = await session.get(Inbox, conversation.inbox_id)
-    if inbox is not None and conversation.assignee_id is None:
+    if inbox is not None and inbox.assignment == "off" and conversation.assignee_id is None:
         conversation.assignee_id = await inboxes.unsolicited_receiver(session, inbox)
         session.add(conversation)
 
