@@ -28,14 +28,24 @@ def check_settings(given: dict[str, Any]) -> dict[str, Any]:
         if given["assignment"] not in ASSIGNMENT_MODES:
             raise InvalidInputError(f"assignment is one of {', '.join(ASSIGNMENT_MODES)}")
         out["assignment"] = given["assignment"]
-    for key, top in (("assignment_cap", MAX_CAP), ("sla_minutes", MAX_SLA_MINUTES)):
-        if key in given:
-            value = given[key]
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top
-            ):
-                raise InvalidInputError(f"{key} is a whole number from 1 to {top}, or null")
-            out[key] = value
+    if "assignment_cap" in given:
+        cap = given["assignment_cap"]
+        if cap is not None and (
+            isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CAP
+        ):
+            raise InvalidInputError(
+                f"assignment_cap is a whole number from 1 to {MAX_CAP}, or null"
+            )
+        out["assignment_cap"] = cap
+    if "sla_minutes" in given:
+        sla = given["sla_minutes"]
+        if sla is not None and (
+            isinstance(sla, bool)
+            or not isinstance(sla, int | float)
+            or not 0 < sla <= MAX_SLA_MINUTES
+        ):
+            raise InvalidInputError(f"sla_minutes is a number above 0, at most {MAX_SLA_MINUTES}")
+        out["sla_minutes"] = None if sla is None else float(sla)
     return out
 
 

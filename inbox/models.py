@@ -84,7 +84,8 @@ class Inbox(SQLModel, table=True):
     # Round-robin's place: the member given the last conversation (kept in the store, so every
     # process continues from the same place; decided in the write transaction).
     assignment_last_id: int | None = None
-    sla_minutes: int | None = None  # the first-response target (None: none)
+    # The first-response target (None: none); fractions allowed (a test's target of seconds).
+    sla_minutes: float | None = None
     # Set: archived. Its conversations stay readable and refuse sends; its number was let go.
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

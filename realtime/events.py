@@ -279,7 +279,7 @@ class InboxData(_Strict):
     unsolicited_to: list[int]  # the bot (for `bot`), or the members who receive (for `agent`)
     mailroom: bool
     archived: bool
-    sla_minutes: int | None = None  # the first-response target; absent before it existed
+    sla_minutes: float | None = None  # the first-response target; absent before it existed
 
 
 class InboxEventData(_Strict):

@@ -164,7 +164,9 @@ async def test_an_agent_who_goes_away_is_skipped_until_they_are_back(
         {"assignment_cap": "3"},
         {"assignment_cap": True},
         {"sla_minutes": -5},
-        {"sla_minutes": 1.5},
+        {"sla_minutes": 0},
+        {"sla_minutes": "5"},
+        {"sla_minutes": 1e9},
     ],
 )
 async def test_wrong_assignment_settings_are_refused_and_change_nothing(

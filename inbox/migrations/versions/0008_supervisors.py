@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.add_column('inbox', sa.Column('assignment', sqlmodel.sql.sqltypes.AutoString(), server_default='off', nullable=False))
     op.add_column('inbox', sa.Column('assignment_cap', sa.Integer(), nullable=True))
     op.add_column('inbox', sa.Column('assignment_last_id', sa.Integer(), nullable=True))
-    op.add_column('inbox', sa.Column('sla_minutes', sa.Integer(), nullable=True))
+    op.add_column('inbox', sa.Column('sla_minutes', sa.Float(), nullable=True))
     op.add_column('conversation', sa.Column('waiting_since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.create_index(op.f('ix_conversation_waiting_since'), 'conversation', ['waiting_since'], unique=False)
     op.execute(WAITING_SINCE)
