@@ -149,6 +149,7 @@ class Conversation(SQLModel, table=True):
     # The customer's oldest text not answered yet by a person (None: nobody is waiting): the
     # queue, and the SLA clock (docs/decisions.md, "Supervisors").
     waiting_since: datetime | None = Field(default=None, index=True)
+    archived_at: datetime | None = None  # when it was last archived (kept when it reopens)
     # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
     lock_fence: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
@@ -182,6 +183,10 @@ class Message(SQLModel, table=True):
     media_urls: str = "[]"  # JSON list of URLs
     sender_id: int | None = Field(default=None, foreign_key="user.id")
     automatic: bool = False  # sent by the system (away message, HELP answer), not a person
+    # One of a bulk send's texts: not a reply to anyone (the reports' response times).
+    bulk: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     provider_sid: str | None = Field(default=None, unique=True)
     status: str = "queued"
     error_code: str | None = None

@@ -120,6 +120,7 @@ async def queue(
                 sender_id=sender.id if sender else None,
                 automatic=automatic,
             )
+            result.message.bulk = bulk
             conversation.last_message_at = now
             if not (automatic or bulk) and sender is not None and sender.role != "bot":
                 conversation.waiting_since = None  # a person answered

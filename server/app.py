@@ -43,6 +43,7 @@ from server.http import (
     notes,
     pages,
     phone_numbers,
+    reports,
     tags,
     tokens,
     triage,
@@ -134,6 +135,7 @@ API_ROUTES = (
     + contacts.routes
     + bulk.routes
     + board.routes
+    + reports.routes
     + notes.routes
     + tags.routes
     + canned.routes

@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import Running
 from tests.helpers import FRONT_DESK, login
+from tests.server.test_reports import seed_week
 from tests.web.conftest import GRACE_SECS, IDLE_AFTER_SECS
 from tests.web.pages import agent_page, screenshot
 
@@ -145,3 +146,28 @@ async def test_a_conversation_is_flagged_the_moment_it_passes_the_target_without
     await bob.get_by_label("Reply", exact=True).press("Enter")
     await expect(row.locator(".marker.late")).to_have_count(0)
     assert bob_errors == []
+
+
+async def test_the_reports_page_draws_its_charts_and_offers_the_csv(
+    app_server: Running, browser: Browser
+) -> None:
+    await seed_week(app_server.settings.database_url)
+    _, carol, carol_errors = await agent_page(browser, app_server.url, "carol")
+    await carol.get_by_role("link", name="Reports").click()
+    await carol.get_by_label("From", exact=True).fill("2026-11-02")
+    await carol.get_by_label("To", exact=True).fill("2026-11-09")
+    await carol.get_by_role("button", name="Show").click()
+    totals = carol.locator("#report-totals tbody tr", has_text="Front Desk")
+    await expect(totals.locator("td").nth(0)).to_have_text("6")  # texts in
+    await expect(totals.locator("td").nth(7)).to_have_text("1")  # past target
+    # Three days with texts: an in and an out bar each, drawn by the page (no library).
+    await expect(carol.locator("#texts-chart svg rect")).to_have_count(6)
+    await expect(carol.locator("#times-chart svg rect")).to_have_count(3)
+    csv_link = carol.get_by_role("link", name="Download CSV")
+    assert "from=2026-11-02" in (await csv_link.get_attribute("href") or "")
+    async with carol.expect_download() as download:
+        await csv_link.click()
+    saved = await (await download.value).path()
+    assert saved.read_text().splitlines()[-1].startswith("total,1,Front Desk,6,6,7,3,1,1,")
+    await screenshot(carol, "reports")
+    assert carol_errors == []

@@ -39,14 +39,18 @@ def upgrade() -> None:
     op.add_column('inbox', sa.Column('assignment_last_id', sa.Integer(), nullable=True))
     op.add_column('inbox', sa.Column('sla_minutes', sa.Float(), nullable=True))
     op.add_column('conversation', sa.Column('waiting_since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    op.add_column('conversation', sa.Column('archived_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.create_index(op.f('ix_conversation_waiting_since'), 'conversation', ['waiting_since'], unique=False)
     op.execute(WAITING_SINCE)
+    op.add_column('message', sa.Column('bulk', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_index('ix_message_inbox_created', 'message', ['inbox_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index('ix_message_inbox_created', table_name='message')
+    op.drop_column('message', 'bulk')
     op.drop_index(op.f('ix_conversation_waiting_since'), table_name='conversation')
+    op.drop_column('conversation', 'archived_at')
     op.drop_column('conversation', 'waiting_since')
     op.drop_column('inbox', 'sla_minutes')
     op.drop_column('inbox', 'assignment_last_id')
