@@ -196,6 +196,21 @@ class Message(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ResponseTime(SQLModel, table=True):
+    """A person's reply to a waiting customer, written with the reply: from the customer's
+    oldest unanswered text to the reply (the reports' response times, inbox/reports.py)."""
+
+    __tablename__ = "response_time"
+    __table_args__ = (Index("ix_response_time_inbox_started", "inbox_id", "started_at"),)
+    message_id: int = Field(foreign_key="message.id", primary_key=True)  # the reply
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    inbox_id: int = Field(foreign_key="inbox.id")
+    user_id: int = Field(foreign_key="user.id")
+    started_at: datetime  # the oldest text no person had answered (conversation.waiting_since)
+    answered_at: datetime
+    first: bool  # the conversation's first response
+
+
 class Outbox(SQLModel, table=True):
     """A text owed to the SMS provider (inbox/outbox.py): written in the same transaction as its
     message, gone once the provider has the text or it failed for good."""

@@ -1,13 +1,15 @@
 """Reports for supervisors (docs/decisions.md, "Supervisors"): per inbox or per agent, per day or
 week (UTC), over a date range: texts in and out, segments sent, conversations opened and
 archived, opt-outs, first response time and response time (median and p90, nearest rank), and
-first responses past the inbox's target. Computed by the store in a few grouped queries (window
-functions, which SQLite and PostgreSQL both have), reading messages by (inbox, created_at).
+first responses past the inbox's target. Computed by the store in a few grouped queries (the
+percentiles with window functions, which SQLite and PostgreSQL both have), reading messages by
+(inbox, created_at) and the replies' waits (ResponseTime) by (inbox, started_at).
 
 A *reply* is an outbound text a person sent (not automatic, not a bot's, not a bulk send, never
-a note). A *waiting spell* starts at an inbound text that follows a reply (or nothing) and ends
-at the next reply; its response time is the time between. The *first response* of a
-conversation is its first spell, counted for conversations opened in the range."""
+a note). A customer *waits* from their oldest text no reply has answered (a conversation's
+`waiting_since`) to the next reply; that is a response time, recorded with the reply
+(inbox/outbound.py) and counted in the bucket where the wait began. The *first response* is a
+conversation's first such reply."""
 
 from __future__ import annotations
 
@@ -16,13 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.models import Conversation, Inbox, Message, OptOut, User
+from inbox.models import Conversation, Inbox, Message, OptOut, ResponseTime, User
 
 MAX_DAYS = 400  # a year and a bit: longer ranges are several reports
 Bucket = Literal["day", "week"]
@@ -69,15 +71,6 @@ def _seconds(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[A
     if _postgres(session):
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _is_reply() -> ColumnElement[bool]:
-    return and_(
-        col(Message.direction) == "outbound",
-        col(Message.automatic).is_(False),
-        col(Message.bulk).is_(False),
-        col(User.role) != "bot",
-    )
 
 
 async def _counts(
@@ -146,119 +139,66 @@ async def _counts(
 
 
 async def _spells(
-    session: AsyncSession,
-    inbox_ids: list[int],
-    span: Range,
-    bucket: Bucket | None,
-    group: Group,
+    session: AsyncSession, inbox_ids: list[int], span: Range, bucket: Bucket, group: Group
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """Response time and first response time per (bucket, inbox or replier); with `bucket`
-    None, over the whole range (bucket "total")."""
-    flow = (
-        select(
-            col(Message.conversation_id).label("cid"),
-            col(Message.inbox_id).label("inbox_id"),
-            col(Message.created_at).label("at"),
-            col(Message.sender_id).label("sender"),
-            case((col(Message.direction) == "inbound", 1), else_=0).label("inbound"),
-        )
-        .outerjoin(User, col(User.id) == col(Message.sender_id))
-        .where(
-            col(Message.inbox_id).in_(inbox_ids),
-            col(Message.created_at) >= span.start,
-            col(Message.created_at) < span.end,
-            or_(col(Message.direction) == "inbound", _is_reply()),
-        )
-        .subquery()
+    """Response time and first response time per (bucket, inbox or replier), and per ("total",
+    inbox or replier) over the whole range, in one query over the replies' recorded waits
+    (ResponseTime, written with each reply; read by (inbox, started_at)), in the bucket of the
+    wait's start."""
+    r = ResponseTime
+    secs = _seconds(session, col(r.answered_at), col(r.started_at))
+    late = case(
+        (and_(col(Inbox.sla_minutes).is_not(None), secs > col(Inbox.sla_minutes) * 60), 1),
+        else_=0,
     )
-    order = {"partition_by": flow.c.cid, "order_by": (flow.c.at,)}
-    previous = func.lag(flow.c.inbound).over(**order)  # type: ignore[arg-type]
-    marked = select(
-        flow,
-        case((and_(flow.c.inbound == 1, or_(previous.is_(None), previous == 0)), 1), else_=0).label(
-            "starts"
-        ),
-    ).subquery()
-    numbered = select(
-        marked,
-        func.sum(marked.c.starts)
-        .over(partition_by=marked.c.cid, order_by=marked.c.at)
-        .label("spell"),
-    ).subquery()
-    spells = (
-        select(
-            numbered.c.cid,
-            numbered.c.spell,
-            func.min(numbered.c.inbox_id).label("inbox_id"),
-            func.min(case((numbered.c.inbound == 1, numbered.c.at))).label("started"),
-            func.min(case((numbered.c.inbound == 0, numbered.c.at))).label("answered"),
-        )
-        .where(numbered.c.spell > 0)
-        .group_by(numbered.c.cid, numbered.c.spell)
-        .subquery()
-    )
-    # Who answered a spell: the sender of its first reply.
-    replier = (
-        select(func.min(numbered.c.sender))
-        .where(
-            numbered.c.cid == spells.c.cid,
-            numbered.c.spell == spells.c.spell,
-            numbered.c.inbound == 0,
-            numbered.c.at == spells.c.answered,
-        )
-        .scalar_subquery()
-    )
-    secs = _seconds(session, spells.c.answered, spells.c.started)
-    first = and_(spells.c.spell == 1, col(Conversation.created_at) >= span.start)
-    key = spells.c.inbox_id if group == "inbox" else replier
-    b = literal("total") if bucket is None else _bucket(session, spells.c.started, bucket)
     timed = (
         select(
-            b.label("b"),
-            key.label("k"),
+            _bucket(session, col(r.started_at), bucket).label("b"),
+            (col(r.inbox_id) if group == "inbox" else col(r.user_id)).label("k"),
             secs.label("secs"),
-            first.label("first"),
-            case(
-                (
-                    and_(first, col(Inbox.sla_minutes).is_not(None)),
-                    case((secs > col(Inbox.sla_minutes) * 60, 1), else_=0),
-                ),
-                else_=0,
-            ).label("late"),
+            col(r.first).label("first"),
+            late.label("late"),
         )
-        .join(Conversation, col(Conversation.id) == spells.c.cid)
-        .join(Inbox, col(Inbox.id) == spells.c.inbox_id)
-        .where(spells.c.answered.is_not(None))
-        .subquery()
+        .join(Inbox, col(Inbox.id) == col(r.inbox_id))
+        .where(
+            col(r.inbox_id).in_(inbox_ids),
+            col(r.started_at) >= span.start,
+            col(r.started_at) < span.end,
+        )
+        .cte("timed")
     )
+    parts = []
+    for kind in ("response", "first_response"):
+        for whole in (False, True):
+            b = literal("total") if whole else timed.c.b
+            part = select(
+                literal(kind).label("kind"), b.label("b"), timed.c.k, timed.c.secs, timed.c.late
+            )
+            parts.append(part.where(timed.c.first) if kind == "first_response" else part)
+    both = union_all(*parts).subquery()
+    within = (both.c.kind, both.c.b, both.c.k)
+    rank = func.row_number().over(partition_by=within, order_by=both.c.secs).label("rn")
+    total = func.count().over(partition_by=within).label("n")
+    ranked = select(both, rank, total).subquery()
+    query = select(
+        ranked.c.kind,
+        ranked.c.b,
+        ranked.c.k,
+        func.count(),
+        func.min(case((ranked.c.rn >= ranked.c.n * 0.5, ranked.c.secs))),
+        func.min(case((ranked.c.rn >= ranked.c.n * 0.9, ranked.c.secs))),
+        func.sum(ranked.c.late),
+    ).group_by(ranked.c.kind, ranked.c.b, ranked.c.k)
     out: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, where in (("response", None), ("first_response", timed.c.first)):
-        source = select(timed) if where is None else select(timed).where(where)
-        src = source.subquery()
-        rank = (
-            func.row_number().over(partition_by=(src.c.b, src.c.k), order_by=src.c.secs).label("rn")
-        )
-        total = func.count().over(partition_by=(src.c.b, src.c.k)).label("n")
-        ranked = select(src, rank, total).subquery()
-        query = select(
-            ranked.c.b,
-            ranked.c.k,
-            func.count(),
-            func.min(case((ranked.c.rn >= ranked.c.n * 0.5, ranked.c.secs))),
-            func.min(case((ranked.c.rn >= ranked.c.n * 0.9, ranked.c.secs))),
-            func.sum(ranked.c.late),
-        ).group_by(ranked.c.b, ranked.c.k)
-        for b_, k, n, p50, p90, late in await session.execute(query):
-            if k is None:
-                continue
-            figures: dict[str, Any] = {
-                "count": int(n),
-                "median_secs": round(float(p50), 1),
-                "p90_secs": round(float(p90), 1),
-            }
-            if kind == "first_response":
-                figures["past_target"] = int(late or 0)
-            out.setdefault((str(b_), int(k)), {})[kind] = figures
+    for kind, b_, k, n, p50, p90, n_late in await session.execute(query):
+        figures: dict[str, Any] = {
+            "count": int(n),
+            "median_secs": round(float(p50), 1),
+            "p90_secs": round(float(p90), 1),
+        }
+        if kind == "first_response":
+            figures["past_target"] = int(n_late or 0)
+        out.setdefault((str(b_), int(k)), {})[kind] = figures
     return out
 
 
@@ -273,8 +213,9 @@ async def report(
     if not ids:
         return {"rows": [], "totals": []}
     counts = await _counts(session, ids, span, bucket, group)
-    timed = await _spells(session, ids, span, bucket, group)
-    totals = await _spells(session, ids, span, None, group)
+    spells = await _spells(session, ids, span, bucket, group)
+    timed = {key: v for key, v in spells.items() if key[0] != "total"}
+    totals = {key: v for key, v in spells.items() if key[0] == "total"}
     names = await _names(session, group, {k for _, k in (*counts, *timed, *totals)})
     empty_times = {"count": 0, "median_secs": None, "p90_secs": None}
 

@@ -5,18 +5,32 @@ first responses past the target; and who may ask, and bad questions."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from inbox.db import MIGRATIONS_DIR
 from inbox.models import Conversation, Inbox, Message, OptOut
 from tests.conftest import Running
-from tests.helpers import login, open_store
+from tests.helpers import FRONT_DESK, login, open_store
 
 CAROL, BOB = 2, 3
 RANGE = "from=2026-11-02&to=2026-11-09"
+
+
+def _backfill() -> str:
+    """The revision's SQL that finds every earlier reply's wait in the messages (texts written
+    straight to the store, as here, have no recorded waits until it runs)."""
+    path = MIGRATIONS_DIR / "versions" / "0008_supervisors.py"
+    spec = importlib.util.spec_from_file_location("supervisors_revision", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.RESPONSE_TIMES)
 
 
 def at(day: int, hour: int, minute: int) -> datetime:
@@ -87,6 +101,8 @@ async def seed_week(database_url: str) -> None:
                     )
                 )
         session.add(OptOut(inbox_id=1, number=c2.counterparty, created_at=at(3, 13, 5)))
+        await session.flush()
+        await session.execute(text(_backfill()))
 
 
 def times(count: int, median: float | None, p90: float | None) -> dict[str, Any]:
@@ -176,6 +192,31 @@ async def test_the_csv_has_the_same_figures(app_server: Running) -> None:
     assert (total["texts_in"], total["texts_out"], total["segments"]) == ("6", "6", "7")
     assert (total["response_median_secs"], total["response_p90_secs"]) == ("600.0", "1800.0")
     assert total["first_response_past_target"] == "1"
+
+
+async def test_a_reply_records_the_wait_it_ended(app_server: Running) -> None:
+    """The running server records each reply's wait as it stores the reply: two texts, the
+    wait counted from the first; an automatic answer and a second reply wait for nothing."""
+    number = "+15559990009"
+    for body in ("Hello?", "Anyone there?"):
+        assert (await app_server.twilio.inbound(FRONT_DESK, number, body)).status_code == 200
+    bob = await login(app_server.url, "bob")
+    listed = (await bob.get("/api/v1/inboxes/1/conversations?q=5559990009")).json()["items"]
+    (conversation,) = listed
+    assert conversation["waiting_since"] is not None
+    for body in ("Yes, here.", "How can I help?"):
+        sent = await bob.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"body": body}
+        )
+        assert sent.status_code in (200, 201), sent.text
+    carol = await login(app_server.url, "carol")
+    (today,) = (await carol.get("/api/v1/reports?group=agent&bucket=week")).json()["totals"]
+    assert today["user_id"] == BOB
+    assert today["texts_out"] == 2
+    assert today["response"]["count"] == 1 and today["first_response"]["count"] == 1
+    assert 0 <= today["first_response"]["median_secs"] < 60
+    after = (await bob.get("/api/v1/inboxes/1/conversations?q=5559990009")).json()["items"]
+    assert after[0]["waiting_since"] is None
 
 
 async def test_an_agent_may_not_read_reports_and_only_seen_inboxes_count(
