@@ -52,17 +52,16 @@ WITH flow AS (
                                        ROWS UNBOUNDED PRECEDING) AS spell
     FROM marked
 ), ordered AS (
-    SELECT numbered.*, row_number() OVER (PARTITION BY cid, spell, inbound ORDER BY at, id) AS nth
+    SELECT numbered.*,
+           row_number() OVER (PARTITION BY cid, spell, inbound ORDER BY at, id) AS nth,
+           min(CASE WHEN inbound = 1 THEN at END) OVER (PARTITION BY cid, spell) AS started
     FROM numbered WHERE spell > 0
-), spells AS (
-    SELECT cid, spell, min(CASE WHEN inbound = 1 THEN at END) AS started
-    FROM ordered GROUP BY cid, spell
 )
 INSERT INTO response_time
     (message_id, conversation_id, inbox_id, user_id, started_at, answered_at, "first")
-SELECT o.id, o.cid, o.inbox_id, o.sender, s.started, o.at, o.spell = 1
-FROM ordered o JOIN spells s ON s.cid = o.cid AND s.spell = o.spell
-WHERE o.inbound = 0 AND o.nth = 1
+SELECT id, cid, inbox_id, sender, started, at, spell = 1
+FROM ordered
+WHERE inbound = 0 AND nth = 1
 """
 
 
