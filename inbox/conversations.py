@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -335,3 +335,12 @@ async def describe_ids(
     )
     by_id = {c.id: c for c in rows}
     return await describe(session, [by_id[i] for i in dict.fromkeys(ids) if i in by_id], user_id)
+
+
+async def stop_waiting(session: AsyncSession, conversation_ids: Collection[int]) -> None:
+    """Nobody is to answer these conversations now (a STOP): they wait for no one."""
+    await session.execute(
+        update(Conversation)
+        .where(col(Conversation.id).in_(list(conversation_ids)))
+        .values(waiting_since=None)
+    )

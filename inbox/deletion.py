@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from inbox import attachments
 from inbox.errors import InvalidInputError
-from inbox.models import Conversation, Mention, Message, Outbox, ReadMarker
+from inbox.models import Conversation, Mention, Message, Outbox, ReadMarker, ResponseTime
 from inbox.phones import to_e164
 from inbox.tags import drop_conversation_tags
 
@@ -34,6 +34,9 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
     # Texts still owed go too: a deleted conversation sends nothing more.
     await session.execute(delete(Outbox).where(col(Outbox.message_id).in_(its_messages)))
     await session.execute(delete(Mention).where(col(Mention.message_id).in_(its_messages)))
+    await session.execute(
+        delete(ResponseTime).where(col(ResponseTime.conversation_id) == conversation.id)
+    )
     await drop_conversation_tags(session, conversation.id)
     keys = await attachments.drop_of_messages(session, its_messages)
     await session.execute(delete(Message).where(col(Message.conversation_id) == conversation.id))

@@ -82,6 +82,7 @@ _UPDATE_CONVERSATIONS = (
         last_inbound_at=bindparam("at"),
         status=bindparam("new_status"),
         handed_off=bindparam("new_handed_off"),
+        waiting_since=bindparam("new_waiting_since"),
     )
 )
 
@@ -129,6 +130,8 @@ async def receive_inbound(
             )
         )
         conversation["last_message_at"] = conversation["last_inbound_at"] = now
+        if conversation["waiting_since"] is None:  # the customer waits for a person from now
+            conversation["waiting_since"] = now
         if conversation["status"] == "archived":
             conversation["status"] = "open"  # a customer writing again revives it
             conversation["handed_off"] = False  # a new request: an inbox's bot may take it again
@@ -160,6 +163,7 @@ async def receive_inbound(
             "at": now,
             "new_status": c["status"],
             "new_handed_off": c["handed_off"],
+            "new_waiting_since": c["waiting_since"],
         }
         for c in conversations.values()
         if c.get("touched")
@@ -252,13 +256,18 @@ async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> li
             "counterparty": number,
             "contact_id": contact_of.get(number),
             "status": "open",
-            "assignee_id": await unsolicited_receiver(session, inbox),
+            # Automatic assignment, when on, chooses instead (inbox/assignment.py).
+            "assignee_id": (
+                await unsolicited_receiver(session, inbox) if inbox.assignment == "off" else None
+            ),
             "read_only": False,
             "handed_off": False,
             "away_period": None,
             "last_message_at": now,
             "last_inbound_at": None,
             "lock_fence": 0,
+            "waiting_since": None,
+            "archived_at": None,
             "created_at": now,
         }
         if row["assignee_id"] is None:

@@ -261,6 +261,8 @@ async def settings_views(session: AsyncSession, inboxes: Sequence[Inbox]) -> lis
             "voice_forward_to": inbox.forwarding_number,
             "member_ids": members[inbox.id],
             "help_text": inbox.help_text,
+            "assignment": inbox.assignment,
+            "assignment_cap": inbox.assignment_cap,
             "archived_at": iso(inbox.archived_at),
             "created_at": iso(inbox.created_at),
         }

@@ -73,6 +73,7 @@ def message_row(
         "body": body,
         "sender_id": sender_id,
         "automatic": automatic,
+        "bulk": False,
         "provider_sid": provider_sid,
         "status": status,
         "error_code": None,

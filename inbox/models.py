@@ -19,6 +19,8 @@ UNSOLICITED_MODES = ("agent", "bot")
 # Event ids are 64-bit; on SQLite INTEGER is 64-bit already, and only an INTEGER primary key is
 # the rowid that numbers rows by itself (revision 0006_scale changes PostgreSQL only).
 EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
+# How a new or unassigned conversation that gets a text is given an assignee (inbox/assignment.py).
+ASSIGNMENT_MODES = ("off", "round_robin", "least_busy")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
@@ -80,6 +82,14 @@ class Inbox(SQLModel, table=True):
     away_schedule: str | None = None  # JSON {"mon": [["09:00", "17:00"]], ...}: open hours
     away_timezone: str = "UTC"  # IANA name the schedule is read in
     away_since: datetime | None = None  # when the switch was turned on (names the away period)
+    assignment: str = Field(default="off", sa_column_kwargs={"server_default": "off"})
+    # At most this many open conversations of the inbox per agent (None: no cap).
+    assignment_cap: int | None = None
+    # Round-robin's place: the member given the last conversation (kept in the store, so every
+    # process continues from the same place; decided in the write transaction).
+    assignment_last_id: int | None = None
+    # The first-response target (None: none); fractions allowed (a test's target of seconds).
+    sla_minutes: float | None = None
     # Set: archived. Its conversations stay readable and refuse sends; its number was let go.
     archived_at: datetime | None = None
     # When its number was last replaced (seed 001: at most once per REPLACE_EVERY_DAYS).
@@ -171,6 +181,10 @@ class Conversation(SQLModel, table=True):
     away_period: str | None = None  # the away period whose away message it already got
     last_message_at: datetime | None = Field(default=None, index=True)
     last_inbound_at: datetime | None = None
+    # The customer's oldest text not answered yet by a person (None: nobody is waiting): the
+    # queue, and the SLA clock (docs/decisions.md, "Supervisors").
+    waiting_since: datetime | None = Field(default=None, index=True)
+    archived_at: datetime | None = None  # when it was last archived (kept when it reopens)
     # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
     lock_fence: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
@@ -193,6 +207,8 @@ class ReadMarker(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
+    # The reports read an inbox's texts by date (inbox/reports.py).
+    __table_args__ = (Index("ix_message_inbox_created", "inbox_id", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     inbox_id: int = Field(foreign_key="inbox.id")
@@ -201,6 +217,10 @@ class Message(SQLModel, table=True):
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     sender_id: int | None = Field(default=None, foreign_key="user.id")
     automatic: bool = False  # sent by the system (away message, HELP answer), not a person
+    # One of a bulk send's texts: not a reply to anyone (the reports' response times).
+    bulk: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     provider_sid: str | None = Field(default=None, unique=True)
     status: str = "queued"
     error_code: str | None = None
@@ -228,6 +248,21 @@ class Attachment(SQLModel, table=True):
     remote_url: str | None = None  # where the provider keeps a received one
     gone: bool = False  # the provider no longer has it (a received one never fetched)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ResponseTime(SQLModel, table=True):
+    """A person's reply to a waiting customer, written with the reply: from the customer's
+    oldest unanswered text to the reply (the reports' response times, inbox/reports.py)."""
+
+    __tablename__ = "response_time"
+    __table_args__ = (Index("ix_response_time_inbox_started", "inbox_id", "started_at"),)
+    message_id: int = Field(foreign_key="message.id", primary_key=True)  # the reply
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    inbox_id: int = Field(foreign_key="inbox.id")
+    user_id: int = Field(foreign_key="user.id")
+    started_at: datetime  # the oldest text no person had answered (conversation.waiting_since)
+    answered_at: datetime
+    first: bool  # the conversation's first response
 
 
 class Outbox(SQLModel, table=True):

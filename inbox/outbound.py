@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,16 @@ from inbox.conversations import get_or_create_many
 from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
 from inbox.messages import new_message, validate_body
-from inbox.models import Conversation, Inbox, Message, OptOut, PhoneNumber, User, utcnow
+from inbox.models import (
+    Conversation,
+    Inbox,
+    Message,
+    OptOut,
+    PhoneNumber,
+    ResponseTime,
+    User,
+    utcnow,
+)
 from inbox.numbers import mark_used
 
 # Every status Twilio's Message resource documents, in the order Twilio moves through them;
@@ -131,6 +141,7 @@ async def queue(
                 sender_id=sender.id if sender else None,
                 automatic=automatic,
             )
+            result.message.bulk = bulk
             conversation.last_message_at = now
             session.add(conversation)
         results.append(result)
@@ -141,9 +152,43 @@ async def queue(
     await session.flush()
     for message in queued:
         await attachments.attach(session, message, sender.id if sender else None, media_ids)
+    if not (automatic or bulk) and sender is not None and sender.role != "bot":
+        await _answered(session, [r for r in results if r.message is not None], sender, now)
     outbox.add(session, queued, now, callback_base=callback_base, bulk=bulk)
     await session.flush()
     return results
+
+
+async def _answered(
+    session: AsyncSession, replies: Sequence[Queued], sender: User, now: datetime
+) -> None:
+    """A person replied: each waiting customer's wait ends, and is recorded for the reports."""
+    assert sender.id is not None
+    for reply in replies:
+        conversation, message = reply.conversation, reply.message
+        assert conversation is not None and message is not None and message.id is not None
+        if conversation.waiting_since is None:
+            continue
+        assert conversation.id is not None
+        answered_before = await session.scalar(
+            select(col(ResponseTime.message_id))
+            .where(col(ResponseTime.conversation_id) == conversation.id)
+            .limit(1)
+        )
+        session.add(
+            ResponseTime(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                inbox_id=conversation.inbox_id,
+                user_id=sender.id,
+                started_at=conversation.waiting_since,
+                answered_at=now,
+                first=answered_before is None,
+            )
+        )
+        conversation.waiting_since = None
+        session.add(conversation)
+    await session.flush()
 
 
 async def queue_to_numbers(

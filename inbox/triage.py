@@ -33,6 +33,8 @@ async def assign(session: AsyncSession, conversation: Conversation, assignee_id:
 async def set_status(session: AsyncSession, conversation: Conversation, status: str) -> None:
     if status not in ("open", "archived"):
         raise RuntimeError(f"Cannot set conversation status {status!r}.")
+    if status == "archived" and conversation.status != "archived":
+        conversation.archived_at = utcnow()  # the reports count archives by this
     conversation.status = status
     session.add(conversation)
     await session.flush()

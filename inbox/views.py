@@ -36,6 +36,7 @@ def inbox_view(inbox: Inbox, unsolicited_to: list[int]) -> dict[str, Any]:
         "unsolicited_to": unsolicited_to,
         "mailroom": inbox.mailroom,
         "archived": inbox.archived_at is not None,
+        "sla_minutes": inbox.sla_minutes,
     }
 
 
@@ -121,6 +122,7 @@ def conversation_view(
         "opted_out": opted_out,
         "handed_off": conversation.handed_off,
         "tags": [tag_view(t) for t in tags],
+        "waiting_since": iso(conversation.waiting_since),
     }
 
 

@@ -35,7 +35,8 @@ end
 
 # KEYS: lock, fence, due, held(caller)  ARGV: member, user, name, kind, team, inbox, ttl_ms,
 # idle_ms, slack_ms, held_prefix, conversation_id, fence_ttl_ms
-# -> {0, holder, name, kind} refused | {2, token, since, deadline} already the caller's
+# -> {0, holder, name, kind} refused | {2, token, since, deadline, prompted} already the
+#    caller's (prompted 1: an idle prompt was waiting, and this answers it)
 #    | {1, token, since, deadline [, lapsed holder, name, kind, reason, lapsed version]} taken
 ACQUIRE = (
     _NOW
@@ -54,7 +55,9 @@ if h[1] then
     redis.call('ZADD', KEYS[3], math.min(now + idle, deadline), ARGV[1])
     redis.call('PEXPIRE', KEYS[3], ttl + slack)
     redis.call('PEXPIRE', KEYS[4], ttl + slack)
-    return {2, h[6], tonumber(h[7]), deadline}
+    local prompted = 0
+    if tonumber(h[5]) > 0 then prompted = 1 end
+    return {2, h[6], tonumber(h[7]), deadline, prompted}
   end
   local reason = 'expired'
   if tonumber(h[5]) > 0 and now >= tonumber(h[5]) then reason = 'idle' end
@@ -77,20 +80,22 @@ return {1, token, now, deadline, lapsed[1], lapsed[2], lapsed[3], lapsed[4], lap
 )
 
 # KEYS: lock, due, held(caller)  ARGV: member, user, ttl_ms, idle_ms, slack_ms
-# -> {0} not the caller's live lock | {1, deadline}
+# -> {0} not the caller's live lock | {1, deadline, prompted (1: answers an idle prompt), token}
 TOUCH = (
     _NOW
     + """
 local ttl, idle, slack = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local h = redis.call('HMGET', KEYS[1], 'holder', 'deadline', 'prompt')
+local h = redis.call('HMGET', KEYS[1], 'holder', 'deadline', 'prompt', 'token')
 if not h[1] or h[1] ~= ARGV[2] or not live(h[2], h[3]) then return {0} end
+local prompted = 0
+if tonumber(h[3]) > 0 then prompted = 1 end
 local deadline = now + ttl
 redis.call('HSET', KEYS[1], 'active', now, 'deadline', deadline, 'prompt', 0)
 redis.call('PEXPIRE', KEYS[1], ttl + slack)
 redis.call('ZADD', KEYS[2], math.min(now + idle, deadline), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ttl + slack)
 redis.call('PEXPIRE', KEYS[3], ttl + slack)
-return {1, deadline}
+return {1, deadline, prompted, h[4]}
 """
 )
 
@@ -121,8 +126,9 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(AR
 
 # KEYS: lock, due, fence  ARGV: member, idle_ms, grace_ms, held_prefix, conversation_id,
 # fence_ttl_ms
-# -> {0} nothing to do (or another process did it) | {1, holder, name, kind, inbox, release_at}
-#    idle prompt | {2, holder, name, kind, inbox, reason, version} released ('idle'/'expired')
+# -> {0} nothing to do (or another process did it)
+#    | {1, holder, name, kind, inbox, release_at, token} idle prompt
+#    | {2, holder, name, kind, inbox, reason, version} released ('idle'/'expired')
 SWEEP = (
     _NOW
     + _BUMP
@@ -130,7 +136,7 @@ SWEEP = (
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) > now then return {0} end
 local h = redis.call('HMGET', KEYS[1], 'holder', 'name', 'kind', 'inbox', 'deadline', 'prompt',
-                     'active')
+                     'active', 'token')
 if not h[1] then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {0}
@@ -149,7 +155,7 @@ if prompt == 0 and now >= active + tonumber(ARGV[2]) then
   local release_at = math.min(now + tonumber(ARGV[3]), deadline)
   redis.call('HSET', KEYS[1], 'prompt', release_at)
   redis.call('ZADD', KEYS[2], release_at, ARGV[1])
-  return {1, h[1], h[2], h[3], h[4], release_at}
+  return {1, h[1], h[2], h[3], h[4], release_at, h[8]}
 end
 local next_at = math.min(active + tonumber(ARGV[2]), deadline)
 if prompt > 0 then next_at = math.min(prompt, deadline) end

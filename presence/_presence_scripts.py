@@ -77,7 +77,7 @@ else
   viewing = '-'
   redis.call('ZREM', KEYS[4], ARGV[9])
 end
-local p = redis.call('HMGET', KEYS[2], 'status', 'viewing', 'team', 'name', 'kind')
+local p = redis.call('HMGET', KEYS[2], 'status', 'viewing', 'team', 'name', 'kind', 'since')
 local team, name, kind = ARGV[4], ARGV[5], ARGV[6]
 if team == '' then
   if not p[3] then return {} end
@@ -85,8 +85,10 @@ if team == '' then
 end
 local changed = 0
 if p[1] ~= status or p[2] ~= viewing then changed = 1 end
+local since = p[6]
+if p[1] ~= status or not since then since = now end  -- in this status since
 redis.call('HSET', KEYS[2], 'status', status, 'viewing', viewing, 'team', team, 'name', name,
-           'kind', kind, 'seen', now)
+           'kind', kind, 'seen', now, 'since', since)
 redis.call('PEXPIRE', KEYS[2], record_ttl)
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[3], ARGV[9])

@@ -64,6 +64,16 @@ class IdlePrompt:
     inbox_id: int
     holder: Holder
     release_at_ms: int
+    version: int = 0  # the hold's fencing token (the lock's version)
+
+
+@dataclass(frozen=True)
+class Touched:
+    """Activity on a held lock: its new deadline, and whether it answered an idle prompt."""
+
+    deadline_ms: int
+    answered_prompt: bool
+    version: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class Claim:
     lock: Lock
     fresh: bool
     lapsed: Released | None = None
+    answered_prompt: bool = False  # the holder took it again while an idle prompt waited
 
 
 def _member(team_id: int, conversation_id: int) -> str:
@@ -132,6 +143,8 @@ class LockStore:
         token, since, deadline = int(_s(result[1])), int(result[2]), int(result[3])
         lock = Lock(conversation_id, team_id, inbox_id, who, token, since, deadline)
         lapsed = None
+        if result[0] == 2:
+            return Claim(lock, fresh=False, answered_prompt=int(result[4]) == 1)
         if len(result) > 4:
             lapsed = Released(
                 conversation_id,
@@ -143,8 +156,8 @@ class LockStore:
             )
         return Claim(lock, fresh=result[0] == 1, lapsed=lapsed)
 
-    async def touch(self, conversation_id: int, team_id: int, user_id: int) -> int:
-        """Activity or an answer to the idle prompt: push the deadline out; return it (ms)."""
+    async def touch(self, conversation_id: int, team_id: int, user_id: int) -> Touched:
+        """Activity or an answer to the idle prompt: push the deadline out."""
         keys = [
             self._keys.lock_key(conversation_id),
             self._keys.locks_due_key(),
@@ -160,7 +173,7 @@ class LockStore:
             result = await self._touch(keys=keys, args=[*args, LOCK_KEY_SLACK_MS])
         if result[0] != 1:
             raise LockNotHeldError(conversation_id)
-        return int(result[1])
+        return Touched(int(result[1]), int(result[2]) == 1, int(_s(result[3])))
 
     async def release(
         self, conversation_id: int, team_id: int, user_id: int | None, reason: str
@@ -259,5 +272,6 @@ class LockStore:
             return None
         holder, inbox = _holder(*result[1:4]), int(_s(result[4]))
         if result[0] == 1:
-            return IdlePrompt(conversation_id, team_id, inbox, holder, int(result[5]))
+            version = int(_s(result[6]))
+            return IdlePrompt(conversation_id, team_id, inbox, holder, int(result[5]), version)
         return Released(conversation_id, team_id, inbox, holder, _s(result[5]), int(_s(result[6])))

@@ -36,6 +36,7 @@ class PresenceState:
     status: str  # online | away | offline
     viewing: int | None
     live_connections: int
+    since_ms: int | None = None  # in this status since (Redis's clock); None: not known
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ class PresenceStore:
                     status=f["status"],
                     viewing=None if f["viewing"] == "-" else int(f["viewing"]),
                     live_connections=0 if f["status"] == "offline" else 1,
+                    since_ms=int(f["since"]) if "since" in f else None,
                 )
             )
         return states

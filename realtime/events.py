@@ -21,6 +21,11 @@ PRESENCE_CHANGED: Final = "presence.changed"
 LOCK_ACQUIRED: Final = "lock.acquired"
 LOCK_RELEASED: Final = "lock.released"
 LOCK_IDLE_PROMPT: Final = "lock.idle_prompt"
+# To the conversation's inbox (the supervisor board): the holder was asked whether they are
+# still working (pending until `release_at`), and they answered (or took it up again). No
+# answer ends as lock.released with reason `idle`.
+LOCK_PROMPTED: Final = "lock.prompted"
+LOCK_CONFIRMED: Final = "lock.confirmed"
 NOTE_CREATED: Final = "note.created"  # a private note, to the inbox's members
 MENTION_CREATED: Final = "mention.created"  # to the teammate a note names
 TAG_UPDATED: Final = "tag.updated"  # the team's tag list: one made, renamed or recoloured
@@ -48,6 +53,8 @@ EventType = Literal[
     "lock.acquired",
     "lock.released",
     "lock.idle_prompt",
+    "lock.prompted",
+    "lock.confirmed",
     "access.changed",
     "inbox.created",
     "inbox.updated",
@@ -122,6 +129,9 @@ class ConversationData(_Strict):
     opted_out: bool
     handed_off: bool
     tags: list[TagData] = []  # absent from events logged before tags existed
+    # The customer's oldest text no person has answered yet (null: nobody waits); the queue
+    # and the SLA flag count from it. Absent from events logged before it existed.
+    waiting_since: str | None = None
 
 
 class MessageCreated(_Strict):
@@ -162,6 +172,7 @@ class PresenceChangedData(_Strict):
     user: Sender
     status: Literal["online", "away", "offline"]
     viewing: int | None  # conversation id
+    since: str | None = None  # in this status since; absent from events logged before it
 
 
 class PresenceChanged(_Strict):
@@ -215,6 +226,34 @@ class LockIdlePrompt(_Strict):
     data: LockIdlePromptData
 
 
+class LockPromptedData(_Strict):
+    conversation_id: int
+    holder: Sender
+    release_at: str  # no answer by then: released (reason `idle`)
+    version: int  # the hold's version, as in LockAcquiredData
+
+
+class LockPrompted(_Strict):
+    id: int
+    type: Literal["lock.prompted"]
+    ts: str
+    data: LockPromptedData
+
+
+class LockConfirmedData(_Strict):
+    conversation_id: int
+    holder: Sender
+    expires_at: str
+    version: int
+
+
+class LockConfirmed(_Strict):
+    id: int
+    type: Literal["lock.confirmed"]
+    ts: str
+    data: LockConfirmedData
+
+
 class ConversationDeleted(_Strict):
     """The conversation left this inbox: deleted, or moved to another inbox."""
 
@@ -253,6 +292,7 @@ class InboxData(_Strict):
     unsolicited_to: list[int]  # the bot (for `bot`), or the members who receive (for `agent`)
     mailroom: bool
     archived: bool
+    sla_minutes: float | None = None  # the first-response target; absent before it existed
 
 
 class InboxEventData(_Strict):
@@ -415,6 +455,8 @@ ServerFrame = Annotated[
     | LockAcquired
     | LockReleased
     | LockIdlePrompt
+    | LockPrompted
+    | LockConfirmed
     | ConversationDeleted
     | AccessChanged
     | InboxCreated

@@ -47,6 +47,7 @@ from server.http import (
     pages,
     phone_numbers,
     registration,
+    reports,
     tags,
     tokens,
     triage,
@@ -144,6 +145,7 @@ API_ROUTES = (
     + contacts.routes
     + bulk.routes
     + board.routes
+    + reports.routes
     + notes.routes
     + tags.routes
     + canned.routes

@@ -24,6 +24,7 @@ from inbox.numbers import Lifetimes, number_views
 from inbox.views import message_view, person_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
 from presence.status import PresenceState
+from presence.types import Holder
 from realtime import events as ev
 
 
@@ -327,8 +328,36 @@ def idle_prompt_data(prompt: IdlePrompt) -> dict[str, Any]:
     return _shaped(ev.LockIdlePromptData, data)
 
 
+def prompted_data(prompt: IdlePrompt) -> dict[str, Any]:
+    data = {
+        "conversation_id": prompt.conversation_id,
+        "holder": prompt.holder.view(),
+        "release_at": iso_ms(prompt.release_at_ms),
+        "version": prompt.version,
+    }
+    return _shaped(ev.LockPromptedData, data)
+
+
+def confirmed_data(
+    conversation_id: int, holder: Holder, expires_at_ms: int, version: int
+) -> dict[str, Any]:
+    data = {
+        "conversation_id": conversation_id,
+        "holder": holder.view(),
+        "expires_at": iso_ms(expires_at_ms),
+        "version": version,
+    }
+    return _shaped(ev.LockConfirmedData, data)
+
+
 def presence_data(state: PresenceState) -> dict[str, Any]:
-    data = {"user": state.user.view(), "status": state.status, "viewing": state.viewing}
+    since = None if state.since_ms is None else iso_ms(state.since_ms)
+    data = {
+        "user": state.user.view(),
+        "status": state.status,
+        "viewing": state.viewing,
+        "since": since,
+    }
     return _shaped(ev.PresenceChangedData, data)
 
 
@@ -356,6 +385,20 @@ async def append_idle_prompt(session: AsyncSession, prompt: IdlePrompt) -> Event
         ev.LOCK_IDLE_PROMPT,
         idle_prompt_data(prompt),
         user_id=prompt.holder.id,
+    )
+
+
+async def append_lock_prompted(session: AsyncSession, prompt: IdlePrompt) -> EventRecord:
+    """To the inbox (the board): the holder's idle prompt is pending."""
+    return await eventlog.append_event(
+        session, prompt.team_id, ev.LOCK_PROMPTED, prompted_data(prompt), inbox_id=prompt.inbox_id
+    )
+
+
+async def append_lock_confirmed(session: AsyncSession, lock: Lock) -> EventRecord:
+    data = confirmed_data(lock.conversation_id, lock.holder, lock.expires_at_ms, lock.token)
+    return await eventlog.append_event(
+        session, lock.team_id, ev.LOCK_CONFIRMED, data, inbox_id=lock.inbox_id
     )
 
 

@@ -11,7 +11,9 @@ each text is answered once that transaction has committed (docs/performance.md, 
 Unsolicited texts (a customer writing first: a new conversation) follow the inbox's handling:
 on `agent` with named receivers the conversation is assigned to one of them as it is made
 (inbox/inbound.py), in the same transaction, so its first event names the assignee; on `bot` it
-stays unassigned for the bot the inbox names (bots/rules.py)."""
+stays unassigned for the bot the inbox names (bots/rules.py). An inbox with automatic assignment
+on (inbox/assignment.py) gives an open, unassigned conversation that gets a text to an online
+member instead, in the same transaction."""
 
 from __future__ import annotations
 
@@ -23,13 +25,14 @@ from functools import partial
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import away, conversations, numbers, optout
+from inbox import assignment, away, conversations, numbers, optout
 from inbox.errors import InboxError
 from inbox.inbound import InboundText, Stored, receive_inbound
 from inbox.memberships import member_ids
-from inbox.models import EventRecord, Inbox, Message
+from inbox.models import Conversation, EventRecord, Inbox, Message
 from inbox.phones import to_e164
 from server.batches import Batcher
+from server.flows.assignment import online_for
 from server.flows.events import (
     append_access_changed,
     append_conversation_updated,
@@ -110,6 +113,8 @@ def _store_failed(exc: Exception) -> bool:
 async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exception]:
     events: list[EventRecord] = []
     replies = 0
+    # Who is online, for automatic assignment: read before the write transaction.
+    online = {to: await online_for(svc, to) for to in sorted({a.text.to for a in arrivals})}
     async with svc.db.write() as session:
         results = await receive_inbound(session, [a.text for a in arrivals])
         created = [
@@ -117,6 +122,7 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
             for s, a in zip(results, arrivals, strict=True)
             if isinstance(s, Stored) and s.created
         ]
+        await _assign(session, created, online)
         used = {arrival.text.to: stored.message.created_at for stored, arrival in created}
         for number, at in used.items():  # its idle time starts again (auto-release)
             await numbers.mark_used(session, number, at)
@@ -137,6 +143,36 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
     if replies:
         svc.owed.set()
     return [r if isinstance(r, InboxError) else r.message for r in results]
+
+
+async def _assign(
+    session: AsyncSession,
+    created: list[tuple[Stored, _Arrival]],
+    online: dict[str, frozenset[int]],
+) -> None:
+    """Automatic assignment of the batch's conversations, and no wait for a person after a
+    STOP; every text's view of its conversation says so, for its event."""
+    views: dict[int, list[Conversation]] = {}
+    reached: dict[int, str] = {}  # conversation id -> the number its texts reached
+    for stored, arrival in created:
+        conversation_id = stored.conversation.id or 0
+        views.setdefault(conversation_id, []).append(stored.conversation)
+        reached[conversation_id] = arrival.text.to
+    for conversation_id, seen in views.items():
+        # Its newest view (after the batch's last text) decides; the others follow.
+        await assignment.assign_arrivals(session, seen[-1:], online[reached[conversation_id]])
+        for view in seen[:-1]:
+            view.assignee_id = seen[-1].assignee_id
+    stopped = {
+        s.conversation.id or 0
+        for s, _ in created
+        if optout.keyword_action(s.message.body) == "stop"
+    }
+    if stopped:
+        await conversations.stop_waiting(session, stopped)  # nobody is to answer a STOP
+        for conversation_id in stopped:
+            for view in views[conversation_id]:
+                view.waiting_since = None
 
 
 async def _mailroom_access(session: AsyncSession, mailroom: Inbox) -> list[EventRecord]:

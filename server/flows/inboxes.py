@@ -1,9 +1,10 @@
 """An admin's changes to inboxes (DESIGN.md, "Admin"; seed 004's wizard): making one, changing
 its settings (name, API code, colour, number, voice forwarding number, unsolicited handling,
-HELP answer), its members, and archiving it. Each change, its events and its audit entry
-commit together: `access.changed` to each user whose inboxes changed (first, so they may see
-what follows), then `inbox.created` or `inbox.updated` to the inbox's members and the admins
-(a change of members alone: to the admins)."""
+HELP answer, automatic assignment and its cap, the SLA target), its members, and archiving
+it. Each change, its events and its audit entry commit together: `access.changed` to each
+user whose inboxes changed (first, so they may see what follows), then `inbox.created` or
+`inbox.updated` to the inbox's members and the admins (a change of members alone: to the
+admins)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import audit, inboxes, memberships
+from inbox import assignment, audit, inboxes, memberships
 from inbox.models import EventRecord, Inbox, PhoneNumber, User
 from server.flows.events import (
     append_access_changed,
@@ -53,6 +54,8 @@ async def _apply(session: AsyncSession, inbox: Inbox, settings: Settings) -> lis
         inbox.forwarding_number = inboxes.check_forwarding(given["voice_forward_to"])
     if "help_text" in given:
         inbox.help_text = given["help_text"]
+    for key, value in assignment.check_settings(given).items():
+        setattr(inbox, key, value)
     session.add(inbox)
     if "phone_number_id" in given:
         await inboxes.assign_number(session, inbox, given["phone_number_id"])

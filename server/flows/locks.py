@@ -19,8 +19,20 @@ from inbox.models import EventRecord, User
 from presence.errors import LockNotHeldError
 from presence.locks import Claim, IdlePrompt, Lock, Released
 from presence.types import Holder
-from realtime.events import LOCK_ACQUIRED, LOCK_RELEASED, LockAcquiredData, LockReleasedData
-from server.flows.events import append_idle_prompt, lock_data, released_data
+from realtime.events import (
+    LOCK_ACQUIRED,
+    LOCK_CONFIRMED,
+    LOCK_RELEASED,
+    LockAcquiredData,
+    LockReleasedData,
+)
+from server.flows.events import (
+    append_idle_prompt,
+    append_lock_prompted,
+    confirmed_data,
+    lock_data,
+    released_data,
+)
 from server.services import Services
 
 logger = logging.getLogger(__name__)
@@ -42,13 +54,29 @@ def queue_released(svc: Services, released: Released) -> None:
     svc.lock_events.add(released.team_id, LOCK_RELEASED, released_data(released), released.inbox_id)
 
 
+def queue_confirmed(
+    svc: Services, lock_scope: tuple[int, int], conversation_id: int, holder: Holder,
+    expires_at_ms: int, version: int,
+) -> None:  # fmt: skip
+    """The holder answered their idle prompt (`lock_scope`: team, inbox)."""
+    team_id, inbox_id = lock_scope
+    data = confirmed_data(conversation_id, holder, expires_at_ms, version)
+    svc.lock_events.add(team_id, LOCK_CONFIRMED, data, inbox_id)
+
+
 def queue_claim(svc: Services, claim: Claim) -> None:
-    """Queue the events of a successful acquire: a lapsed holder's release, then the new hold."""
+    """Queue the events of a successful acquire: a lapsed holder's release, then the new hold
+    (or, for the holder taking it again while prompted, that they answered)."""
+    lock = claim.lock
     if claim.lapsed is not None:
         queue_released(svc, claim.lapsed)
     if claim.fresh:
-        lock = claim.lock
         svc.lock_events.add(lock.team_id, LOCK_ACQUIRED, lock_data(lock), lock.inbox_id)
+    elif claim.answered_prompt:
+        scope = (lock.team_id, lock.inbox_id)
+        queue_confirmed(
+            svc, scope, lock.conversation_id, lock.holder, lock.expires_at_ms, lock.token
+        )
 
 
 async def acquire(
@@ -148,7 +176,10 @@ async def sweep_locks(svc: Services) -> None:
         outcome = await svc.locks.sweep(team_id, conversation_id)
         if isinstance(outcome, Released):
             queue_released(svc, outcome)
-        elif isinstance(outcome, IdlePrompt):
+        elif isinstance(outcome, IdlePrompt):  # to the holder, and to the board
             async with svc.db.write() as session:
-                record = await append_idle_prompt(session, outcome)
-            await svc.announce(record)
+                records = [
+                    await append_idle_prompt(session, outcome),
+                    await append_lock_prompted(session, outcome),
+                ]
+            await svc.announce(*records)

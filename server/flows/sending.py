@@ -45,6 +45,7 @@ from presence.locks import Claim
 from server.flows.events import (
     append_conversation_updated,
     append_lock_acquired,
+    append_lock_confirmed,
     append_lock_released,
     append_message_created,
     append_message_statuses,
@@ -159,6 +160,8 @@ async def _fence(
         records.append(await append_lock_released(session, claim.lapsed))
     if claim.fresh:
         records.append(await append_lock_acquired(session, claim.lock))
+    elif claim.answered_prompt:  # a reply is an answer to the idle prompt
+        records.append(await append_lock_confirmed(session, claim.lock))
     return records
 
 

@@ -1,5 +1,7 @@
 """The supervisor board over REST (DESIGN.md, "REST"): `GET /api/v1/presence`,
-`GET /api/v1/locks`, and `DELETE /api/v1/locks/{conversation_id}` (force-release)."""
+`GET /api/v1/locks`, `DELETE /api/v1/locks/{conversation_id}` (force-release), and
+`GET /api/v1/board` (the queue: open conversations assigned or waiting, and each agent's last
+reply; the page keeps them current from the events)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox import conversations
-from inbox.models import SUPERVISING_ROLES
+from inbox import conversations, queues
+from inbox.models import SUPERVISING_ROLES, utcnow
+from inbox.views import iso
 from server.errors import ApiError
 from server.flows import locks
 from server.flows.events import lock_data, visible_presence
@@ -38,6 +41,17 @@ async def list_locks(request: Request) -> JSONResponse:
     return JSONResponse({"items": items, "next": None})
 
 
+async def board_queue(request: Request) -> JSONResponse:
+    user, visible = await caller(request)
+    require_role(user, SUPERVISING_ROLES)
+    async with services(request).db.read() as session:
+        waiting = await queues.open_queue(session, visible)
+        views = await conversations.describe(session, waiting, None)
+        replies = await queues.last_replies(session, visible, utcnow())
+    last = [{"user_id": u, "at": iso(at)} for u, at in sorted(replies.items())]
+    return JSONResponse({"conversations": views, "last_replies": last})
+
+
 async def force_release(request: Request) -> JSONResponse:
     user, visible = await caller(request)
     require_role(user, SUPERVISING_ROLES)
@@ -62,5 +76,6 @@ async def force_release(request: Request) -> JSONResponse:
 routes = [
     Route("/presence", list_presence),
     Route("/locks", list_locks),
+    Route("/board", board_queue),
     Route("/locks/{conversation_id}", force_release, methods=["DELETE"]),
 ]

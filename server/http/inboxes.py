@@ -28,6 +28,7 @@ from server.services import services
 SETTINGS = (
     *("name", "api_code", "colour", "phone_number_id", "voice_forward_to", "help_text"),
     *("unsolicited", "unsolicited_to", "member_ids"),
+    *("assignment", "assignment_cap", "sla_minutes"),
 )
 
 

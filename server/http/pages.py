@@ -133,6 +133,17 @@ async def board_page(request: Request) -> Response:
     return render(request, "board.html", {"user": user})
 
 
+async def reports_page(request: Request) -> Response:
+    """Reports: figures per inbox or agent and day or week, charts, CSV."""
+    user, _ = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    if user.role not in SUPERVISING_ROLES:
+        what = "Reports are for supervisors and admins."
+        return render(request, "forbidden.html", {"user": user, "what": what}, status=403)
+    return render(request, "reports.html", {"user": user})
+
+
 SETTINGS_SECTIONS = {"users": "People", "inboxes": "Inboxes", "tokens": "API tokens"}
 SETTINGS_SECTIONS |= {"numbers": "Phone numbers", "registration": "Registration"}
 SETTINGS_SECTIONS |= {"audit": "Audit log"}
@@ -227,6 +238,7 @@ routes = [
     Route("/conversations/{conversation_id:int}", inbox_page),
     Route("/mentions", inbox_page),
     Route("/board", board_page),
+    Route("/reports", reports_page),
     Route("/settings", settings_page),
     Route("/settings/{section}", settings_page),
     Route("/admin", to_settings),

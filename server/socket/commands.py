@@ -157,9 +157,14 @@ async def lock_acquire(cmd: Command) -> None:
 async def lock_touch(cmd: Command) -> None:
     """Typing, or "still working" (the answer to lock.idle_prompt): push the deadline out."""
     conversation_id = cmd.conversation_id()
-    team_id, _ = await cmd.scope(conversation_id)
-    deadline = await cmd.svc.locks.touch(conversation_id, team_id, cmd.conn.user_id)
-    cmd.ack({"conversation_id": conversation_id, "expires_at": iso_ms(deadline)})
+    scope = await cmd.scope(conversation_id)
+    touched = await cmd.svc.locks.touch(conversation_id, scope[0], cmd.conn.user_id)
+    cmd.ack({"conversation_id": conversation_id, "expires_at": iso_ms(touched.deadline_ms)})
+    who = presence.holder(cmd.conn)
+    if touched.answered_prompt and who is not None:
+        locks.queue_confirmed(
+            cmd.svc, scope, conversation_id, who, touched.deadline_ms, touched.version
+        )
 
 
 async def lock_release(cmd: Command) -> None:

@@ -153,7 +153,8 @@ async def test_an_idle_agent_stays_released_until_they_act_again(
         for e in told
         if e["data"].get("holder", {}).get("name") == "Bob Agent"
     ]
-    assert bobs == [("lock.acquired", None), ("lock.released", "idle")]
+    # The inbox (the supervisor board) is told of the prompt, then of the release it ended in.
+    assert bobs == [("lock.acquired", None), ("lock.prompted", None), ("lock.released", "idle")]
     answer = await carol.request.get(idle_server.url + "/api/v1/locks")
     holders = [item["holder"]["name"] for item in (await answer.json())["items"]]
     assert holders == ["Carol Supervisor"]
@@ -187,7 +188,7 @@ async def test_supervisor_board_shows_agents_and_force_releases_a_lock(
     await bob.get_by_label("Reply", exact=True).fill("Half-written answer")
     lock_row = carol.locator("#locks tbody tr", has_text=CUSTOMER)
     await expect(lock_row).to_contain_text("Bob Agent")
-    await expect(bob_row.locator("td").nth(2)).to_contain_text(CUSTOMER)  # holding
+    await expect(bob_row.locator("td").nth(3)).to_contain_text(CUSTOMER)  # holding
     await screenshot(carol, "board")
 
     await lock_row.get_by_role("button", name="Force release").click()

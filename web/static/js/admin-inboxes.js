@@ -1,5 +1,6 @@
 // Settings › Inboxes (seed 004's wizard in one form): name, API code, colour, one of the team's
-// numbers, voice forwarding number, members, who gets unsolicited texts (members, or a bot);
+// numbers, voice forwarding number, members, who gets unsolicited texts (members, or a bot),
+// automatic assignment (off, round-robin, least busy; a cap), the first-response target;
 // archiving. Live from `inbox.created` / `inbox.updated` / `user.updated`.
 import { api } from "./api.js";
 import { $, dialog, el, report } from "./dom.js";
@@ -111,6 +112,9 @@ function openForm(inbox) {
   for (const radio of document.querySelectorAll('input[name="inbox-unsolicited"]')) {
     radio.checked = radio.value === (inbox?.unsolicited || "agent");
   }
+  $("inbox-assignment").value = inbox?.assignment || "off";
+  $("inbox-cap").value = inbox?.assignment_cap ?? "";
+  $("inbox-sla").value = inbox?.sla_minutes ?? "";
   fillNumbers(inbox);
   fillPeople(inbox);
   showMode();
@@ -129,6 +133,9 @@ function formBody() {
     voice_forward_to: $("inbox-forward").value.trim() || null,
     member_ids: ticked("inbox-member"),
     unsolicited: mode(),
+    assignment: $("inbox-assignment").value,
+    assignment_cap: $("inbox-cap").value === "" ? null : Number($("inbox-cap").value),
+    sla_minutes: $("inbox-sla").value === "" ? null : Number($("inbox-sla").value),
   };
   const code = $("inbox-code").value.trim();
   if (code || editing) body.api_code = code;

@@ -5,6 +5,8 @@ import { $, el, firstName, initials, report, time } from "./dom.js";
 import { lockOf } from "./locks.js";
 import { emit, label, state, viewersOf } from "./state.js";
 import { tagChip } from "./tags.js";
+import { msUntilTarget, pastTarget } from "./sla.js";
+import { targetOf } from "./sidebar.js";
 
 let loadSeq = 0;
 // Ids the server listed for the current filters, plus live arrivals that match them: what the
@@ -47,12 +49,14 @@ function row(c) {
     const names = viewers.map((v) => firstName(v.user.name)).join(", ");
     markers.append(el("span", { className: "marker viewing" }, `${names} viewing`));
   }
+  const late = pastTarget(c, targetOf(c.inbox_id));
+  if (late) markers.append(el("span", { className: "marker late" }, "Past response target"));
   const tags = (c.tags || []).map((t) => tagChip(t));
   const button = el(
     "button",
     {
       type: "button",
-      className: "conversation" + (c.unread ? " unread" : ""),
+      className: "conversation" + (c.unread ? " unread" : "") + (late ? " late" : ""),
       dataset: { conversationId: c.id },
       "aria-current": String(c.id === state.conversationId),
     },
@@ -87,11 +91,20 @@ export function shownConversations() {
   return [...state.conversations.values()].filter((c) => listed.has(c.id) && matchesFilters(c)).sort(newestFirst);
 }
 
+// Drawn again the moment the next shown conversation passes its target (no server event).
+let targetTimer = null;
+function flagWhenLate(items) {
+  clearTimeout(targetTimer);
+  const waits = items.map((c) => msUntilTarget(c, targetOf(c.inbox_id))).filter((ms) => ms !== null);
+  if (waits.length) targetTimer = setTimeout(renderList, Math.min(...waits) + 50);
+}
+
 export function renderList() {
   const list = $("conversations");
   const focused = document.activeElement?.dataset?.conversationId;
   const items = shownConversations();
   list.replaceChildren(...items.map(row));
+  flagWhenLate(items);
   const empty = $("list-empty");
   empty.hidden = items.length > 0 || state.inboxId === null;
   empty.textContent = searching()

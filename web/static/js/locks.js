@@ -107,3 +107,14 @@ export async function loadLocks() {
   const { items } = await api("GET", "/api/v1/locks");
   applySnapshot(items, mark);
 }
+
+// lock.prompted / lock.confirmed (the board): the hold's idle prompt is pending, or was
+// answered. They carry the hold's version; an older one is stale, a newer one is a hold this
+// page had not heard of yet.
+export function applyPromptEvent(event) {
+  const data = event.data;
+  const pending = event.type === "lock.prompted";
+  const applied = hold({ ...data, idle_prompt_pending: pending, release_at: pending ? data.release_at : null });
+  if (applied) emit("locks", data.conversation_id);
+  return applied;
+}

@@ -12,6 +12,7 @@ const buttonOf = (id) => inboxButtons().find((b) => Number(b.dataset.inboxId) ==
 function paint(button, inbox) {
   if (inbox) {
     button.dataset.colour = inbox.colour;
+    button.dataset.slaMinutes = inbox.sla_minutes ?? "";
     button.querySelector(".inbox-name").textContent = inbox.name;
     button.classList.toggle("archived", Boolean(inbox.archived));
     button.title = inbox.archived ? `${inbox.name} (archived: read-only)` : "";
@@ -21,7 +22,8 @@ function paint(button, inbox) {
 }
 
 function newButton(inbox) {
-  const button = el("button", { type: "button", className: "inbox-link", dataset: { inboxId: inbox.id, colour: inbox.colour } },
+  const dataset = { inboxId: inbox.id, colour: inbox.colour, slaMinutes: inbox.sla_minutes ?? "" };
+  const button = el("button", { type: "button", className: "inbox-link", dataset },
     el("span", { className: "swatch", "aria-hidden": "true" }),
     el("span", { className: "inbox-name" }, inbox.name),
     " ",
@@ -38,6 +40,12 @@ function fillPickers(items) {
     select.replaceChildren(...items.filter((i) => !i.archived).map((i) => el("option", { value: i.id }, i.name)));
     if (items.some((i) => String(i.id) === chosen)) select.value = chosen;
   }
+}
+
+// The inbox's first-response target in minutes (null: none), as its button carries it.
+export function targetOf(inboxId) {
+  const minutes = Number(buttonOf(inboxId)?.dataset.slaMinutes || 0);
+  return minutes > 0 ? { sla_minutes: minutes } : null;
 }
 
 // Paint the server-drawn buttons and call `onPick(inboxId)` when one is clicked (new ones too).
