@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 
 from inbox import accounts
-from inbox.db import Database, head_revision
+from inbox.db import Database
 from inbox.errors import InboxError
 from inbox.models import ROLES
 from server.config import Settings
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "migrate",
         parents=[common],
-        help=f"bring the store's schema to this version's ({head_revision()})",
+        help="bring the store's schema to this version's",
     )
     p.set_defaults(func=migrate)
 

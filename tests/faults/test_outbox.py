@@ -287,7 +287,9 @@ async def test_texts_queued_before_the_upgrade_are_sent_after_it(
             await connection.run_sync(_downgrade, before)
     finally:
         await db.dispose()
-    with running(data_dir, clean_redis, fake_twilio, database_url=database_url) as server:
+    with running(
+        data_dir, clean_redis, fake_twilio, database_url=database_url, migrate_on_start=True
+    ) as server:
         bob_client = await login(server.url, "bob")
         watcher = await Agent.connect(server.url, cookies=bob_client.cookies, hello=0)
         shown = await wait_settled(watcher, owed_id)  # replayed from the log, or live
