@@ -9,6 +9,7 @@ from server.app import create_app
 from tests.conftest import Running, make_settings
 from tests.fake_twilio import FakeTwilio
 from tests.helpers import (
+    EVENT_WAIT_SECS,
     FRONT_DESK,
     SERVE_START_SECS,
     Agent,
@@ -171,8 +172,12 @@ async def test_only_the_bot_an_inbox_names_answers_and_it_follows_the_admins_cha
         for token in (first, second)
     ]
     try:
-        assert "serving inboxes []" in await wait_line(procs[0], "serving inboxes")
-        assert "serving inboxes [1]" in await wait_line(procs[1], "serving inboxes")
+        assert "serving inboxes []" in await wait_line(
+            procs[0], "serving inboxes", SERVE_START_SECS
+        )
+        assert "serving inboxes [1]" in await wait_line(
+            procs[1], "serving inboxes", SERVE_START_SECS
+        )
         for proc in procs:
             await wait_line(proc, "connected to")
         await app_server.twilio.inbound(FRONT_DESK, "+15558880010", "hours?")
@@ -183,8 +188,12 @@ async def test_only_the_bot_an_inbox_names_answers_and_it_follows_the_admins_cha
         await wait_line(procs[0], "not mine")
 
         await alice.patch("/api/v1/inboxes/1", json={"unsolicited_to": [bots["First"]]})
-        assert "serving inboxes [1]" in await wait_line(procs[0], "serving inboxes")
-        assert "serving inboxes []" in await wait_line(procs[1], "serving inboxes")
+        assert "serving inboxes [1]" in await wait_line(
+            procs[0], "serving inboxes", SERVE_START_SECS
+        )
+        assert "serving inboxes []" in await wait_line(
+            procs[1], "serving inboxes", SERVE_START_SECS
+        )
         await app_server.twilio.inbound(FRONT_DESK, "+15558880011", "hours?")
         answer = await bob_ws.next_event(
             "message.created", lambda d: d["message"]["direction"] == "outbound"
