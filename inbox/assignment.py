@@ -109,11 +109,12 @@ async def choose(session: AsyncSession, inbox: Inbox, online: Collection[int]) -
 
 async def assign_arrivals(
     session: AsyncSession, conversations: Sequence[Conversation], online: Collection[int]
-) -> list[Conversation]:
+) -> dict[int, int]:
     """Give each open, unassigned conversation that just got a text its inbox's assignee (a
-    conversation an inbox's bot answers is left to the bot until handed off). Returns those
-    assigned; their events name the assignee."""
-    assigned = []
+    conversation an inbox's bot answers is left to the bot until handed off). Returns the
+    assignee of each conversation assigned, by id; `conversations` (views of the rows,
+    inbox/inbound.py) are not changed: their events must name the assignee."""
+    assigned: dict[int, int] = {}
     for conversation in conversations:
         if conversation.assignee_id is not None or conversation.status != "open":
             continue
@@ -121,14 +122,11 @@ async def assign_arrivals(
         if inbox is None or (inbox.unsolicited == "bot" and not conversation.handed_off):
             continue
         chosen = await choose(session, inbox, online)
-        if chosen is not None:
-            # A statement, not the unit of work: `conversation` may be a view of the row
-            # (inbox/inbound.py builds them from table statements).
+        if chosen is not None and conversation.id is not None:
             await session.execute(
                 update(Conversation)
                 .where(col(Conversation.id) == conversation.id)
                 .values(assignee_id=chosen)
             )
-            conversation.assignee_id = chosen
-            assigned.append(conversation)
+            assigned[conversation.id] = chosen
     return assigned

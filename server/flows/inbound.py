@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,17 +153,15 @@ async def _assign(
 ) -> None:
     """Automatic assignment of the batch's conversations, and no wait for a person after a
     STOP; every text's view of its conversation says so, for its event."""
-    views: dict[int, list[Conversation]] = {}
-    reached: dict[int, str] = {}  # conversation id -> the number its texts reached
+    newest: dict[int, Conversation] = {}  # each conversation as the batch's last text left it
+    reached: dict[int, str] = {}  # the number its texts reached
     for stored, arrival in created:
-        conversation_id = stored.conversation.id or 0
-        views.setdefault(conversation_id, []).append(stored.conversation)
-        reached[conversation_id] = arrival.text.to
-    for conversation_id, seen in views.items():
-        # Its newest view (after the batch's last text) decides; the others follow.
-        await assignment.assign_arrivals(session, seen[-1:], online[reached[conversation_id]])
-        for view in seen[:-1]:
-            view.assignee_id = seen[-1].assignee_id
+        newest[stored.conversation.id or 0] = stored.conversation
+        reached[stored.conversation.id or 0] = arrival.text.to
+    assigned: dict[int, int] = {}
+    for conversation_id, conversation in newest.items():
+        online_here = online[reached[conversation_id]]
+        assigned |= await assignment.assign_arrivals(session, [conversation], online_here)
     stopped = {
         s.conversation.id or 0
         for s, _ in created
@@ -170,9 +169,22 @@ async def _assign(
     }
     if stopped:
         await conversations.stop_waiting(session, stopped)  # nobody is to answer a STOP
-        for conversation_id in stopped:
-            for view in views[conversation_id]:
-                view.waiting_since = None
+    for stored, _ in created:
+        changes: dict[str, Any] = {}
+        conversation_id = stored.conversation.id or 0
+        if conversation_id in assigned:
+            changes["assignee_id"] = assigned[conversation_id]
+        if conversation_id in stopped:
+            changes["waiting_since"] = None
+        if changes:
+            stored.conversation = _changed(stored.conversation, changes)
+
+
+def _changed(view: Conversation, changes: dict[str, Any]) -> Conversation:
+    """A view of a conversation's row with `changes` (views are built from rows, not loaded)."""
+    names = Conversation.metadata.tables["conversation"].c.keys()
+    columns = {name: getattr(view, name) for name in names}
+    return Conversation.model_construct(**(columns | changes))
 
 
 async def _mailroom_access(session: AsyncSession, mailroom: Inbox) -> list[EventRecord]:
