@@ -122,26 +122,28 @@ async def inbox_page(request: Request) -> Response:
     return render(request, "inbox.html", context)
 
 
-async def board_page(request: Request) -> Response:
-    """The supervisor board: live presence and locks, with force release."""
+async def _supervising_page(request: Request, template: str, what: str) -> Response:
+    """A page for supervisors and admins: the login for nobody, a 403 page (saying `what`) for
+    anyone else."""
     user, _ = await current_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.role not in SUPERVISING_ROLES:
-        what = "The supervisor board is for supervisors and admins."
         return render(request, "forbidden.html", {"user": user, "what": what}, status=403)
-    return render(request, "board.html", {"user": user})
+    return render(request, template, {"user": user})
+
+
+async def board_page(request: Request) -> Response:
+    """The supervisor board: live presence and locks, with force release."""
+    what = "The supervisor board is for supervisors and admins."
+    return await _supervising_page(request, "board.html", what)
 
 
 async def reports_page(request: Request) -> Response:
     """Reports: figures per inbox or agent and day or week, charts, CSV."""
-    user, _ = await current_user(request)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    if user.role not in SUPERVISING_ROLES:
-        what = "Reports are for supervisors and admins."
-        return render(request, "forbidden.html", {"user": user, "what": what}, status=403)
-    return render(request, "reports.html", {"user": user})
+    return await _supervising_page(
+        request, "reports.html", "Reports are for supervisors and admins."
+    )
 
 
 SETTINGS_SECTIONS = {"users": "People", "inboxes": "Inboxes", "tokens": "API tokens"}
