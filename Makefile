@@ -32,10 +32,11 @@ check: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins the versions the suite last passed with, so a fresh clone resolves at once.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 # Debian packages, installed with apt-get when missing (as root, or through sudo), with one
