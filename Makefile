@@ -16,11 +16,18 @@ STORES ?= sqlite postgres
 run: $(VENV)/.installed
 	$(BIN)/switchboard serve --demo
 
+# pytest's workers (pytest-xdist): the tests mostly wait on servers, so two cores take two.
+TEST_WORKERS ?= 2
+
+# The first store's run is the whole suite; the next ones take only the tests that get a store,
+# browser tests aside (tests/conftest.py, --store-tests-only): the rest would only repeat.
 # Every store's run happens even when an earlier one fails; the target fails if any did.
 test: $(VENV)/.installed test-packages
-	@status=0; for store in $(STORES); do \
-		echo "== the whole suite on $$store (SWITCHBOARD_TEST_STORE=$$store)"; \
-		SWITCHBOARD_TEST_STORE=$$store $(BIN)/python -m pytest || status=1; \
+	@status=0; only=; for store in $(STORES); do \
+		echo "== the suite on $$store (SWITCHBOARD_TEST_STORE=$$store) $$only"; \
+		SWITCHBOARD_TEST_STORE=$$store $(BIN)/python -m pytest -n $(TEST_WORKERS) $$only \
+			|| status=1; \
+		only=--store-tests-only; \
 	done; exit $$status
 
 # Refresh the README's screenshots in docs/screenshots (the browser tests take them).

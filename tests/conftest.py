@@ -18,8 +18,35 @@ from tests.stores import STORE_ENV, PostgresCluster, chosen_store, sqlite_url
 STORE = chosen_store()  # "sqlite" or "postgres": tests/stores.py
 
 
+# The fixtures that give a test a store: only such a test can find out what the store does.
+STORE_FIXTURES = frozenset({"database_url", "empty_database_url"})
+BROWSER_TESTS = Path(__file__).parent / "web"
+
+
 def pytest_report_header() -> str:
     return f"store: {STORE} ({STORE_ENV})"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-tests-only",
+        action="store_true",
+        help="run only the tests that get a store, browser tests aside (the second store's run of"
+        " `make test`: the others do the same on any store and ran on the first)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--store-tests-only"):
+        return
+    kept, left = [], []
+    for item in items:
+        gets_store = bool(STORE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        in_browser = BROWSER_TESTS in item.path.parents
+        (kept if gets_store and not in_browser else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,9 @@ def about(name: str, status: str) -> Any:
 
 
 async def test_presence_online_away_offline_and_viewing(lock_server: ServerFactory) -> None:
-    async with lock_server(presence_away_after_secs=0.5) as app:
+    # Long enough that a loaded machine still views before bob goes away (his `since` is then
+    # the time he connected); the test waits for the away event, it does not sleep.
+    async with lock_server(presence_away_after_secs=2.0) as app:
         bob, carol = await login(app.url, "bob"), await login(app.url, "carol")
         conversation = await new_conversation(bob, "+15552250001")
         carol_ws = await Agent.connect(app.url, cookies=carol.cookies)
