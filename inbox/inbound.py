@@ -12,13 +12,14 @@ one at a time (inbox/db.py): a sid or a conversation checked absent stays absent
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.attachments import record_received
+from inbox.campaigns import reply_routes
 from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
@@ -135,6 +136,8 @@ async def receive_inbound(
         if conversation["status"] == "archived":
             conversation["status"] = "open"  # a customer writing again revives it
             conversation["handed_off"] = False  # a new request: an inbox's bot may take it again
+        if inboxes.by_campaign.get(text.to) is not None and inbox.unsolicited == "agent":
+            conversation["handed_off"] = True  # the campaign has people answer: no bot takes it
         conversation["touched"] = True
         stored.append((i, inbox, _columns(conversation)))  # as it is after this text
     if not rows:
@@ -188,6 +191,8 @@ class _Inboxes:
 
     of: dict[str, Inbox | InboxError]
     made: set[int]
+    # Numbers whose texts go where an active campaign says, its handling as `unsolicited`.
+    by_campaign: dict[str, Inbox] = field(default_factory=dict)
 
 
 async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
@@ -195,6 +200,9 @@ async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
     rows = await session.execute(_SELECT_INBOXES, {"numbers": list(numbers)})
     for row in rows.mappings():
         found.of[row["phone_number"]] = Inbox.model_construct(**row)
+    # Seed 002: while a campaign using a number is active, its handling overrides the number's.
+    found.by_campaign = await reply_routes(session, numbers, utcnow())
+    found.of |= found.by_campaign
     for number in sorted(numbers - found.of.keys()):  # a team number no inbox has: its Mailroom
         mailroom, made = await mailroom_for_number(session, number)
         if mailroom is None:
