@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import audit, bulk, campaigns
-from inbox.errors import ConflictError
+from inbox import audit, bulk, campaigns, outbound
+from inbox.errors import ConflictError, ForbiddenError
 from inbox.models import Campaign, EventRecord, Inbox, PhoneNumber, User
 from server.flows.bulk import skip_held, store_batch
 from server.flows.events import append_campaigns_updated, append_phone_numbers_updated
@@ -52,6 +52,9 @@ async def create(svc: Services, actor: User, given: dict[str, Any]) -> dict[str,
     async with svc.db.write() as session:
         now = svc.settings.clock()
         columns, numbers = await campaigns.check(session, actor.team_id, given, now)
+        inbox = await session.get(Inbox, columns["inbox_id"])
+        assert inbox is not None
+        await outbound.check_can_send(session, inbox)  # refused now, not when it is due
         campaign = Campaign(team_id=actor.team_id, created_by=actor.id, **columns)
         await campaigns.save(session, campaign, columns, numbers)
         number_ids = [n.id for n in numbers if n.id is not None]
@@ -163,7 +166,7 @@ async def _store_texts(
         results, events = await store_batch(
             session, inbox, sender, campaign.body, recipients, svc.settings.public_url or ""
         )
-    except ConflictError as exc:  # the inbox cannot send (archived, no number): none are sent
+    except (ConflictError, ForbiddenError) as exc:  # the inbox cannot send now: none are sent
         logger.warning("campaign %d not sent: %s", campaign.id, exc.message)
         results, events = [{"status": "skipped"} for _ in recipients], []
     campaign.queued = sum(1 for r in results if r["status"] == "queued")
