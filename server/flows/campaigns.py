@@ -47,6 +47,15 @@ async def _view(svc: Services, session: AsyncSession, campaign: Campaign) -> dic
     return view
 
 
+async def _current(svc: Services, campaign_id: int, view: dict[str, Any]) -> dict[str, Any]:
+    """The campaign as it is now (sent meanwhile, when it was due), else `view`."""
+    if view["status"] != "scheduled":
+        return view
+    async with svc.db.read() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        return view if campaign is None else await _view(svc, session, campaign)
+
+
 async def create(svc: Services, actor: User, given: dict[str, Any]) -> dict[str, Any]:
     assert actor.id is not None
     async with svc.db.write() as session:
@@ -66,7 +75,7 @@ async def create(svc: Services, actor: User, given: dict[str, Any]) -> dict[str,
         view = await _view(svc, session, campaign)
     await svc.announce(*events)
     await send_due(svc)  # "send now" goes at once, by the same claim as a scheduled one
-    return view
+    return await _current(svc, campaign.id or 0, view)
 
 
 async def update(
@@ -101,7 +110,7 @@ async def update(
         view = await _view(svc, session, campaign)
     await svc.announce(*events)
     await send_due(svc)
-    return view
+    return await _current(svc, campaign_id, view)
 
 
 async def archive(svc: Services, actor: User, campaign_id: int) -> dict[str, Any]:

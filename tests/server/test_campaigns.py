@@ -65,6 +65,7 @@ async def test_a_campaign_overrides_its_numbers_handling_until_it_is_archived(
     )
     assert made.status_code == 201, made.text
     campaign = made.json()
+    assert campaign["status"] == "active"  # "now": sent before the answer
     await watcher.next_event(
         "campaign.updated", lambda d: d["campaign"]["status"] == "active", timeout=30
     )
