@@ -18,6 +18,7 @@ from sqlmodel import col
 from inbox import audit, bulk, campaigns, outbound
 from inbox.errors import ConflictError, ForbiddenError
 from inbox.models import Campaign, EventRecord, Inbox, PhoneNumber, User
+from presence.errors import PresenceError
 from server.flows.bulk import skip_held, store_batch
 from server.flows.events import append_campaigns_updated, append_phone_numbers_updated
 from server.services import Services
@@ -74,7 +75,7 @@ async def create(svc: Services, actor: User, given: dict[str, Any]) -> dict[str,
         events = await _events(svc, session, campaign, number_ids)
         view = await _view(svc, session, campaign)
     await svc.announce(*events)
-    await send_due(svc)  # "send now" goes at once, by the same claim as a scheduled one
+    await _send_due_now(svc)  # "send now" goes at once, by the same claim as a scheduled one
     return await _current(svc, campaign.id or 0, view)
 
 
@@ -109,7 +110,7 @@ async def update(
         events = await _events(svc, session, campaign, number_ids)
         view = await _view(svc, session, campaign)
     await svc.announce(*events)
-    await send_due(svc)
+    await _send_due_now(svc)
     return await _current(svc, campaign_id, view)
 
 
@@ -133,6 +134,15 @@ async def archive(svc: Services, actor: User, campaign_id: int) -> dict[str, Any
         view = await _view(svc, session, campaign)
     await svc.announce(*events)
     return view
+
+
+async def _send_due_now(svc: Services) -> None:
+    """After a change: send what is due now. The change is stored whatever happens here; with
+    Redis away (the held conversations cannot be read) the scheduler sends it once it is back."""
+    try:
+        await send_due(svc)
+    except PresenceError as exc:
+        logger.warning("due campaigns not sent yet: %s", exc)
 
 
 async def send_due(svc: Services) -> None:
