@@ -150,3 +150,37 @@ async def test_a_campaign_is_refused_numbers_of_another_inbox_and_a_number_alrea
     assert (await bob.post("/api/v1/campaigns", json=base)).status_code == 403
     listed = (await alice.get("/api/v1/campaigns")).json()["items"]
     assert [c["name"] for c in listed] == ["Spring"]  # nothing refused was stored
+
+
+async def test_a_draft_is_scheduled_by_patch_and_a_sent_campaign_keeps_its_words(
+    app_server: Running,
+) -> None:
+    alice = await login(app_server.url, "alice")
+    desk = await number_row(alice, FRONT_DESK)
+    draft = await alice.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "Holiday hours",
+            "inbox_id": FRONT_DESK_INBOX,
+            "number_ids": [desk["id"]],
+            "body": "Closed on the 25th.",
+            "numbers": CUSTOMERS[:1],
+            "send_at": None,
+            "archive_at": later(days=3),
+        },
+    )
+    assert draft.status_code == 201 and draft.json()["status"] == "draft"
+    path = f"/api/v1/campaigns/{draft.json()['id']}"
+    assert (await number_row(alice, FRONT_DESK))["active_campaign"] is None  # a draft uses none
+    unknown = await alice.patch(path, json={"status": "active"})
+    assert unknown.status_code == 422
+    sent = await alice.patch(path, json={"send_at": "now", "body": "Closed on the 25th and 26th."})
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["status"], sent.json()["queued"]) == ("active", 1)
+    (text,) = await asyncio.to_thread(app_server.fake.wait_for_messages, 1, 30.0)
+    assert text["body"] == "Closed on the 25th and 26th."
+    refused = await alice.patch(path, json={"body": "Open after all"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "campaign_sent"
+    renamed = await alice.patch(path, json={"name": "Holidays", "archive_at": later(days=9)})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Holidays"
+    assert renamed.json()["body"] == "Closed on the 25th and 26th."
