@@ -25,6 +25,7 @@ from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
 from inbox.models import ContactNumber, Conversation, Inbox, Message, utcnow
+from inbox.optout import keyword_action
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ async def receive_inbound(
     routed: list[tuple[int, InboundText, Inbox]] = []
     for i, text in enumerate(texts):
         found = inboxes.of[text.to]
+        if text.to in inboxes.own and keyword_action(text.body) is not None:
+            found = inboxes.own[text.to]  # STOP/START/HELP are the number's own (opt-outs too)
         if isinstance(found, InboxError):
             results[i] = found
         elif text.provider_sid in stored_before:
@@ -136,7 +139,7 @@ async def receive_inbound(
         if conversation["status"] == "archived":
             conversation["status"] = "open"  # a customer writing again revives it
             conversation["handed_off"] = False  # a new request: an inbox's bot may take it again
-        if inboxes.by_campaign.get(text.to) is not None and inbox.unsolicited == "agent":
+        if inboxes.by_campaign.get(text.to) is inbox and inbox.unsolicited == "agent":
             conversation["handed_off"] = True  # the campaign has people answer: no bot takes it
         conversation["touched"] = True
         stored.append((i, inbox, _columns(conversation)))  # as it is after this text
@@ -191,8 +194,10 @@ class _Inboxes:
 
     of: dict[str, Inbox | InboxError]
     made: set[int]
-    # Numbers whose texts go where an active campaign says, its handling as `unsolicited`.
+    # Numbers whose texts go where an active campaign says, its handling as `unsolicited`,
+    # and the inbox each would have had (keywords still go there).
     by_campaign: dict[str, Inbox] = field(default_factory=dict)
+    own: dict[str, Inbox] = field(default_factory=dict)
 
 
 async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
@@ -202,6 +207,9 @@ async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
         found.of[row["phone_number"]] = Inbox.model_construct(**row)
     # Seed 002: while a campaign using a number is active, its handling overrides the number's.
     found.by_campaign = await reply_routes(session, numbers, utcnow())
+    found.own = {
+        n: i for n, i in found.of.items() if n in found.by_campaign and isinstance(i, Inbox)
+    }
     found.of |= found.by_campaign
     for number in sorted(numbers - found.of.keys()):  # a team number no inbox has: its Mailroom
         mailroom, made = await mailroom_for_number(session, number)

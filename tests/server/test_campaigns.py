@@ -1,6 +1,7 @@
 """Campaigns (seed 002): an admin's campaign sends through the bulk path (opt-outs skipped), and
-while it is active the replies to its number follow the campaign's handling; archived, the
-number's own handling applies again. Checked through Twilio-signed webhooks and REST, as the
+while it is active the replies to its number follow the campaign's handling (but STOP, START
+and HELP, which stay with the number's inbox); archived, the number's own handling applies
+again. Checked through Twilio-signed webhooks and REST, as the
 phone and the admin see it."""
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ async def test_a_campaign_overrides_its_numbers_handling_until_it_is_archived(
         assert billing is not None, number
     stranger_desk = await conversation_with(alice, FRONT_DESK_INBOX, STRANGER)
     assert stranger_desk is None
+    # STOP (and START, HELP) stay with the number's own inbox: it is what sends from it.
+    await app_server.twilio.inbound(FRONT_DESK, CUSTOMERS[1], "STOP")
+    stopped = await conversation_with(alice, FRONT_DESK_INBOX, CUSTOMERS[1])
+    assert stopped is not None and stopped["opted_out"]
+    assert await conversation_with(alice, BILLING_INBOX, CUSTOMERS[1]) is None
     bob = await login(app_server.url, "bob")  # Front Desk only: the reply is not his to see
     assert await conversation_with(bob, FRONT_DESK_INBOX, STRANGER) is None
 
