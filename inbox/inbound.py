@@ -12,18 +12,20 @@ one at a time (inbox/db.py): a sid or a conversation checked absent stays absent
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.attachments import record_received
+from inbox.campaigns import reply_routes
 from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
 from inbox.models import ContactNumber, Conversation, Inbox, Message, utcnow
+from inbox.optout import keyword_action
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ async def receive_inbound(
     routed: list[tuple[int, InboundText, Inbox]] = []
     for i, text in enumerate(texts):
         found = inboxes.of[text.to]
+        if text.to in inboxes.own and keyword_action(text.body) is not None:
+            found = inboxes.own[text.to]  # STOP/START/HELP are the number's own (opt-outs too)
         if isinstance(found, InboxError):
             results[i] = found
         elif text.provider_sid in stored_before:
@@ -135,6 +139,8 @@ async def receive_inbound(
         if conversation["status"] == "archived":
             conversation["status"] = "open"  # a customer writing again revives it
             conversation["handed_off"] = False  # a new request: an inbox's bot may take it again
+        if inboxes.by_campaign.get(text.to) is inbox and inbox.unsolicited == "agent":
+            conversation["handed_off"] = True  # the campaign has people answer: no bot takes it
         conversation["touched"] = True
         stored.append((i, inbox, _columns(conversation)))  # as it is after this text
     if not rows:
@@ -188,6 +194,10 @@ class _Inboxes:
 
     of: dict[str, Inbox | InboxError]
     made: set[int]
+    # Numbers whose texts go where an active campaign says, its handling as `unsolicited`,
+    # and the inbox each would have had (keywords still go there).
+    by_campaign: dict[str, Inbox] = field(default_factory=dict)
+    own: dict[str, Inbox] = field(default_factory=dict)
 
 
 async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
@@ -195,6 +205,12 @@ async def _inboxes(session: AsyncSession, numbers: set[str]) -> _Inboxes:
     rows = await session.execute(_SELECT_INBOXES, {"numbers": list(numbers)})
     for row in rows.mappings():
         found.of[row["phone_number"]] = Inbox.model_construct(**row)
+    # Seed 002: while a campaign using a number is active, its handling overrides the number's.
+    found.by_campaign = await reply_routes(session, numbers, utcnow())
+    found.own = {
+        n: i for n, i in found.of.items() if n in found.by_campaign and isinstance(i, Inbox)
+    }
+    found.of |= found.by_campaign
     for number in sorted(numbers - found.of.keys()):  # a team number no inbox has: its Mailroom
         mailroom, made = await mailroom_for_number(session, number)
         if mailroom is None:

@@ -21,6 +21,11 @@ UNSOLICITED_MODES = ("agent", "bot")
 EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
 # How a new or unassigned conversation that gets a text is given an assignee (inbox/assignment.py).
 ASSIGNMENT_MODES = ("off", "round_robin", "least_busy")
+# Seed 003: "100 free Outgoing Text Messages upon first enabling the feature", in segments.
+NEW_TEAM_ALLOWANCE = 100
+# Past the allowance: refuse the send (409 quota_exhausted), or send and count the overage.
+ALLOWANCE_MODES = ("refuse", "overage")
+CAMPAIGN_STATES = ("draft", "scheduled", "active", "archived")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
 
 
@@ -33,6 +38,13 @@ class Team(SQLModel, table=True):
     name: str
     # Last event id handed out; bumped inside each writing transaction so ids commit in order.
     last_event_id: int = Field(default=0, sa_type=EVENT_ID)
+    # Outgoing segments a month (inbox/allowance.py); None: unlimited. A new team starts with
+    # NEW_TEAM_ALLOWANCE (seed 003's free messages); teams from before 0010_campaigns: None.
+    allowance_segments: int | None = NEW_TEAM_ALLOWANCE
+    # What a send past the allowance does: one of ALLOWANCE_MODES.
+    allowance_when_out: str = Field(
+        default="overage", sa_column_kwargs={"server_default": "overage"}
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -370,3 +382,47 @@ class OneTimeLink(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+class AllowanceUsage(SQLModel, table=True):
+    """A team's outgoing segments in one UTC calendar month (inbox/allowance.py), counted in
+    the write transaction that stores each text."""
+
+    __tablename__ = "allowance_usage"
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    month: str = Field(primary_key=True)  # "2026-12"
+    used: int = 0  # every outgoing segment queued this month, the overage included
+    overage: int = 0  # of `used`, the segments past the allowance (mode "overage")
+    # The highest warning given this month: 0, 90 (per cent) or 100 (`team.allowance` events).
+    warned: int = 0
+
+
+class Campaign(SQLModel, table=True):
+    """A bulk text an admin scheduled from an inbox's numbers (seed 002; inbox/campaigns.py).
+    While active (sent, before `archive_at`, not archived) replies to its numbers follow its
+    handling instead of their inbox's."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    inbox_id: int = Field(foreign_key="inbox.id")  # the office it sends from
+    name: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    # JSON {"contact_ids": [...], "numbers": [...]}, as inbox/bulk.py resolves them at send time.
+    recipients: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = "draft"  # one of CAMPAIGN_STATES
+    send_at: datetime | None = Field(default=None, index=True)  # None: not scheduled yet
+    archive_at: datetime
+    handling: str = "agent"  # one of UNSOLICITED_MODES: who answers replies while active
+    reply_inbox_id: int = Field(foreign_key="inbox.id")  # where replies go while active
+    created_by: int = Field(foreign_key="user.id")  # the sender its texts record
+    sent_at: datetime | None = None
+    queued: int = 0  # texts queued when it was sent
+    skipped: int = 0  # recipients skipped (opted out, invalid, past a refusing allowance)
+    archived_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CampaignNumber(SQLModel, table=True):
+    __tablename__ = "campaign_number"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    phone_number_id: int = Field(foreign_key="phonenumber.id", primary_key=True, index=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import inboxes
+from inbox import campaigns, inboxes
 from inbox.errors import ConflictError, InvalidInputError, NotFoundError
 from inbox.models import NUMBER_TYPES, Inbox, PhoneNumber, User
 from inbox.views import iso
@@ -176,7 +176,7 @@ async def number_views(
     session: AsyncSession, numbers: Sequence[PhoneNumber], lifetimes: Lifetimes, now: datetime
 ) -> list[dict[str, Any]]:
     """Rows of the numbers table: each number with its agent, inbox, the inbox's handling
-    (bot or agent), campaign (issue 19's: none yet), registration, last use and expiry."""
+    (bot or agent), active campaign, registration, last use and expiry."""
     inbox_ids = {n.inbox_id for n in numbers if n.inbox_id is not None}
     agent_ids = {n.agent_id for n in numbers if n.agent_id is not None}
     by_inbox = {
@@ -185,9 +185,11 @@ async def number_views(
     by_agent = {
         u.id: u for u in await session.scalars(select(User).where(col(User.id).in_(agent_ids)))
     }
+    active = await campaigns.active_by_number(session, [n.number for n in numbers], now)
     views = []
     for n in numbers:
         inbox = by_inbox.get(n.inbox_id)
+        campaign = active.get(n.number)
         agent = by_agent.get(n.agent_id)
         views.append(
             {
@@ -200,10 +202,10 @@ async def number_views(
                 "inbox": {"id": inbox.id, "name": inbox.name} if inbox else None,
                 "inbox_id": n.inbox_id,
                 "type": inbox.unsolicited if inbox else None,
-                # Issue 19 (campaigns): the campaign that uses the number now, and when it
-                # was archived; its handling then overrides the inbox's (seed 002).
-                "active_campaign": None,
-                "campaign_archived_at": None,
+                # The campaign that uses the number now (its handling overrides the inbox's,
+                # seed 002), and its archive date: when the inbox's handling applies again.
+                "active_campaign": {"id": campaign.id, "name": campaign.name} if campaign else None,
+                "campaign_archived_at": iso(campaign.archive_at) if campaign else None,
                 "number_type": n.number_type,
                 "registration": "registered" if n.registered else "unregistered",
                 "last_used_at": iso(n.last_used_at),

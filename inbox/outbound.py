@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import attachments, outbox
+from inbox import allowance, attachments, outbox
 from inbox.conversations import get_or_create_many
 from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
@@ -30,6 +30,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.numbers import mark_used
+from inbox.segments import segment_count
 
 # Every status Twilio's Message resource documents, in the order Twilio moves through them;
 # callbacks arrive out of order, so a status only ever moves to a higher rank. Final states
@@ -123,28 +124,40 @@ async def queue(
     opted = set() if help_answer else await _opted_out_among(session, inbox.id, numbers)
     now = utcnow()
     results = []
-    for conversation in conversations:
-        result = Queued(conversation.counterparty, conversation)
-        if conversation.read_only:
+    for c in conversations:
+        result = Queued(c.counterparty, c)
+        if c.read_only:
             result.refused = ConflictError(
                 "this conversation is read-only: the contact's number changed", "read_only"
             )
-        elif conversation.counterparty in opted:
-            result.refused = _opted_out(conversation.counterparty)
-        else:
-            result.message = new_message(
-                conversation,
-                "outbound",
-                body,
-                "queued",
-                now,
-                sender_id=sender.id if sender else None,
-                automatic=automatic,
-            )
-            result.message.bulk = bulk
-            conversation.last_message_at = now
-            session.add(conversation)
+        elif c.counterparty in opted:
+            result.refused = _opted_out(c.counterparty)
         results.append(result)
+    await _charge(
+        session,
+        inbox.team_id,
+        body,
+        [r for r in results if r.refused is None],
+        now,
+        exempt=automatic or help_answer,
+    )
+    for result in results:
+        if result.refused is not None:
+            continue
+        conversation = result.conversation
+        assert conversation is not None
+        result.message = new_message(
+            conversation,
+            "outbound",
+            body,
+            "queued",
+            now,
+            sender_id=sender.id if sender else None,
+            automatic=automatic,
+        )
+        result.message.bulk = bulk
+        conversation.last_message_at = now
+        session.add(conversation)
     queued = [r.message for r in results if r.message is not None]
     if queued:
         await mark_used(session, inbox.phone_number, now)
@@ -157,6 +170,29 @@ async def queue(
     outbox.add(session, queued, now, callback_base=callback_base, bulk=bulk)
     await session.flush()
     return results
+
+
+async def _charge(
+    session: AsyncSession,
+    team_id: int,
+    body: str,
+    wanted: Sequence[Queued],
+    now: datetime,
+    *,
+    exempt: bool,
+) -> None:
+    """Count the texts against the team's allowance (inbox/allowance.py); those past a
+    refusing allowance are refused `quota_exhausted` (the first ones go)."""
+    if not wanted:
+        return
+    charged = await allowance.charge(
+        session, team_id, len(wanted), segment_count(body)[0], now, exempt=exempt
+    )
+    for result in wanted[charged.allowed :]:
+        result.refused = ConflictError(
+            "the team's outgoing allowance for this month is used up; an admin can raise it",
+            "quota_exhausted",
+        )
 
 
 async def _answered(

@@ -43,6 +43,10 @@ INBOX_UPDATED: Final = "inbox.updated"
 USER_UPDATED: Final = "user.updated"
 # To the admins: a number bought, labelled, assigned, registered, warned about or released.
 PHONE_NUMBER_UPDATED: Final = "phone_number.updated"
+# To the admins: the outgoing allowance reached 90 % or 100 % this month, or was changed.
+TEAM_ALLOWANCE: Final = "team.allowance"
+# To the admins: a campaign made, changed, sent or archived.
+CAMPAIGN_UPDATED: Final = "campaign.updated"
 
 EventType = Literal[
     "message.created",
@@ -60,6 +64,8 @@ EventType = Literal[
     "inbox.updated",
     "user.updated",
     "phone_number.updated",
+    "team.allowance",
+    "campaign.updated",
     "note.created",
     "mention.created",
     "tag.updated",
@@ -377,6 +383,65 @@ class PhoneNumberUpdated(_Strict):
     data: PhoneNumberEventData
 
 
+class AllowanceData(_Strict):
+    """The team's outgoing allowance this month (inbox/allowance.py `view`)."""
+
+    month: str  # "2026-12", a UTC calendar month
+    limit: int | None  # segments a month; None: unlimited
+    used: int
+    overage: int  # of `used`, the segments past the limit
+    remaining: int | None
+    when_out: Literal["refuse", "overage"]
+    warning: bool  # 90 % or more used
+    exhausted: bool
+
+
+class TeamAllowanceData(_Strict):
+    allowance: AllowanceData
+    reached: Literal[90, 100] | None  # the level just reached; None: an admin changed it
+
+
+class TeamAllowance(_Strict):
+    id: int
+    type: Literal["team.allowance"]
+    ts: str
+    data: TeamAllowanceData
+
+
+class CampaignData(_Strict):
+    """A campaign (inbox/campaigns.py `campaign_view`)."""
+
+    id: int
+    name: str
+    inbox: NamedRef
+    numbers: list[NamedRef]  # each phone number's id, and the number as `name`
+    body: str
+    contact_ids: list[int]
+    recipient_numbers: list[str]
+    status: Literal["draft", "scheduled", "active", "archived"]
+    send_at: str | None
+    archive_at: str
+    handling: Literal["agent", "bot"]
+    reply_inbox: NamedRef
+    created_by: NamedRef | None
+    sent_at: str | None
+    queued: int
+    skipped: int
+    archived_at: str | None
+    created_at: str
+
+
+class CampaignEventData(_Strict):
+    campaign: CampaignData
+
+
+class CampaignUpdated(_Strict):
+    id: int
+    type: Literal["campaign.updated"]
+    ts: str
+    data: CampaignEventData
+
+
 class NoteCreated(_Strict):
     """A private note: shown to the inbox's members, never sent as a text."""
 
@@ -463,6 +528,8 @@ ServerFrame = Annotated[
     | InboxUpdated
     | UserUpdated
     | PhoneNumberUpdated
+    | TeamAllowance
+    | CampaignUpdated
     | NoteCreated
     | MentionCreated
     | TagUpdated

@@ -36,6 +36,7 @@ from server.http import (
     audit,
     board,
     bulk,
+    campaigns,
     canned,
     contacts,
     conversations,
@@ -144,6 +145,7 @@ API_ROUTES = (
     + triage.routes
     + contacts.routes
     + bulk.routes
+    + campaigns.routes
     + board.routes
     + reports.routes
     + notes.routes

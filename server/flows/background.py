@@ -3,7 +3,8 @@ check that Redis still has its data, sweep due locks (idle prompts, releases), s
 (away, gone), refresh this process's connections, send what the outbox owes (flows/outbox.py),
 apply webhooks kept while the store was stalled (flows/spooling.py), checkpoint the SQLite
 store's write-ahead log (inbox/db.py), prune the event log, release idle phone numbers after
-warning (flows/numbers.py) and poll pending carrier registrations (flows/registration.py).
+warning (flows/numbers.py), poll pending carrier registrations (flows/registration.py) and send
+campaigns whose time has come (flows/campaigns.py: claimed in the write that stores them).
 Every process runs them; the Lua scripts make sure each change is published once, the outbox's
 claims that each text is sent by one process, Redis locks that one process sweeps numbers and
 checks a team's registration at a time, and the prune and the spool's applying are
@@ -20,7 +21,7 @@ from datetime import timedelta
 from inbox import eventlog
 from inbox.db import CHECKPOINT_SECS
 from inbox.models import utcnow
-from server.flows import media, numbers, presence, registration, sessions, spooling
+from server.flows import campaigns, media, numbers, presence, registration, sessions, spooling
 from server.flows.locks import sweep_locks
 from server.flows.outbox import OUTBOX_POLL_SECS, OutboxWorker
 from server.services import Services
@@ -137,6 +138,7 @@ def start(svc: Services) -> Loops:
     loops += [
         (numbers.sweep_every_secs(svc), lambda: numbers.sweep_idle(svc), "idle number sweep"),
         (svc.settings.registration_poll_secs, lambda: registration.poll(svc), "registration"),
+        (campaigns.CAMPAIGN_SWEEP_SECS, lambda: campaigns.send_due(svc), "campaign scheduler"),
     ]
     tasks = [asyncio.create_task(run_every(*loop), name=loop[2]) for loop in loops]
     tasks.append(asyncio.create_task(svc.sockets.listen(), name="socket-close listener"))

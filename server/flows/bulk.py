@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import bulk, conversations, messages, outbound
 from inbox.bulk import Recipient
-from inbox.models import EventRecord, Inbox, User
-from server.flows.events import append_messages_created
+from inbox.models import EventRecord, Inbox, User, utcnow
+from server.flows.events import append_allowance, append_messages_created
 from server.services import Services
 
 # Texts stored per write transaction: each batch holds the write lock for tens of milliseconds,
@@ -43,10 +43,8 @@ async def bulk_send(
         async with svc.db.write() as session:
             inbox_now = await session.get(Inbox, inbox.id)
             assert inbox_now is not None
-            await _skip_held(svc, session, inbox_now, user, batch)
-            stored, events = await _store_batch(
-                session, inbox_now, user, body, batch, callback_base
-            )
+            await skip_held(svc, session, inbox_now, user, batch)
+            stored, events = await store_batch(session, inbox_now, user, body, batch, callback_base)
         results += stored
         await svc.announce(*events)
         svc.owed.set()  # this batch goes out while the next one is stored
@@ -54,7 +52,7 @@ async def bulk_send(
     return results
 
 
-async def _skip_held(
+async def skip_held(
     svc: Services, session: AsyncSession, inbox: Inbox, user: User, batch: list[Recipient]
 ) -> None:
     """A bulk text never lands in a conversation a teammate is replying in: those recipients
@@ -73,7 +71,7 @@ async def _skip_held(
             r.error = ("locked", f"{holder.name} is replying in this conversation")
 
 
-async def _store_batch(
+async def store_batch(
     session: AsyncSession,
     inbox: Inbox,
     user: User,
@@ -109,4 +107,5 @@ async def _store_batch(
         if q.message is not None and q.conversation is not None
     ]
     events = await append_messages_created(session, inbox.team_id, created, user)
+    events += await append_allowance(session, inbox.team_id, utcnow())
     return results, events

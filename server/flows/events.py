@@ -16,10 +16,19 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import accounts, attachments, eventlog, memberships
+from inbox import accounts, allowance, attachments, campaigns, eventlog, memberships
 from inbox.conversations import describe
 from inbox.inboxes import inbox_views
-from inbox.models import Conversation, EventRecord, Inbox, Message, PhoneNumber, Tag, User
+from inbox.models import (
+    Campaign,
+    Conversation,
+    EventRecord,
+    Inbox,
+    Message,
+    PhoneNumber,
+    Tag,
+    User,
+)
 from inbox.numbers import Lifetimes, number_views
 from inbox.views import message_view, person_view, tag_view, users_by_id
 from presence.locks import IdlePrompt, Lock, Released
@@ -292,6 +301,41 @@ async def append_phone_numbers_updated(
                     session, team_id, ev.PHONE_NUMBER_UPDATED, data, user_id=admin_id
                 )
             )
+    return records
+
+
+async def _to_admins(
+    session: AsyncSession, team_id: int, kind: str, data: dict[str, Any]
+) -> list[EventRecord]:
+    admins = sorted(await accounts.admin_ids(session, team_id))
+    return [
+        await eventlog.append_event(session, team_id, kind, data, user_id=admin_id)
+        for admin_id in admins
+    ]
+
+
+async def append_allowance(
+    session: AsyncSession, team_id: int, now: datetime, *, changed: bool = False
+) -> list[EventRecord]:
+    """`team.allowance` to the admins: when this month's count reaches 90 % or 100 % (once each
+    a month: inbox/allowance.py), or, `changed`, when an admin set it. Call it in the write
+    transaction of every send that counted, after the count."""
+    reached = await allowance.due_warning(session, team_id, now)
+    if reached is None and not changed:
+        return []
+    counter = await allowance.view(session, team_id, now)
+    data = _shaped(ev.TeamAllowanceData, {"allowance": counter, "reached": reached})
+    return await _to_admins(session, team_id, ev.TEAM_ALLOWANCE, data)
+
+
+async def append_campaigns_updated(
+    session: AsyncSession, team_id: int, rows: Sequence[Campaign], now: datetime
+) -> list[EventRecord]:
+    """`campaign.updated` to the admins (campaigns are theirs): made, changed, sent, archived."""
+    records = []
+    for view in await campaigns.campaign_views(session, rows, now):
+        data = _shaped(ev.CampaignEventData, {"campaign": view})
+        records += await _to_admins(session, team_id, ev.CAMPAIGN_UPDATED, data)
     return records
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import audit, inboxes, memberships, numbers, registrations
+from inbox import audit, campaigns, inboxes, memberships, numbers, registrations
 from inbox.errors import (
     ConflictError,
     InboxError,
@@ -290,6 +290,12 @@ async def release(
     async with svc.db.read() as session:
         number = await numbers.team_number(session, team_id, number_id)
         numbers.check_not_released(number)
+        using = await campaigns.using_numbers(session, [number_id], svc.settings.clock())
+    if number_id in using:  # seed 002: a number in use by a campaign cannot be deleted
+        raise ConflictError(
+            f"{number.number} is in campaign {using[number_id].name!r}: archive it first",
+            "in_campaign",
+        )
     if number.provider_sid is not None:
         await svc.provider.numbers.release(number.provider_sid)
     return await _mark_released(svc, actor, team_id, number_id, "released")

@@ -43,6 +43,7 @@ from inbox.views import message_view
 from presence.errors import ConversationLockedError, PresenceError
 from presence.locks import Claim
 from server.flows.events import (
+    append_allowance,
     append_conversation_updated,
     append_lock_acquired,
     append_lock_confirmed,
@@ -99,12 +100,13 @@ async def send_text(
             message, created = await _queue_one(
                 session, conversation, user, body, callback_base=callback_base, media_ids=media
             )
+            counted = await append_allowance(session, conversation.team_id, message.created_at)
             carried = (await attachments.of_messages(session, [message.id])).get(message.id or 0)
     except (InboxError, PresenceError):
         if claim is not None and claim.fresh:  # the lock.acquired event was rolled back too
             await svc.locks.release(conversation_id, claim.lock.team_id, user.id, "released")
         raise
-    await svc.announce(*lock_events, created)
+    await svc.announce(*lock_events, created, *counted)
     assert message.id is not None
     await svc.presence.mark_seen(user.id, conversation_id, message.id)
     svc.owed.set()

@@ -148,7 +148,7 @@ async def reports_page(request: Request) -> Response:
 
 SETTINGS_SECTIONS = {"users": "People", "inboxes": "Inboxes", "tokens": "API tokens"}
 SETTINGS_SECTIONS |= {"numbers": "Phone numbers", "registration": "Registration"}
-SETTINGS_SECTIONS |= {"audit": "Audit log"}
+SETTINGS_SECTIONS |= {"campaigns": "Campaigns", "allowance": "Allowance", "audit": "Audit log"}
 
 
 async def settings_page(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """The outbox across process deaths: a real `switchboard serve` SIGKILLed mid-send and started
-again, and two worker processes sharing one store and the same owed texts. Each text reaches
-the fake Twilio exactly once."""
+again, and two worker processes sharing one store and the same owed texts (and the same due
+campaigns). Each text reaches the fake Twilio exactly once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -191,6 +192,67 @@ async def test_two_processes_on_one_store_send_each_owed_text_once(
                 event = await watcher.next_event("message.status")
                 if event["data"]["message"]["provider_sid"]:
                     owed.discard(event["data"]["message"]["id"])
+        assert sorted(m["to"] for m in fake.messages) == numbers
+        await watcher.close()
+    finally:
+        serve.kill()
+
+
+async def test_two_processes_send_a_scheduled_campaign_at_its_time_exactly_once(
+    tmp_path: Path, database_url: str, serve_redis: str | None, fake_api: tuple[FakeTwilio, str]
+) -> None:
+    """Both workers' schedulers find the campaigns (one per inbox) due at the same moment; the
+    claim in the write that stores the texts lets one of them send each, once."""
+    fake = fake_api[0]
+    serve = Serve(tmp_path / "data", database_url, serve_redis, *fake_api, workers=2)
+    serve.start()
+    try:
+        alice = await login(serve.url, "alice")
+        alice.timeout = httpx.Timeout(EVENT_WAIT_SECS)
+        rows = (await alice.get("/api/v1/phone-numbers")).json()["items"]
+        number_of = {r["inbox"]["id"]: r["id"] for r in rows if r["inbox"]}
+        send_at = datetime.now(UTC) + timedelta(seconds=3)
+        numbers = [f"+15552040{i:03d}" for i in range(40)]
+        watcher = await Agent.connect(serve.url, cookies=alice.cookies)
+        made = {}
+        for inbox_id, recipients in ((1, numbers[:20]), (2, numbers[20:])):
+            response = await alice.post(
+                "/api/v1/campaigns",
+                json={
+                    "name": f"Reminder {inbox_id}",
+                    "inbox_id": inbox_id,
+                    "number_ids": [number_of[inbox_id]],
+                    "body": "Your appointment is tomorrow.",
+                    "numbers": recipients,
+                    "send_at": send_at.isoformat(),
+                    "archive_at": (send_at + timedelta(hours=1)).isoformat(),
+                },
+            )
+            assert response.status_code == 201, response.text
+            assert response.json()["status"] == "scheduled"
+            made[response.json()["id"]] = inbox_id
+        active: set[int] = set()
+        while active != made.keys():
+            event = await watcher.next_event(
+                "campaign.updated",
+                lambda d: d["campaign"]["status"] == "active",
+                timeout=TAKEOVER_WAIT_SECS,
+            )
+            active.add(event["data"]["campaign"]["id"])
+        await asyncio.to_thread(fake.wait_for_messages, len(numbers), TAKEOVER_WAIT_SECS)
+        for campaign_id in made:
+            shown = (await alice.get(f"/api/v1/campaigns/{campaign_id}")).json()
+            assert shown["queued"] == 20, shown
+            assert datetime.fromisoformat(shown["sent_at"]) >= send_at  # not before its time
+        # Each recipient has one text in its thread, and Twilio got one text each.
+        for inbox_id in (1, 2):
+            listed = await alice.get(f"/api/v1/inboxes/{inbox_id}/conversations?limit=200")
+            for conversation in listed.json()["items"]:
+                if conversation["counterparty"] not in numbers:
+                    continue
+                history = await alice.get(f"/api/v1/conversations/{conversation['id']}/messages")
+                outbound = [m for m in history.json()["items"] if m["direction"] == "outbound"]
+                assert len(outbound) == 1, conversation["counterparty"]
         assert sorted(m["to"] for m in fake.messages) == numbers
         await watcher.close()
     finally:

@@ -7,6 +7,7 @@ inbox/models.py say."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -18,7 +19,16 @@ from sqlmodel import SQLModel
 
 from inbox import accounts, registrations
 from inbox.db import MIGRATIONS_DIR, Database
-from inbox.models import Inbox, InboxMember, PhoneNumber, Token, User
+from inbox.models import (
+    NEW_TEAM_ALLOWANCE,
+    Campaign,
+    Inbox,
+    InboxMember,
+    PhoneNumber,
+    Team,
+    Token,
+    User,
+)
 
 FIRST = "0001"
 BEFORE_ADMIN = "0004_inbox_features"
@@ -193,6 +203,39 @@ async def test_the_numbers_revision_keeps_the_demo_numbers_registered_and_assign
         async with db.write_engine.begin() as conn:
             await conn.run_sync(_migrate, BEFORE_NUMBERS, True)
         async with db.read() as session:
+            assert await session.scalar(text("SELECT count(*) FROM phonenumber")) == 3
+    finally:
+        await db.dispose()
+
+
+async def test_the_campaigns_revision_leaves_existing_teams_unlimited_and_downgrades(
+    empty_database_url: str,
+) -> None:
+    """Nobody's sends stop on upgrade: a team from before has no allowance (new teams get
+    NEW_TEAM_ALLOWANCE); a campaign stored after it goes with the downgrade."""
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, "0009_supervisors")
+            for statement in ROWS_BEFORE_NUMBERS:
+                await conn.execute(text(statement))
+        await db.upgrade()
+        async with db.write() as session:
+            old = await session.get(Team, 1)
+            assert old is not None
+            assert (old.allowance_segments, old.allowance_when_out) == (None, "overage")
+            assert Team(name="New").allowance_segments == NEW_TEAM_ALLOWANCE
+            await accounts.create_user(session, 1, "alice", "Alice", "admin", "a long password")
+            session.add(
+                Campaign(
+                    team_id=1, inbox_id=1, name="Old", body="hi", recipients="{}",
+                    archive_at=datetime(2027, 1, 1, tzinfo=UTC), reply_inbox_id=1, created_by=1,
+                )
+            )  # fmt: skip
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, "0009_supervisors", True)
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT count(*) FROM team")) == 1
             assert await session.scalar(text("SELECT count(*) FROM phonenumber")) == 3
     finally:
         await db.dispose()

@@ -8,7 +8,7 @@ const PAGE = 50;
 const COLUMNS = [
   ["phone_number", "Number"], ["name", "Name"], ["description", "Description"], ["agent", "Agent"],
   ["inbox", "Inbox"], ["type", "Type"], ["active_campaign", "Active campaign"],
-  ["campaign_archived_at", "Campaign archived"], ["number_type", "Number type"],
+  ["campaign_archived_at", "Campaign archive date"], ["number_type", "Number type"],
   ["registration", "Registration"], ["last_used_at", "Last used"], ["expires_at", "Expires"],
 ];
 const FILTERS = { inbox_id: "numbers-inbox", type: "numbers-type", number_type: "numbers-number-type", agent_id: "numbers-agent", registration: "numbers-registration" };
@@ -49,12 +49,31 @@ function action(label, title, onClick, className = "secondary") {
   return b;
 }
 
+async function schedule(n) {
+  const list = $("schedule-list");
+  list.replaceChildren(el("li", { className: "muted" }, "Loading…"));
+  $("schedule-what").textContent = n.phone_number;
+  $("schedule-dialog").showModal();
+  try {
+    const found = await api("GET", `/api/v1/phone-numbers/${n.id}/campaigns`);
+    list.replaceChildren(...(found.items.length
+      ? found.items.map((c) => el("li", {}, `${c.name}: ${new Date(c.send_at).toLocaleString()}`))
+      : [el("li", { className: "muted" }, "No campaigns are scheduled on this number.")]));
+  } catch (error) {
+    list.replaceChildren(el("li", { className: "error" }, error.message));
+  }
+}
+
 function row(n) {
   const expires = n.expiring ? el("span", { className: "warning" }, `expires on ${date(n.expires_at)}`) : date(n.expires_at);
   const actions = [action("Edit", `Edit ${n.phone_number}`, () => edit(n))];
   if (n.registration !== "registered") actions.push(action("+ Register number", `Register ${n.phone_number}`, () => register(n)));
   if (n.inbox) actions.push(action("Replace…", `Replace ${n.phone_number}`, () => replace(n)));
-  actions.push(action("Release…", `Release ${n.phone_number}`, () => release(n), "danger"));
+  actions.push(action("Schedule send", `Scheduled campaigns of ${n.phone_number}`, () => schedule(n)));
+  const releasing = action("Release…", `Release ${n.phone_number}`, () => release(n), "danger");
+  // Seed 002: a number in use by a campaign cannot be deleted (the server refuses it too).
+  if (n.active_campaign) Object.assign(releasing, { disabled: true, title: `In campaign ${n.active_campaign.name}` });
+  actions.push(releasing);
   return el("tr", { dataset: { numberId: n.id } },
     el("th", { scope: "row" }, n.phone_number),
     el("td", {}, n.name), el("td", {}, n.description),
@@ -261,7 +280,7 @@ function reload() {
 }
 
 export function wire() {
-  for (const id of ["buy-dialog", "number-dialog", "release-dialog", "replace-dialog"]) dialog(id);
+  for (const id of ["buy-dialog", "number-dialog", "release-dialog", "replace-dialog", "schedule-dialog"]) dialog(id);
   $("buy-number").addEventListener("click", openBuy);
   $("buy-search").addEventListener("click", search);
   $("buy-area-code").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); search(); } });

@@ -24,6 +24,7 @@ const REASONS = {
   locked: "Someone else is replying to this conversation.",
   opted_out: "This number has opted out (STOP); it can't be texted until it sends START.",
   too_long: "Too long: a text can be at most 1600 characters.",
+  quota_exhausted: "This month's outgoing allowance is used up; an admin can raise it. Your draft is kept.",
   too_large: "Too large: a text and its files can be at most 5 MB (Twilio's limit). Remove a file.",
   invalid_attachment: "An attached file was already sent or has expired; remove it and attach it again.",
   unreachable: `${UNREACHABLE}. Your draft is kept: send it again once the connection is back.`,
