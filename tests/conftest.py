@@ -39,7 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("--store-tests-only"):
         return
-    kept, left = [], []
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
     for item in items:
         gets_store = bool(STORE_FIXTURES & set(getattr(item, "fixturenames", ())))
         in_browser = BROWSER_TESTS in item.path.parents
