@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import websockets
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from realtime.events import wire_frame
-from server.socket.transport import RawSend, direct_writer
+from server.socket.route import SocketRoute
+from server.socket.transport import direct_writer
 from tests.helpers import ServerThread
 
 
 async def test_frames_written_to_the_transport_arrive_in_order_with_asgi_sends() -> None:
     found: list[bool] = []
 
-    async def endpoint(websocket: WebSocket) -> None:
+    async def endpoint(websocket: WebSocket) -> bool:
         await websocket.accept()
         direct = direct_writer(websocket)
         found.append(direct is not None)
@@ -27,8 +27,9 @@ async def test_frames_written_to_the_transport_arrive_in_order_with_asgi_sends()
         if direct is not None:
             assert direct(wire_frame('{"n":3,"pad":"' + "x" * 70_000 + '"}'))  # 64-bit length
         await websocket.receive()
+        return True
 
-    app = RawSend(Starlette(routes=[WebSocketRoute("/ws", endpoint)]))
+    app = SocketRoute(Starlette(), endpoint)
     with ServerThread(app) as server:
         async with websockets.connect(server.url.replace("http", "ws", 1) + "/ws") as client:
             assert await client.recv() == '{"n":1,"text":"caf\u00e9 \u2615"}'
