@@ -1,5 +1,6 @@
 """Event frames skip ASGI under the settings `switchboard serve` runs (server/socket/transport.py,
-`direct_writer`): checked against the installed uvicorn, so an upgrade that changes its
+`direct_writer`), and an accepted socket lets go of uvicorn's copy of its upgrade
+(`forget_handshake`): checked against the installed uvicorn, so an upgrade that changes its
 protocol object falls back loudly here instead of silently in production."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from starlette.applications import Starlette
 from starlette.websockets import WebSocket
 
 from realtime.events import wire_frame
-from server.socket.route import SocketRoute
-from server.socket.transport import direct_writer
+from server.socket.route import RAW_SEND, SocketRoute
+from server.socket.transport import direct_writer, forget_handshake
 from tests.helpers import ServerThread
 
 
@@ -19,6 +20,10 @@ async def test_frames_written_to_the_transport_arrive_in_order_with_asgi_sends()
 
     async def endpoint(websocket: WebSocket) -> bool:
         await websocket.accept()
+        protocol = websocket.scope[RAW_SEND].__self__
+        assert protocol.request is not None and protocol.response is not None
+        forget_handshake(websocket)
+        assert (protocol.request, protocol.response) == (None, None)
         direct = direct_writer(websocket)
         found.append(direct is not None)
         if direct is not None:
