@@ -80,12 +80,17 @@ async def ws_endpoint(websocket: WebSocket) -> bool:
     task = asyncio.current_task()
     assert task is not None
     conn.on_close = partial(_wake, task)
+    # The hold ends after HELLO_WAIT_SECS or at the first frame, whichever comes first: the
+    # timer is stopped the moment a frame arrives, so it can never end the hold in the middle
+    # of the replay a hello starts (live events would go out among the replayed ones, some twice).
+    timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
     try:
-        await _read(websocket, conn, svc, bucket)
+        await _read_frames(websocket, conn, svc, bucket, timer)
     except asyncio.CancelledError:
         if not conn.closed or task.uncancel() > 0:
             raise  # not (only) our wake-up: the server cancels this task
     finally:
+        timer.cancel()
         conn.on_close = None  # no wake-up may land in the clean-up below
         await conn.stop_writing()
         # The close frame first, then the clean-up: on a stop, every socket must have its 1001
@@ -138,18 +143,6 @@ def _wake(task: asyncio.Task[Any]) -> None:
     reply that overflowed the queue) needs none: its read loop looks before reading again."""
     if asyncio.current_task() is not task:
         task.cancel()
-
-
-async def _read(websocket: WebSocket, conn: Connection, svc: Services, bucket: _Bucket) -> None:
-    """Read the client's frames. The hold ends after HELLO_WAIT_SECS or at the first frame,
-    whichever comes first: the timer is stopped the moment a frame arrives, so it can never
-    end the hold in the middle of the replay a hello starts (live events would go out among
-    the replayed ones, some twice)."""
-    timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
-    try:
-        await _read_frames(websocket, conn, svc, bucket, timer)
-    finally:
-        timer.cancel()
 
 
 def _resumes(text: str | None) -> bool:
