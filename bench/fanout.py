@@ -90,7 +90,13 @@ class Target:
 class Switchboard(Target):
     name = "switchboard"
 
-    def __init__(self, data_dir: Path, database_url: str | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None = None,
+        workers: int = 1,
+        command: list[str] | None = None,  # instead of `-m server.cli`
+    ) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
@@ -103,7 +109,15 @@ class Switchboard(Target):
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = (data_dir.parent / "serve.log").open("w")
         self.proc = subprocess.Popen(
-            [PY, "-m", "server.cli", "serve", "--demo", "--port", str(port), "--public-url"]
+            [
+                PY,
+                *(command or ["-m", "server.cli"]),
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--public-url",
+            ]
             + [self.url, "--log-level", "warning", "--workers", str(workers), *common],
             env=env,
             stdout=self.log,

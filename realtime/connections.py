@@ -10,6 +10,7 @@ gets missed events strictly before live ones. Access is decided at delivery time
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,24 +79,30 @@ class Outbox:
             conn.flush()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class Connection:
+    """One socket, kept small: a process holds thousands (docs/performance.md, "Socket
+    fan-out"). Its send queue and writer task exist only while the socket is stalled."""
+
     user_id: int
     team_id: int
     inbox_ids: set[int]
     queue_frames: int = SEND_QUEUE_FRAMES
-    queue: asyncio.Queue[str | Unfinished] = field(init=False)
     # Set by the socket endpoint. While nothing is queued, `send` hands the encoded frame to the
     # outbox, which writes it with `direct` at the end of the loop's turn (or, with no `direct`,
-    # starts the `sink` send right away), with no task switch per frame; the queue and the
-    # writer task take over when the socket stalls.
+    # starts the `sink` send right away), with no task switch per frame; a queue and a writer
+    # task take over when the socket stalls, and go once it has caught up.
     sink: Sink | None = None
     direct: Direct | None = None
     outbox: Outbox | None = None  # set by the hub: frames for `direct` wait there a moment
+    # Called once when the connection is asked to close (the endpoint wakes its task with it).
+    on_close: Callable[[], None] | None = None
     _pending: list[tuple[str, bytes]] = field(default_factory=list)
-    idle: bool = True  # nothing queued or in flight, so a frame may be sent directly
-    closed: asyncio.Event = field(default_factory=asyncio.Event)  # asked to close
-    ended: asyncio.Event = field(default_factory=asyncio.Event)  # its close frame went out
+    _queue: deque[str | Unfinished] | None = None
+    _writer: asyncio.Task[None] | None = None
+    closed: bool = False  # asked to close
+    ended: bool = False  # its close frame went out (or the socket is gone)
+    _ended_waiter: asyncio.Future[None] | None = None
     close_code: int = 1000
     close_reason: str = ""
     last_id: int = 0  # newest event id offered to this connection
@@ -104,8 +111,10 @@ class Connection:
     started: bool = False  # live delivery has begun (the hold is over)
     _buffer: list[LoggedEvent] | None = None  # live events arriving while held or replaying
 
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.queue_frames)
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or in flight, so a frame may be sent directly."""
+        return self._queue is None
 
     def hold(self, live_from: int) -> None:
         self.last_id = self.live_from = self.access_id = live_from
@@ -153,7 +162,7 @@ class Connection:
     def send(self, text: str, wire: bytes | None = None) -> None:
         """Send a frame (`wire`: its encoding, when the caller has it), or queue it; a connection
         whose queue is full is closed as a slow consumer."""
-        if self.closed.is_set():
+        if self.closed:
             return
         item: str | Unfinished = text
         if self.idle and self.direct is not None and self.outbox is not None:
@@ -170,7 +179,6 @@ class Connection:
             except Exception:
                 self.close(CLOSE_GOING_AWAY, "the socket failed")
                 return
-            self.idle = False
         self._enqueue(item)
 
     def reply(self, text: str) -> None:
@@ -182,18 +190,43 @@ class Connection:
             self.flush()
 
     def _enqueue(self, item: str | Unfinished) -> bool:
-        """Hand a frame to the writer task; a full queue closes the connection (False)."""
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        """Hand a frame to the writer task (started when the queue starts); a full queue closes
+        the connection (False)."""
+        if self._queue is None:
+            if self.sink is None:
+                raise RuntimeError("Cannot queue a frame for a connection without a sink.")
+            self._queue = deque()
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued(self.sink))
+        if len(self._queue) >= self.queue_frames:
             self.close(CLOSE_SLOW_CONSUMER, "slow consumer: send queue full")
             return False
+        self._queue.append(item)
         return True
+
+    async def _write_queued(self, sink: Sink) -> None:
+        """Send what could not be sent at once, in order; end when the queue is empty."""
+        queue = self._queue
+        assert queue is not None
+        try:
+            while queue:
+                item = queue.popleft()
+                await (sink(item) if isinstance(item, str) else item)
+        except Exception:  # the socket failed under the send
+            self.close(CLOSE_GOING_AWAY, "the socket failed")
+            return
+        self._queue = self._writer = None
+
+    async def stop_writing(self) -> None:
+        """Stop the writer task, if one runs (the endpoint, before its close frame)."""
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.wait([writer])
 
     def flush(self) -> None:
         """Write what waited in the outbox in one go, or queue it when the socket is stalled."""
         pending, self._pending = self._pending, []
-        if not pending or self.closed.is_set() or self.direct is None:
+        if not pending or self.closed or self.direct is None:
             return
         data = pending[0][1] if len(pending) == 1 else b"".join(wire for _, wire in pending)
         try:
@@ -202,12 +235,26 @@ class Connection:
         except Exception:
             self.close(CLOSE_GOING_AWAY, "the socket failed")
             return
-        self.idle = False  # stalled: these frames and the ones after them wait in the queue
-        for text, _ in pending:
+        for text, _ in pending:  # stalled: these frames and the ones after them wait in the queue
             if not self._enqueue(text):
                 return
 
     def close(self, code: int, reason: str) -> None:
-        if not self.closed.is_set():
+        if not self.closed:
             self.close_code, self.close_reason = code, reason
-            self.closed.set()
+            self.closed = True
+            if self.on_close is not None:
+                self.on_close()
+
+    def end(self) -> None:
+        """Its close frame went out (or the socket is gone): wake who waits in `wait_ended`."""
+        self.ended = True
+        if self._ended_waiter is not None and not self._ended_waiter.done():
+            self._ended_waiter.set_result(None)
+
+    def wait_ended(self) -> asyncio.Future[None]:
+        if self._ended_waiter is None:
+            self._ended_waiter = asyncio.get_running_loop().create_future()
+            if self.ended:
+                self._ended_waiter.set_result(None)
+        return self._ended_waiter

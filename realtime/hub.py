@@ -86,7 +86,7 @@ class Hub:
         for conn in conns:
             conn.close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         if conns:
-            await asyncio.wait([asyncio.create_task(conn.ended.wait()) for conn in conns])
+            await asyncio.wait([conn.wait_ended() for conn in conns])
 
     async def stop(self) -> None:
         self.stopping = True

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,7 +61,7 @@ from server.metrics import Metrics
 from server.services import Services, open_database, services
 from server.shutdown import on_stop_signal
 from server.socket.endpoint import ws_endpoint
-from server.socket.transport import RawSend
+from server.socket.route import SocketRoute
 
 logger = logging.getLogger(__name__)
 
@@ -221,11 +221,10 @@ def create_app(settings: Settings, *, freeze_gc: bool = False) -> Starlette:
         Route("/webhooks/twilio/voice", webhooks.voice_call, methods=["POST"]),
         Mount("/api/v1", routes=API_ROUTES),
         *media.public_routes,
-        WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
     middleware = [
-        Middleware(RawSend),
+        Middleware(SocketRoute, endpoint=ws_endpoint),
         Middleware(RequestLog, metrics=counting),
         Middleware(SecurityHeaders),
         Middleware(BodyLimit),

@@ -98,10 +98,10 @@ class RequestLog:
             if scope["type"] == "http":
                 self.metrics.request(scope["method"], status)
             if logged:
-                _log_request(scope, status, time.perf_counter() - started)
+                log_request(scope, status, time.perf_counter() - started)
 
 
-def _log_request(scope: Scope, status: int, secs: float) -> None:
+def log_request(scope: Scope, status: int, secs: float) -> None:
     method = scope.get("method", "WS")
     path = str(scope.get("path", "")).translate(_UNPRINTABLE)
     client = scope.get("client")

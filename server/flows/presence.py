@@ -33,7 +33,7 @@ NOT_INPUT = frozenset({"ping", "hello"})
 INPUT_REFRESHES_PER_AWAY = 20
 
 
-@dataclass
+@dataclass(slots=True)
 class Presence:
     """What this process knows about one of its connections."""
 

@@ -9,6 +9,7 @@ import logging
 import math
 import re
 import time
+from functools import partial
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,7 +24,7 @@ from server.flows import presence, sessions
 from server.inputs import check_text, load_json
 from server.services import Services, services
 from server.socket.commands import HANDLERS, Command
-from server.socket.transport import direct_writer, text_sink, write_queued
+from server.socket.transport import direct_writer, forget_handshake, text_sink
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ _LEADING_REF = re.compile(
 
 class _Bucket:
     """A token bucket: `rate_per_sec` frames a second, bursts of up to `burst`."""
+
+    __slots__ = ("rate", "burst", "tokens", "at")
 
     def __init__(self, rate_per_sec: float, burst: float) -> None:
         self.rate, self.burst = rate_per_sec, burst
@@ -64,21 +67,64 @@ def _bucket(settings: Settings, how: str) -> _Bucket:
     return _Bucket(settings.socket_rate_per_sec, settings.socket_burst)
 
 
-async def ws_endpoint(websocket: WebSocket) -> None:
+async def ws_endpoint(websocket: WebSocket) -> bool:
+    """Serve one socket; whether it was accepted (server/socket/route.py logs the upgrade). One
+    task per socket, this one: it reads the client's frames, a writer task exists only while
+    the socket is stalled, and a close asked for elsewhere (a slow consumer, the session ending,
+    the server stopping) wakes it by cancelling its wait for the next frame."""
     svc = services(websocket)
+    opened = await _open(websocket, svc)
+    if opened is None:
+        return False
+    conn, bucket = opened
+    task = asyncio.current_task()
+    assert task is not None
+    conn.on_close = partial(_wake, task)
+    # The hold ends after HELLO_WAIT_SECS or at the first frame, whichever comes first: the
+    # timer is stopped the moment a frame arrives, so it can never end the hold in the middle
+    # of the replay a hello starts (live events would go out among the replayed ones, some twice).
+    timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
+    try:
+        await _read_frames(websocket, conn, svc, bucket, timer)
+    except asyncio.CancelledError:
+        if not conn.closed or task.uncancel() > 0:
+            raise  # not (only) our wake-up: the server cancels this task
+    finally:
+        timer.cancel()
+        conn.on_close = None  # no wake-up may land in the clean-up below
+        await conn.stop_writing()
+        # The close frame first, then the clean-up: on a stop, every socket must have its 1001
+        # before the server's own shutdown would close it with 1012 (server/shutdown.py).
+        if conn.closed:
+            try:
+                await websocket.close(conn.close_code, conn.close_reason)
+            except (RuntimeError, OSError, WebSocketDisconnect):
+                pass  # the client is already gone
+        conn.end()
+        svc.metrics.socket_closed()
+        svc.hub.unregister(conn)
+        svc.sockets.discard(conn)
+        await presence.disconnected(svc, conn)
+    return True
+
+
+async def _open(websocket: WebSocket, svc: Services) -> tuple[Connection, _Bucket] | None:
+    """Authenticate, accept and register the socket (None: refused and closed). The user's row
+    stays here: the connection keeps only their ids (commands read the row afresh)."""
     try:
         user, how = await current_user(websocket)
     except ApiError as exc:  # too many bad tokens from this address
         await websocket.close(CLOSE_THROTTLED, exc.message)
-        return
+        return None
     if user is None:
         await websocket.close(CLOSE_UNAUTHENTICATED)
-        return
+        return None
     if how == "cookie" and not same_origin(websocket):
         await websocket.close(CLOSE_FORBIDDEN)
-        return
+        return None
     assert user.id is not None
     await websocket.accept()
+    forget_handshake(websocket)
     conn = Connection(user.id, user.team_id, set(), svc.settings.send_queue_frames)
     # Ending the session (logout, a password change) closes the socket: server/sockets.py.
     svc.sockets.add(conn, _credential(websocket, how))
@@ -89,41 +135,14 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     conn.sink = text_sink(websocket)
     conn.direct = direct_writer(websocket)
     svc.metrics.socket_opened()
-    tasks = [
-        asyncio.create_task(write_queued(conn.sink, conn)),
-        asyncio.create_task(_read(websocket, conn, svc, _bucket(svc.settings, how))),
-        asyncio.create_task(conn.closed.wait()),
-    ]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        # The close frame first, then the clean-up: on a stop, every socket must have its 1001
-        # before the server's own shutdown would close it with 1012 (server/shutdown.py).
-        if conn.closed.is_set():
-            try:
-                await websocket.close(conn.close_code, conn.close_reason)
-            except (RuntimeError, OSError, WebSocketDisconnect):
-                pass  # the client is already gone
-        conn.ended.set()
-        svc.metrics.socket_closed()
-        svc.hub.unregister(conn)
-        svc.sockets.discard(conn)
-        await presence.disconnected(svc, conn)
+    return conn, _bucket(svc.settings, how)
 
 
-async def _read(websocket: WebSocket, conn: Connection, svc: Services, bucket: _Bucket) -> None:
-    """Read the client's frames. The hold ends after HELLO_WAIT_SECS or at the first frame,
-    whichever comes first: the timer is stopped the moment a frame arrives, so it can never
-    end the hold in the middle of the replay a hello starts (live events would go out among
-    the replayed ones, some twice)."""
-    timer = asyncio.get_running_loop().call_later(HELLO_WAIT_SECS, conn.release)
-    try:
-        await _read_frames(websocket, conn, svc, bucket, timer)
-    finally:
-        timer.cancel()
+def _wake(task: asyncio.Task[Any]) -> None:
+    """Stop the endpoint's wait for a frame; a close asked for by the endpoint's own task (a
+    reply that overflowed the queue) needs none: its read loop looks before reading again."""
+    if asyncio.current_task() is not task:
+        task.cancel()
 
 
 def _resumes(text: str | None) -> bool:
@@ -141,7 +160,7 @@ async def _read_frames(
     """Answer every frame exactly once, with the command's `ref` whenever it can be read: a
     client awaiting a refused command must hear of it (a rate-limited one, after
     `retry_after_ms`, may simply be sent again)."""
-    while True:
+    while not conn.closed:
         message = await websocket.receive()
         hold_timer.cancel()
         if message["type"] == "websocket.disconnect":

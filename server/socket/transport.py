@@ -1,34 +1,18 @@
 """How frames reach a socket (README.md, "The bus"; docs/decisions.md, "Performance"): the
-server's own ASGI `send` kept past the middleware, the direct write of pre-encoded frames to
-uvicorn's transport, and the writer task that takes over when a socket stalls."""
+server's own ASGI `send` (kept by server/socket/route.py), the direct write of pre-encoded frames to
+uvicorn's transport (the connection's writer task takes over when a socket stalls)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from realtime.connections import Connection, Direct, Sink
-
-RAW_SEND = "switchboard.raw_send"
-
-
-class RawSend:
-    """Outermost middleware: keeps the server's own ASGI `send` of a socket in its scope, so
-    event frames skip the per-message wrappers of the middleware stack (the fan-out hot path:
-    a send per frame per socket), or, under `switchboard serve`, skip ASGI altogether (see
-    `_direct_writer`). Closing and accepting still go through Starlette."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
+from realtime.connections import Direct, Sink
+from server.socket.route import RAW_SEND
 
 
 def text_sink(websocket: WebSocket) -> Sink:
@@ -71,14 +55,11 @@ def direct_writer(websocket: WebSocket) -> Direct | None:
     return write
 
 
-async def write_queued(sink: Sink, conn: Connection) -> None:
-    """Send what `Connection.send` could not send at once, in order."""
-    while True:
-        item = await conn.queue.get()
-        conn.idle = False
-        if isinstance(item, str):
-            await sink(item)
-        else:
-            await item
-        if conn.queue.empty():
-            conn.idle = True
+def forget_handshake(websocket: WebSocket) -> None:
+    """Let go of the upgrade's request and response, which uvicorn's `websockets-sansio`
+    protocol keeps for the socket's life but reads only until the upgrade is answered (their
+    headers were 2.5 KiB of every idle socket, docs/performance.md). The scope keeps the request's
+    headers, for whoever reads them later."""
+    protocol = getattr(websocket.scope.get(RAW_SEND), "__self__", None)
+    if isinstance(protocol, WebSocketsSansIOProtocol) and protocol.handshake_complete:
+        protocol.request = protocol.response = None  # type: ignore[assignment]

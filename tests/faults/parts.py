@@ -23,7 +23,14 @@ from sqlmodel import col, select
 from inbox.models import Message
 from realtime.client import BusClient
 from server.embedded_redis import embedded_redis
-from tests.helpers import FRONT_DESK, Twilio, free_port, open_store, wait_until_serving
+from tests.helpers import (
+    FRONT_DESK,
+    LOGIN_WAIT_SECS,
+    Twilio,
+    free_port,
+    open_store,
+    wait_until_serving,
+)
 from tests.server.test_cli import _env
 
 AUTH_TOKEN = "fault-suite-token"
@@ -88,7 +95,9 @@ class App:
 async def session_cookie(url: str, username: str) -> str:
     async with httpx.AsyncClient(base_url=url, headers={"Origin": url}) as client:
         response = await client.post(
-            "/login", data={"username": username, "password": "switchboard"}
+            "/login",
+            data={"username": username, "password": "switchboard"},
+            timeout=LOGIN_WAIT_SECS,
         )
         assert response.status_code == 303, response.text
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
