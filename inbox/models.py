@@ -22,6 +22,20 @@ EVENT_ID = BigInteger().with_variant(Integer(), "sqlite")
 # How a new or unassigned conversation that gets a text is given an assignee (inbox/assignment.py).
 ASSIGNMENT_MODES = ("off", "round_robin", "least_busy")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
+MATTER_STATES = ("active", "archived")
+# Why an inbound text landed where it did (inbox/routing.py; docs/decisions.md, "Matters and
+# routing"): texted to an inbox's own number; to a team number no inbox has, and then: the
+# client's only active matter, the most recently active of several, the matter its
+# conversation is filed under, or the Mailroom (no contact has the number; its contact has no
+# active matter).
+ROUTED_REASONS = (
+    "inbox",
+    "matter",
+    "matter_latest",
+    "filed",
+    "unknown_number",
+    "no_active_matter",
+)
 
 
 def utcnow() -> datetime:
@@ -167,6 +181,19 @@ class ContactNumber(SQLModel, table=True):
     number: str  # E.164
 
 
+class Matter(SQLModel, table=True):
+    """A client/matter (a project, seeds 000 and 003): conversations are filed under it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    client_id: int = Field(foreign_key="contact.id", index=True)  # the client, a contact
+    status: str = "active"  # one of MATTER_STATES
+    # Where texts routed to it start a conversation (None: the team's Mailroom).
+    inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Conversation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("inbox_id", "counterparty"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -185,6 +212,8 @@ class Conversation(SQLModel, table=True):
     # queue, and the SLA clock (docs/decisions.md, "Supervisors").
     waiting_since: datetime | None = Field(default=None, index=True)
     archived_at: datetime | None = None  # when it was last archived (kept when it reopens)
+    # The matter it is filed under (no foreign key: a column added in place, see 0005_admin).
+    matter_id: int | None = Field(default=None, index=True)
     # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
     lock_fence: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
@@ -226,6 +255,12 @@ class Message(SQLModel, table=True):
     error_code: str | None = None
     error_message: str | None = None
     segments: int = 1
+    # An inbound text's: why it landed here (one of ROUTED_REASONS), and whether it starts a
+    # new thread (the conversation was quiet for SWITCHBOARD_THREAD_DAYS before it).
+    routed: str | None = None
+    starts_thread: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

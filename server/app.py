@@ -41,6 +41,7 @@ from server.http import (
     conversations,
     inboxes,
     links,
+    matters,
     media,
     metrics,
     notes,
@@ -148,6 +149,7 @@ API_ROUTES = (
     + reports.routes
     + notes.routes
     + tags.routes
+    + matters.routes
     + canned.routes
     + media.routes
 )

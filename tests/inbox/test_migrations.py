@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 
 from inbox import accounts, registrations
 from inbox.db import MIGRATIONS_DIR, Database
-from inbox.models import Inbox, InboxMember, PhoneNumber, Token, User
+from inbox.models import Conversation, Inbox, InboxMember, Matter, Message, PhoneNumber, Token, User
 
 FIRST = "0001"
 BEFORE_ADMIN = "0004_inbox_features"
@@ -194,5 +194,46 @@ async def test_the_numbers_revision_keeps_the_demo_numbers_registered_and_assign
             await conn.run_sync(_migrate, BEFORE_NUMBERS, True)
         async with db.read() as session:
             assert await session.scalar(text("SELECT count(*) FROM phonenumber")) == 3
+    finally:
+        await db.dispose()
+
+
+BEFORE_MATTERS = "0009_supervisors"
+ROWS_BEFORE_MATTERS = ROWS_0001[:4] + [
+    "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body, automatic,"
+    " bulk, status, segments, created_at, updated_at) VALUES (1, 1, 1, 1, 'inbound',"
+    " 'hello from before', false, false, 'received', 1, '2026-01-01', '2026-01-01')",
+]
+
+
+async def test_the_matters_revision_files_nothing_and_goes_back_keeping_the_texts(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS)
+        async with db.write_engine.begin() as conn:
+            for statement in ROWS_BEFORE_MATTERS:
+                await conn.execute(text(statement))
+        await db.upgrade()
+        async with db.write() as session:
+            conversation = await session.get(Conversation, 1)
+            assert conversation is not None and conversation.matter_id is None
+            message = await session.get(Message, 1)
+            assert message is not None
+            assert (message.routed, message.starts_thread) == (None, False)
+            session.add(Matter(id=1, team_id=1, name="Lee lease", client_id=1))
+            await session.flush()
+            conversation.matter_id = 1
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT body FROM message")) == "hello from before"
+            assert await session.scalar(text("SELECT count(*) FROM conversation")) == 1
+        await db.upgrade()
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT count(*) FROM matter")) == 0
+            assert await session.scalar(text("SELECT matter_id FROM conversation")) is None
     finally:
         await db.dispose()

@@ -1,0 +1,51 @@
+"""matters: a team's client/matters, conversations filed under them, and with each inbound text
+why it landed where it did and whether it starts a new thread
+
+Revision ID: 0010_matters
+Revises: 0009_supervisors
+Create Date: 2026-12-01
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+
+revision: str = '0010_matters'
+down_revision: str | None = '0009_supervisors'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('matter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('inbox_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['contact.id'], ),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inbox.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_matter_client_id'), 'matter', ['client_id'], unique=False)
+    op.create_index(op.f('ix_matter_team_id'), 'matter', ['team_id'], unique=False)
+    # Plain columns added in place, no foreign key (0005_admin says why not batch mode).
+    op.add_column('conversation', sa.Column('matter_id', sa.Integer(), nullable=True))
+    op.create_index(op.f('ix_conversation_matter_id'), 'conversation', ['matter_id'], unique=False)
+    op.add_column('message', sa.Column('routed', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.add_column('message', sa.Column('starts_thread', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    op.drop_column('message', 'starts_thread')
+    op.drop_column('message', 'routed')
+    op.drop_index(op.f('ix_conversation_matter_id'), table_name='conversation')
+    op.drop_column('conversation', 'matter_id')
+    op.drop_index(op.f('ix_matter_team_id'), table_name='matter')
+    op.drop_index(op.f('ix_matter_client_id'), table_name='matter')
+    op.drop_table('matter')
