@@ -1,18 +1,21 @@
 """Matters in real Chromium: an agent adds one on the matters page, files a conversation under
 it with the pencil in the thread header, a teammate's list filters by it live, a text to the
-team's Org number lands in the filed conversation saying why, and the matter's page lists the
-conversation."""
+team's Org number lands in the filed conversation saying why (a new thread after a quiet month),
+and the matter's page lists the conversation."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Running
-from tests.server.test_routing import ORG, add_org_number
+from tests.server.test_routing import ORG, add_org_number, backdate
 from tests.web.pages import agent_page, screenshot
 
 DANA, MARCUS = "Dana Whitfield", "Marcus Lee"
 DANA_NUMBER = "+15551230001"
+DANA_CONVERSATION = 1
 
 
 async def test_a_conversation_is_filed_under_a_matter_and_the_list_filters_by_it(
@@ -50,12 +53,15 @@ async def test_a_conversation_is_filed_under_a_matter_and_the_list_filters_by_it
     await expect(carol.locator("#conversations .conversation", has_text=DANA)).to_be_visible()
     await expect(carol.locator("#conversations .conversation", has_text=MARCUS)).to_have_count(0)
 
-    # Dana texts the Org number: her one active matter's conversation, with the reason shown.
+    # Dana texts the Org number after 31 quiet days: her one active matter's conversation, a
+    # new thread in it, with the reason shown.
+    await backdate(app_server, DANA_CONVERSATION, timedelta(days=31))
     assert (await app_server.twilio.inbound(ORG, DANA_NUMBER, "about my case")).status_code == 200
     arrived = bob.locator("#messages .message", has_text="about my case")
     await expect(arrived.locator(".routed")).to_have_text(
         "Routed here: the client's only active matter"
     )
+    await expect(arrived.locator(".thread-start")).to_contain_text("New thread · started")
     await screenshot(bob, "matter-filed")
 
     await bob.get_by_role("link", name="Whitfield v. Acme").click()
