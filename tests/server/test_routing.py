@@ -244,3 +244,17 @@ async def test_the_thread_gap_is_a_setting(
         await backdate(server, first["conversation"]["id"], timedelta(days=2))
         await text(server, "+15557770013", "two days on", to=FRONT_DESK)
         assert (await landed(alice, "+15557770013", "two days on"))["message"]["starts_thread"]
+
+
+async def test_a_routed_text_twilio_sends_twice_is_stored_once(app_server: Running) -> None:
+    await add_org_number(app_server)
+    alice = await login(app_server.url, "alice")
+    ann = await contact(alice, "Ann Lee", "+15557770014")
+    await matter(alice, "Lee lease", ann, inbox_id=FRONT_DESK_ID)
+    for _ in range(2):
+        answer = await app_server.twilio.inbound(ORG, "+15557770014", "once", sid="SM" + "7" * 32)
+        assert answer.status_code == 200
+    found = await landed(alice, "+15557770014", "once")
+    history = await alice.get(f"/api/v1/conversations/{found['conversation']['id']}/messages")
+    assert [m["body"] for m in history.json()["items"]] == ["once"]
+    assert found["message"]["routed"] == "matter"
