@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox.contacts import newest_contacts
 from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import rowcount
 from inbox.models import (
     Contact,
-    ContactNumber,
     Conversation,
     Inbox,
     Message,
@@ -64,11 +64,7 @@ async def get_or_create_conversation(
     if found is not None:
         return found, False
     assert inbox.id is not None
-    contact_id = await session.scalar(
-        select(col(ContactNumber.contact_id)).where(
-            col(ContactNumber.team_id) == inbox.team_id, col(ContactNumber.number) == counterparty
-        )
-    )
+    contact_id = (await newest_contacts(session, inbox.team_id, [counterparty])).get(counterparty)
     conversation = Conversation(
         team_id=inbox.team_id,
         inbox_id=inbox.id,
@@ -102,16 +98,7 @@ async def get_or_create_many(
     missing = [n for n in numbers if n not in found]
     if not missing:
         return found
-    contact_of = dict(
-        (
-            await session.execute(
-                select(col(ContactNumber.number), col(ContactNumber.contact_id)).where(
-                    col(ContactNumber.team_id) == inbox.team_id,
-                    col(ContactNumber.number).in_(missing),
-                )
-            )
-        ).all()
-    )
+    contact_of = await newest_contacts(session, inbox.team_id, missing)
     now = utcnow()
     made = [
         Conversation(

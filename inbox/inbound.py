@@ -20,11 +20,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.attachments import record_received
+from inbox.contacts import newest_contacts
 from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
-from inbox.models import ContactNumber, Conversation, Inbox, Message, utcnow
+from inbox.models import Conversation, Inbox, Message, utcnow
 from inbox.routing import Route, route_texts
 
 # A text after this long without any text in its conversation starts a new thread (seed 000:
@@ -59,7 +60,6 @@ class Stored:
 _MESSAGE = Message.metadata.tables["message"]
 _CONVERSATION = Conversation.metadata.tables["conversation"]
 _INBOX = Inbox.metadata.tables["inbox"]
-_CONTACT_NUMBER = ContactNumber.metadata.tables["contactnumber"]
 # Built once, the lists as expanding parameters: building a statement (and its cache key) cost
 # more than running it here.
 _SELECT_INBOXES = select(_INBOX).where(
@@ -71,10 +71,6 @@ _SELECT_SIDS = select(_MESSAGE.c.provider_sid, _MESSAGE.c.id).where(
 _SELECT_CONVERSATIONS = select(_CONVERSATION).where(
     _CONVERSATION.c.inbox_id == bindparam("inbox"),
     _CONVERSATION.c.counterparty.in_(bindparam("numbers", expanding=True)),
-)
-_SELECT_CONTACTS = select(_CONTACT_NUMBER.c.number, _CONTACT_NUMBER.c.contact_id).where(
-    _CONTACT_NUMBER.c.team_id == bindparam("team"),
-    _CONTACT_NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
 )
 _INSERT_MESSAGES = insert(_MESSAGE).returning(_MESSAGE.c.id, sort_by_parameter_order=True)
 _INSERT_CONVERSATIONS = insert(_CONVERSATION).returning(
@@ -262,8 +258,7 @@ async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> li
     is assigned to one of them (inbox/inboxes.py), so its first event names the assignee."""
     if not numbers:
         return []
-    found = await session.execute(_SELECT_CONTACTS, {"team": inbox.team_id, "numbers": numbers})
-    contact_of: dict[str, int] = {number: contact for number, contact in found}
+    contact_of = await newest_contacts(session, inbox.team_id, numbers)
     now = utcnow()
     made: list[dict[str, Any]] = []
     shared: list[dict[str, Any]] = []

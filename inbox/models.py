@@ -174,7 +174,13 @@ class Contact(SQLModel, table=True):
 
 
 class ContactNumber(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("team_id", "number"),)
+    """One of a contact's numbers. Several contacts of a team may share one (a family's or an
+    office's phone); the number then means the most recently created of them (newest_contacts)."""
+
+    __table_args__ = (
+        UniqueConstraint("contact_id", "number", name="uq_contactnumber_contact_id_number"),
+        Index("ix_contactnumber_team_id_number", "team_id", "number"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     contact_id: int = Field(foreign_key="contact.id", index=True)

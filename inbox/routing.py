@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import Contact, ContactNumber, Conversation, Inbox, Matter
+from inbox.contacts import newest_contacts
+from inbox.models import Conversation, Inbox, Matter
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,7 @@ async def route_texts(session: AsyncSession, texts: Sequence[tuple[Inbox, str]])
 
 
 async def _route_from_mailroom(session: AsyncSession, mailroom: Inbox, sender: str) -> Route:
-    # The newest contact with the number (the store keeps a number to one contact today:
-    # contactnumber is unique per team; the order is seed 000's rule should that change).
-    client: int | None = await session.scalar(
-        select(col(Contact.id))
-        .join(ContactNumber, col(ContactNumber.contact_id) == col(Contact.id))
-        .where(col(Contact.team_id) == mailroom.team_id, col(ContactNumber.number) == sender)
-        .order_by(col(Contact.created_at).desc(), col(Contact.id).desc())
-        .limit(1)
-    )
+    client = (await newest_contacts(session, mailroom.team_id, [sender])).get(sender)
     if client is None:
         return await _filed_or_mailroom(session, mailroom, sender, "unknown_number")
     matters = await _active_matters(session, client)

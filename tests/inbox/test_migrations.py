@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from inbox import accounts, registrations
@@ -235,5 +237,63 @@ async def test_the_matters_revision_files_nothing_and_goes_back_keeping_the_text
         async with db.read() as session:
             assert await session.scalar(text("SELECT count(*) FROM matter")) == 0
             assert await session.scalar(text("SELECT matter_id FROM conversation")) is None
+    finally:
+        await db.dispose()
+
+
+SHARED = "+15550000001"
+
+
+async def _insert_number(db: Database, row_id: int, contact_id: int) -> None:
+    async with db.write_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO contactnumber (id, team_id, contact_id, number)"
+                f" VALUES ({row_id}, 1, {contact_id}, '{SHARED}')"
+            )
+        )
+
+
+async def test_the_matters_revision_lets_contacts_share_a_number_and_goes_back_only_unshared(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS)
+            for statement in ROWS_BEFORE_MATTERS:
+                await conn.execute(text(statement))
+        await _insert_number(db, 1, 1)
+        await db.upgrade()
+        async with db.write_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO contact (id, team_id, name, notes, created_at)"
+                    " VALUES (2, 1, 'Ben Lee', '', '2026-02-01')"
+                )
+            )
+        await _insert_number(db, 2, 2)  # Ann's number is Ben's too now
+        with pytest.raises(IntegrityError):
+            await _insert_number(db, 3, 2)  # but not twice on Ben
+        async with db.read() as session:
+            owners = await session.execute(
+                text("SELECT contact_id FROM contactnumber ORDER BY contact_id")
+            )
+            assert [c for (c,) in owners] == [1, 2]
+        with pytest.raises(RuntimeError, match="1 phone number"):
+            async with db.write_engine.begin() as conn:
+                await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        async with db.read() as session:  # refused: nothing changed, nothing lost
+            assert await session.scalar(text("SELECT count(*) FROM contactnumber")) == 2
+            assert await session.scalar(text("SELECT count(*) FROM matter")) == 0
+        async with db.write_engine.begin() as conn:
+            await conn.execute(text("DELETE FROM contactnumber WHERE contact_id = 1"))
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        with pytest.raises(IntegrityError):  # one contact per number again
+            await _insert_number(db, 4, 1)
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_differences) == []
     finally:
         await db.dispose()

@@ -1,6 +1,7 @@
 """Seed 000's routing table, each rule through a signed webhook to a team number no inbox has
 (the Org number): unknown number, a contact with no matter, only archived ones, exactly one
-active, several (the most recently active), an item filed out of the Mailroom never going back;
+active, several (the most recently active), a number of several contacts (the newest contact's),
+an item filed out of the Mailroom never going back;
 and 30-day threads. Each text says why it
 landed where it did (`routed`), as the thread shows it."""
 
@@ -147,6 +148,24 @@ async def test_a_text_from_a_client_with_several_active_matters_goes_to_the_most
     moved = await landed(alice, "+15557770005", "about the will")
     assert moved["conversation"]["matter"] == {"id": will, "name": "Lee will"}
     assert moved["message"]["routed"] == "matter_latest"
+
+
+async def test_a_text_from_a_number_of_two_clients_goes_to_the_newest_contacts_matter(
+    app_server: Running,
+) -> None:
+    await add_org_number(app_server)
+    alice = await login(app_server.url, "alice")
+    shared = "+15557770010"  # the Lees' landline
+    ann = await contact(alice, "Ann Lee", shared)
+    ben = await contact(alice, "Ben Lee", shared)  # the newer contact
+    divorce = await matter(alice, "Ben's divorce", ben, inbox_id=FRONT_DESK_ID)
+    await matter(alice, "Ann's estate", ann)  # the newer matter: the contact's age decides
+    await text(app_server, shared, "it's Ben, about the papers")
+    found = await landed(alice, shared, "it's Ben, about the papers")
+    assert found["conversation"]["inbox_id"] == FRONT_DESK_ID
+    assert found["conversation"]["matter"] == {"id": divorce, "name": "Ben's divorce"}
+    assert found["conversation"]["contact"] == {"id": ben, "name": "Ben Lee"}
+    assert found["message"]["routed"] == "matter"
 
 
 async def test_a_conversation_filed_out_of_the_mailroom_never_goes_back(

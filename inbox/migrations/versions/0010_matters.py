@@ -1,5 +1,6 @@
-"""matters: a team's client/matters, conversations filed under them, and with each inbound text
-why it landed where it did and whether it starts a new thread
+"""matters: a team's client/matters, conversations filed under them, with each inbound text
+why it landed where it did and whether it starts a new thread, and a number shared by several
+contacts of a team (unique per contact instead of per team)
 
 Revision ID: 0010_matters
 Revises: 0009_supervisors
@@ -10,6 +11,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+# 0001 made contactnumber's UNIQUE(team_id, number) without a name: PostgreSQL named it this,
+# SQLite not at all, so batch mode names the one it reflects the same way to drop it.
+TEAM_NUMBER_UNIQUE = 'contactnumber_team_id_number_key'
+NAMES = {'uq': '%(table_name)s_%(column_0_N_name)s_key'}
 
 
 revision: str = '0010_matters'
@@ -39,9 +45,28 @@ def upgrade() -> None:
     op.create_index(op.f('ix_conversation_matter_id'), 'conversation', ['matter_id'], unique=False)
     op.add_column('message', sa.Column('routed', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.add_column('message', sa.Column('starts_thread', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # SQLite rebuilds contactnumber here (batch mode); no table refers to it.
+    with op.batch_alter_table('contactnumber', naming_convention=NAMES) as batch_op:
+        batch_op.drop_constraint(TEAM_NUMBER_UNIQUE, type_='unique')
+        batch_op.create_unique_constraint('uq_contactnumber_contact_id_number', ['contact_id', 'number'])
+        batch_op.create_index('ix_contactnumber_team_id_number', ['team_id', 'number'], unique=False)
 
 
 def downgrade() -> None:
+    # The old schema keeps a number to one contact: refuse rather than choose whose to delete.
+    shared = op.get_bind().execute(sa.text(
+        'SELECT count(*) FROM (SELECT 1 FROM contactnumber GROUP BY team_id, number'
+        ' HAVING count(*) > 1) AS shared'
+    )).scalar()
+    if shared:
+        raise RuntimeError(
+            f'{shared} phone number(s) belong to several contacts of a team, which revision'
+            ' 0009_supervisors cannot store: remove each from all but one contact, then downgrade'
+        )
+    with op.batch_alter_table('contactnumber', naming_convention=NAMES) as batch_op:
+        batch_op.drop_index('ix_contactnumber_team_id_number')
+        batch_op.drop_constraint('uq_contactnumber_contact_id_number', type_='unique')
+        batch_op.create_unique_constraint(TEAM_NUMBER_UNIQUE, ['team_id', 'number'])
     op.drop_column('message', 'starts_thread')
     op.drop_column('message', 'routed')
     op.drop_index(op.f('ix_conversation_matter_id'), table_name='conversation')
