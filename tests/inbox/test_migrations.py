@@ -1,8 +1,9 @@
 """Alembic revisions, on the run's store: a store made by revision 0001 that holds data is
 upgraded to the newest schema without losing any of it (and back); the admin revision upgrades
 a store that has data (nobody disabled, no inbox archived, every member sharing unsolicited
-texts, tokens without expiry); and the newest schema is exactly what the models in
-inbox/models.py say."""
+texts, tokens without expiry); the matters revision lets contacts share a number and goes
+back only once none does; and the newest schema is exactly what the models in inbox/models.py
+say."""
 
 from __future__ import annotations
 
