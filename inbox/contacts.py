@@ -63,11 +63,12 @@ def parse_name(raw: Any) -> str:
 def parse_numbers(raw: Any) -> list[str]:
     if not isinstance(raw, list) or not raw or not all(isinstance(n, str) for n in raw):
         raise InvalidInputError("numbers is a list of at least one phone number")
-    numbers = [to_e164(n) for n in raw]
-    for i, number in enumerate(numbers):
-        if number in numbers[:i]:  # written two ways, perhaps: a mistake worth showing
+    numbers: dict[str, None] = {}
+    for number in (to_e164(n) for n in raw):
+        if number in numbers:  # written two ways, perhaps: a mistake worth showing
             raise ConflictError(f"{number} is given twice", "duplicate_number")
-    return numbers
+        numbers[number] = None
+    return list(numbers)
 
 
 async def numbers_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
