@@ -1,13 +1,15 @@
-"""Contacts: a name and one or more numbers, unique in the team. A conversation with one of
-those numbers shows the contact. Replacing a number makes the conversations with the old one
-read-only (they stay readable; sends are refused); texts with the new number start new ones."""
+"""Contacts: a name and one or more numbers. Several contacts may share a number (a family's or
+an office's phone): the number then means the most recently created of them (seed 000's rule;
+`newest_contacts`), and a conversation with it shows that one. Replacing a number makes the
+conversations with the old one read-only (they stay readable; sends are refused) unless another
+contact still has it (they then show that one); texts with the new number start new ones."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,6 +19,20 @@ from inbox.phones import to_e164
 
 MAX_NAME_CHARS = 200  # longer than any real name, short enough for a list row
 MAX_NOTES_CHARS = 5000  # a page of "who is this"
+
+_CONTACT = Contact.metadata.tables["contact"]
+_CONTACT_NUMBER = ContactNumber.metadata.tables["contactnumber"]
+# Built once (every batch of inbound texts runs it), the numbers an expanding parameter; oldest
+# contact first, so the newest of a shared number is the one kept.
+_SELECT_OWNERS = (
+    select(_CONTACT_NUMBER.c.number, _CONTACT_NUMBER.c.contact_id)
+    .join(_CONTACT, _CONTACT.c.id == _CONTACT_NUMBER.c.contact_id)
+    .where(
+        _CONTACT_NUMBER.c.team_id == bindparam("team"),
+        _CONTACT_NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
+    )
+    .order_by(_CONTACT.c.created_at, _CONTACT.c.id)
+)
 
 
 def contact_view(contact: Contact, numbers: Sequence[str]) -> dict[str, Any]:
@@ -47,7 +63,12 @@ def parse_name(raw: Any) -> str:
 def parse_numbers(raw: Any) -> list[str]:
     if not isinstance(raw, list) or not raw or not all(isinstance(n, str) for n in raw):
         raise InvalidInputError("numbers is a list of at least one phone number")
-    return list(dict.fromkeys(to_e164(n) for n in raw))  # normalised, duplicates dropped
+    numbers: dict[str, None] = {}
+    for number in (to_e164(n) for n in raw):
+        if number in numbers:  # written two ways, perhaps: a mistake worth showing
+            raise ConflictError(f"{number} is given twice", "duplicate_number")
+        numbers[number] = None
+    return list(numbers)
 
 
 async def numbers_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -60,6 +81,34 @@ async def numbers_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[
     for contact_id, number in rows:
         found[contact_id].append(number)
     return found
+
+
+async def newest_contacts(
+    session: AsyncSession, team_id: int, numbers: Sequence[str]
+) -> dict[str, int]:
+    """The contact each number means: the most recently created of the team's contacts with it
+    (numbers no contact has are left out)."""
+    if not numbers:
+        return {}
+    rows = await session.execute(_SELECT_OWNERS, {"team": team_id, "numbers": list(numbers)})
+    return {number: contact_id for number, contact_id in rows}
+
+
+async def sharing(session: AsyncSession, contact: Contact) -> list[dict[str, Any]]:
+    """The team's other contacts with one of this contact's numbers: `{id, name, number}` per
+    number shared, the most recently created first."""
+    mine = select(col(ContactNumber.number)).where(col(ContactNumber.contact_id) == contact.id)
+    rows = await session.execute(
+        select(col(Contact.id), col(Contact.name), col(ContactNumber.number))
+        .join(ContactNumber, col(ContactNumber.contact_id) == col(Contact.id))
+        .where(
+            col(ContactNumber.team_id) == contact.team_id,
+            col(ContactNumber.number).in_(mine),
+            col(Contact.id) != contact.id,
+        )
+        .order_by(col(Contact.created_at).desc(), col(Contact.id).desc(), col(ContactNumber.id))
+    )
+    return [{"id": i, "name": name, "number": number} for i, name, number in rows]
 
 
 async def teams_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, int]:
@@ -77,20 +126,6 @@ async def get_contact(session: AsyncSession, team_id: int, contact_id: int) -> C
     if contact is None or contact.team_id != team_id:
         raise NotFoundError(f"no contact {contact_id}")
     return contact
-
-
-async def _check_free(
-    session: AsyncSession, team_id: int, numbers: Sequence[str], contact_id: int | None
-) -> None:
-    taken = await session.scalar(
-        select(col(ContactNumber.number)).where(
-            col(ContactNumber.team_id) == team_id,
-            col(ContactNumber.number).in_(numbers),
-            col(ContactNumber.contact_id) != (contact_id or 0),
-        )
-    )
-    if taken is not None:
-        raise ConflictError(f"{taken} already belongs to another contact", "number_taken")
 
 
 async def _conversations_with(
@@ -112,7 +147,6 @@ async def create_contact(
     """Store the contact; return it, its numbers, and the conversations that now show it."""
     clean_name, clean_numbers = parse_name(name), parse_numbers(numbers)
     clean_notes = "" if notes is None else parse_notes(notes)
-    await _check_free(session, team_id, clean_numbers, None)
     contact = Contact(team_id=team_id, name=clean_name, notes=clean_notes)
     session.add(contact)
     await session.flush()
@@ -142,7 +176,6 @@ async def update_contact(
         contact.name = parse_name(name)
     if notes is not None:
         contact.notes = parse_notes(notes)
-    await _check_free(session, contact.team_id, new, contact.id)
     gone, added = [n for n in old if n not in new], [n for n in new if n not in old]
     if gone or added:
         await session.execute(
@@ -152,12 +185,19 @@ async def update_contact(
             session.add(
                 ContactNumber(team_id=contact.team_id, contact_id=contact.id, number=number)
             )
+        await session.flush()
+    owners = await newest_contacts(session, contact.team_id, gone + added)
     changed = await _conversations_with(session, contact.team_id, old if name is not None else gone)
     for conversation in changed:
         if conversation.counterparty in gone and conversation.contact_id == contact.id:
-            conversation.read_only = True  # the contact no longer answers at this number
+            owner = owners.get(conversation.counterparty)
+            if owner is None:
+                conversation.read_only = True  # nobody answers at this number any more
+            else:
+                conversation.contact_id = owner  # another contact still has it
     for conversation in await _conversations_with(session, contact.team_id, added):
-        conversation.contact_id, conversation.read_only = contact.id, False
+        # An older contact taking a number a newer one has leaves it showing the newer one.
+        conversation.contact_id, conversation.read_only = owners[conversation.counterparty], False
         changed.append(conversation)
     session.add(contact)
     await session.flush()

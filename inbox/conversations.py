@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox.contacts import newest_contacts
 from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import rowcount
 from inbox.models import (
     Contact,
-    ContactNumber,
     Conversation,
     Inbox,
     Message,
@@ -27,7 +27,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.tags import tagged_clause, tags_by_conversation
-from inbox.views import contacts_by_id, conversation_view, users_by_id
+from inbox.views import contacts_by_id, conversation_view, matters_by_id, users_by_id
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 50
@@ -64,11 +64,7 @@ async def get_or_create_conversation(
     if found is not None:
         return found, False
     assert inbox.id is not None
-    contact_id = await session.scalar(
-        select(col(ContactNumber.contact_id)).where(
-            col(ContactNumber.team_id) == inbox.team_id, col(ContactNumber.number) == counterparty
-        )
-    )
+    contact_id = (await newest_contacts(session, inbox.team_id, [counterparty])).get(counterparty)
     conversation = Conversation(
         team_id=inbox.team_id,
         inbox_id=inbox.id,
@@ -102,16 +98,7 @@ async def get_or_create_many(
     missing = [n for n in numbers if n not in found]
     if not missing:
         return found
-    contact_of = dict(
-        (
-            await session.execute(
-                select(col(ContactNumber.number), col(ContactNumber.contact_id)).where(
-                    col(ContactNumber.team_id) == inbox.team_id,
-                    col(ContactNumber.number).in_(missing),
-                )
-            )
-        ).all()
-    )
+    contact_of = await newest_contacts(session, inbox.team_id, missing)
     now = utcnow()
     made = [
         Conversation(
@@ -204,6 +191,7 @@ async def describe(
     users = await users_by_id(session, (c.assignee_id for c in conversations))
     opted_out = await _opted_out(session, conversations)
     tags = await tags_by_conversation(session, (c.id for c in conversations))
+    matters = await matters_by_id(session, (c.matter_id for c in conversations))
     views = []
     for c in conversations:
         if user_id is None:
@@ -218,6 +206,7 @@ async def describe(
                 unread,
                 (c.inbox_id, c.counterparty) in opted_out,
                 tags.get(c.id or 0, []),
+                matters.get(c.matter_id) if c.matter_id else None,
             )
         )
     return views
@@ -261,6 +250,7 @@ async def list_conversations(
     read: str | None = None,
     q: str | None = None,
     tag: str | None = None,
+    matter: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -291,6 +281,10 @@ async def list_conversations(
         if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise InvalidInputError("tag must be a tag id")
         query = query.where(tagged_clause(int(tag)))
+    if matter:
+        if not (matter.isascii() and matter.isdigit()) or len(matter) > 18:
+            raise InvalidInputError("matter must be a matter id")
+        query = query.where(col(Conversation.matter_id) == int(matter))
     if q:
         # Notes count: every member who can search may read them.
         like = f"%{q.strip()}%"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -20,12 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.attachments import record_received
 from inbox.campaigns import reply_routes
+from inbox.contacts import newest_contacts
 from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
-from inbox.models import ContactNumber, Conversation, Inbox, Message, utcnow
+from inbox.models import Conversation, Inbox, Message, utcnow
 from inbox.optout import keyword_action
+from inbox.routing import Route, route_texts
+
+# A text after this long without any text in its conversation starts a new thread (seed 000:
+# 30 days; SWITCHBOARD_THREAD_DAYS).
+THREAD_AFTER = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,6 @@ class Stored:
 _MESSAGE = Message.metadata.tables["message"]
 _CONVERSATION = Conversation.metadata.tables["conversation"]
 _INBOX = Inbox.metadata.tables["inbox"]
-_CONTACT_NUMBER = ContactNumber.metadata.tables["contactnumber"]
 # Built once, the lists as expanding parameters: building a statement (and its cache key) cost
 # more than running it here.
 _SELECT_INBOXES = select(_INBOX).where(
@@ -67,10 +73,6 @@ _SELECT_SIDS = select(_MESSAGE.c.provider_sid, _MESSAGE.c.id).where(
 _SELECT_CONVERSATIONS = select(_CONVERSATION).where(
     _CONVERSATION.c.inbox_id == bindparam("inbox"),
     _CONVERSATION.c.counterparty.in_(bindparam("numbers", expanding=True)),
-)
-_SELECT_CONTACTS = select(_CONTACT_NUMBER.c.number, _CONTACT_NUMBER.c.contact_id).where(
-    _CONTACT_NUMBER.c.team_id == bindparam("team"),
-    _CONTACT_NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
 )
 _INSERT_MESSAGES = insert(_MESSAGE).returning(_MESSAGE.c.id, sort_by_parameter_order=True)
 _INSERT_CONVERSATIONS = insert(_CONVERSATION).returning(
@@ -85,15 +87,17 @@ _UPDATE_CONVERSATIONS = (
         status=bindparam("new_status"),
         handed_off=bindparam("new_handed_off"),
         waiting_since=bindparam("new_waiting_since"),
+        matter_id=bindparam("new_matter_id"),
     )
 )
 
 
 async def receive_inbound(
-    session: AsyncSession, texts: Sequence[InboundText]
+    session: AsyncSession, texts: Sequence[InboundText], thread_after: timedelta = THREAD_AFTER
 ) -> list[Stored | InboxError]:
-    """Store each text once per sid, routed by its `to` number; one result per text, in order
-    (a repeated sid gets the message stored first; a number no inbox has, NotFoundError)."""
+    """Store each text once per sid, routed by its `to` number (inbox/routing.py); one result
+    per text, in order (a repeated sid gets the message stored first; a number that is not a
+    team's, NotFoundError)."""
     results: list[Stored | InboxError | None] = [None] * len(texts)
     inboxes = await _inboxes(session, {t.to for t in texts})
     stored_before = await _stored_sids(session, {t.provider_sid for t in texts})
@@ -108,19 +112,22 @@ async def receive_inbound(
             results[i] = await _repeated(session, stored_before[text.provider_sid], found)
         else:
             routed.append((i, text, found))
+    routes = await route_texts(session, [(inbox, text.from_) for _, text, inbox in routed])
     conversations = await _conversations(
-        session, [(inbox, text.from_) for _, text, inbox in routed]
+        session,
+        [(route.inbox, text.from_) for (_, text, _), route in zip(routed, routes, strict=True)],
     )
     now = utcnow()
     rows: list[dict[str, Any]] = []
     firsts: dict[str, int] = {}  # sid -> the index of the text of this batch that stored it
-    stored: list[tuple[int, Inbox, dict[str, Any]]] = []  # each new message's conversation
-    for i, text, inbox in routed:
+    stored: list[tuple[int, Route, dict[str, Any]]] = []  # each new message's conversation
+    for (i, text, _), route in zip(routed, routes, strict=True):
         if text.provider_sid in firsts:  # the same sid twice in one batch: stored once
-            stored.append((i, inbox, {}))
+            stored.append((i, route, {}))
             continue
         firsts[text.provider_sid] = i
-        conversation = conversations[(_id(inbox), text.from_)]
+        conversation = conversations[(_id(route.inbox), text.from_)]
+        quiet_since = conversation["last_message_at"]
         rows.append(
             message_row(
                 conversation["team_id"],
@@ -131,18 +138,22 @@ async def receive_inbound(
                 "received",
                 now,
                 provider_sid=text.provider_sid,
+                routed=route.reason,
+                starts_thread=quiet_since is not None and now - quiet_since > thread_after,
             )
         )
+        if route.matter_id is not None:
+            conversation["matter_id"] = route.matter_id
         conversation["last_message_at"] = conversation["last_inbound_at"] = now
         if conversation["waiting_since"] is None:  # the customer waits for a person from now
             conversation["waiting_since"] = now
         if conversation["status"] == "archived":
             conversation["status"] = "open"  # a customer writing again revives it
             conversation["handed_off"] = False  # a new request: an inbox's bot may take it again
-        if inboxes.by_campaign.get(text.to) is inbox and inbox.unsolicited == "agent":
+        if inboxes.by_campaign.get(text.to) is route.inbox and route.inbox.unsolicited == "agent":
             conversation["handed_off"] = True  # the campaign has people answer: no bot takes it
         conversation["touched"] = True
-        stored.append((i, inbox, _columns(conversation)))  # as it is after this text
+        stored.append((i, route, _columns(conversation)))  # as it is after this text
     if not rows:
         return [r for r in results if r is not None]
     ids = (await session.execute(_INSERT_MESSAGES, rows)).scalars().all()
@@ -153,16 +164,18 @@ async def receive_inbound(
     for sid, i in firsts.items():  # its media, as the provider named them (fetched when viewed)
         if texts[i].media_urls:
             record_received(session, messages[sid], texts[i].media_urls, texts[i].media_types)
-    for i, inbox, conversation in stored:
+    for i, route, conversation in stored:
         message = messages[texts[i].provider_sid]
         if conversation:
-            made = inbox if _id(inbox) in inboxes.made else None
+            reached = inboxes.of[texts[i].to]
+            assert isinstance(reached, Inbox)
+            made = reached if _id(reached) in inboxes.made else None
             view = Conversation.model_construct(**conversation)
-            results[i] = Stored(message, view, inbox, True, made)
+            results[i] = Stored(message, view, route.inbox, True, made)
         else:
             first = results[firsts[texts[i].provider_sid]]
             assert isinstance(first, Stored)
-            results[i] = Stored(message, first.conversation, inbox, created=False)
+            results[i] = Stored(message, first.conversation, route.inbox, created=False)
     changes = [
         {
             "conversation": c["id"],
@@ -170,6 +183,7 @@ async def receive_inbound(
             "new_status": c["status"],
             "new_handed_off": c["handed_off"],
             "new_waiting_since": c["waiting_since"],
+            "new_matter_id": c["matter_id"],
         }
         for c in conversations.values()
         if c.get("touched")
@@ -260,8 +274,7 @@ async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> li
     is assigned to one of them (inbox/inboxes.py), so its first event names the assignee."""
     if not numbers:
         return []
-    found = await session.execute(_SELECT_CONTACTS, {"team": inbox.team_id, "numbers": numbers})
-    contact_of: dict[str, int] = {number: contact for number, contact in found}
+    contact_of = await newest_contacts(session, inbox.team_id, numbers)
     now = utcnow()
     made: list[dict[str, Any]] = []
     shared: list[dict[str, Any]] = []
@@ -284,6 +297,7 @@ async def _create(session: AsyncSession, inbox: Inbox, numbers: list[str]) -> li
             "lock_fence": 0,
             "waiting_since": None,
             "archived_at": None,
+            "matter_id": None,
             "created_at": now,
         }
         if row["assignee_id"] is None:

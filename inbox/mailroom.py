@@ -99,6 +99,7 @@ async def move_conversation(
         existing.last_message_at = _latest(existing.last_message_at, conversation.last_message_at)
         existing.last_inbound_at = _latest(existing.last_inbound_at, conversation.last_inbound_at)
         existing.status = "open"
+        existing.matter_id = existing.matter_id or conversation.matter_id
         await merge_tags(session, conversation.id, destination.id)
         await session.execute(
             delete(ReadMarker).where(col(ReadMarker.conversation_id) == conversation.id)

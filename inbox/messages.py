@@ -62,6 +62,8 @@ def message_row(
     sender_id: int | None = None,
     automatic: bool = False,
     provider_sid: str | None = None,
+    routed: str | None = None,
+    starts_thread: bool = False,
 ) -> dict[str, Any]:
     """The columns of a message (the one constructor of messages, both directions: through
     `new_message` for the session, or as they are for a table insert)."""
@@ -79,6 +81,8 @@ def message_row(
         "error_code": None,
         "error_message": None,
         "segments": segment_count(body)[0],
+        "routed": routed,
+        "starts_thread": starts_thread,
         "created_at": now,
         "updated_at": now,
     }

@@ -27,6 +27,20 @@ NEW_TEAM_ALLOWANCE = 100
 ALLOWANCE_MODES = ("refuse", "overage")
 CAMPAIGN_STATES = ("draft", "scheduled", "active", "archived")
 NOTE = "note"  # the direction of a private note's message row: never sent (inbox/notes.py)
+MATTER_STATES = ("active", "archived")
+# Why an inbound text landed where it did (inbox/routing.py; docs/decisions.md, "Matters and
+# routing"): texted to an inbox's own number; to a team number no inbox has, and then: the
+# client's only active matter, the most recently active of several, the matter its
+# conversation is filed under, or the Mailroom (no contact has the number; its contact has no
+# active matter).
+ROUTED_REASONS = (
+    "inbox",
+    "matter",
+    "matter_latest",
+    "filed",
+    "unknown_number",
+    "no_active_matter",
+)
 
 
 def utcnow() -> datetime:
@@ -172,11 +186,30 @@ class Contact(SQLModel, table=True):
 
 
 class ContactNumber(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("team_id", "number"),)
+    """One of a contact's numbers. Several contacts of a team may share one (a family's or an
+    office's phone); the number then means the most recently created of them (newest_contacts)."""
+
+    __table_args__ = (
+        UniqueConstraint("contact_id", "number", name="uq_contactnumber_contact_id_number"),
+        Index("ix_contactnumber_team_id_number", "team_id", "number"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id")
     contact_id: int = Field(foreign_key="contact.id", index=True)
     number: str  # E.164
+
+
+class Matter(SQLModel, table=True):
+    """A client/matter (a project, seeds 000 and 003): conversations are filed under it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str
+    client_id: int = Field(foreign_key="contact.id", index=True)  # the client, a contact
+    status: str = "active"  # one of MATTER_STATES
+    # Where texts routed to it start a conversation (None: the team's Mailroom).
+    inbox_id: int | None = Field(default=None, foreign_key="inbox.id")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Conversation(SQLModel, table=True):
@@ -197,6 +230,8 @@ class Conversation(SQLModel, table=True):
     # queue, and the SLA clock (docs/decisions.md, "Supervisors").
     waiting_since: datetime | None = Field(default=None, index=True)
     archived_at: datetime | None = None  # when it was last archived (kept when it reopens)
+    # The matter it is filed under (no foreign key: a column added in place, see 0005_admin).
+    matter_id: int | None = Field(default=None, index=True)
     # Fencing token of the lock under which the newest reply was stored (server/fencing.py).
     lock_fence: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
@@ -238,6 +273,12 @@ class Message(SQLModel, table=True):
     error_code: str | None = None
     error_message: str | None = None
     segments: int = 1
+    # An inbound text's: why it landed here (one of ROUTED_REASONS), and whether it starts a
+    # new thread (the conversation was quiet for SWITCHBOARD_THREAD_DAYS before it).
+    routed: str | None = None
+    starts_thread: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -10,7 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.models import NOTE, Attachment, Contact, Conversation, Inbox, Mention, Message, Tag, User
+from inbox.models import (
+    NOTE,
+    Attachment,
+    Contact,
+    Conversation,
+    Inbox,
+    Matter,
+    Mention,
+    Message,
+    Tag,
+    User,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -94,6 +105,8 @@ def message_view(
         "provider_sid": message.provider_sid,
         "automatic": message.automatic,
         "sender": user_view(sender),
+        "routed": message.routed,
+        "starts_thread": message.starts_thread,
         "created_at": iso(message.created_at),
     }
     if message.direction == NOTE:
@@ -108,6 +121,7 @@ def conversation_view(
     unread: bool,
     opted_out: bool = False,
     tags: Iterable[Tag] = (),
+    matter: Matter | None = None,
 ) -> dict[str, Any]:
     return {
         "id": conversation.id,
@@ -123,6 +137,18 @@ def conversation_view(
         "handed_off": conversation.handed_off,
         "tags": [tag_view(t) for t in tags],
         "waiting_since": iso(conversation.waiting_since),
+        "matter": {"id": matter.id, "name": matter.name} if matter else None,
+    }
+
+
+def matter_view(matter: Matter, client: Contact | None) -> dict[str, Any]:
+    return {
+        "id": matter.id,
+        "name": matter.name,
+        "client": {"id": client.id, "name": client.name} if client else None,
+        "status": matter.status,
+        "inbox_id": matter.inbox_id,
+        "created_at": iso(matter.created_at),
     }
 
 
@@ -159,3 +185,11 @@ async def mentioned_by_message(
     for message_id, user in rows:
         found.setdefault(message_id, []).append(user)
     return found
+
+
+async def matters_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Matter]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Matter).where(col(Matter.id).in_(wanted)))
+    return {m.id: m for m in rows if m.id is not None}

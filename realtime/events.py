@@ -30,6 +30,7 @@ NOTE_CREATED: Final = "note.created"  # a private note, to the inbox's members
 MENTION_CREATED: Final = "mention.created"  # to the teammate a note names
 TAG_UPDATED: Final = "tag.updated"  # the team's tag list: one made, renamed or recoloured
 TAG_DELETED: Final = "tag.deleted"
+MATTER_CHANGED: Final = "matter.changed"  # the team's matters: one made, renamed or archived
 # Team-wide events that name something of one inbox in one field: the log row's `inbox_id` is
 # that inbox, its members get the field, and the rest of the team gets it as null.
 MASKED_FIELDS: Final = {"presence.changed": "viewing"}
@@ -70,6 +71,7 @@ EventType = Literal[
     "mention.created",
     "tag.updated",
     "tag.deleted",
+    "matter.changed",
 ]
 
 
@@ -109,11 +111,29 @@ class MessageData(_Strict):
     sender: Sender | None
     created_at: str
     mentions: list[Sender] | None = None  # a private note's: the teammates it names
+    # An inbound text's: why it landed here (inbox/models.py ROUTED_REASONS) and whether it
+    # starts a new thread. Absent from events logged before matters existed.
+    routed: str | None = None
+    starts_thread: bool = False
 
 
 class ContactRef(_Strict):
     id: int
     name: str
+
+
+class MatterRef(_Strict):
+    id: int
+    name: str
+
+
+class MatterData(_Strict):
+    id: int
+    name: str
+    client: ContactRef | None
+    status: Literal["active", "archived"]
+    inbox_id: int | None
+    created_at: str
 
 
 class TagData(_Strict):
@@ -138,6 +158,8 @@ class ConversationData(_Strict):
     # The customer's oldest text no person has answered yet (null: nobody waits); the queue
     # and the SLA flag count from it. Absent from events logged before it existed.
     waiting_since: str | None = None
+    # The matter it is filed under. Absent from events logged before matters existed.
+    matter: MatterRef | None = None
 
 
 class MessageCreated(_Strict):
@@ -484,6 +506,17 @@ class TagDeletedData(_Strict):
     tag_id: int
 
 
+class MatterChanged(_Strict):
+    id: int
+    type: Literal["matter.changed"]
+    ts: str
+    data: MatterChangedData
+
+
+class MatterChangedData(_Strict):
+    matter: MatterData
+
+
 class Ack(_Strict):
     type: Literal["ack"]
     ref: str | None
@@ -534,6 +567,7 @@ ServerFrame = Annotated[
     | MentionCreated
     | TagUpdated
     | TagDeleted
+    | MatterChanged
     | Ack
     | ErrorFrame
     | Resync
@@ -552,6 +586,7 @@ for _model in (
     MentionCreated,
     TagUpdated,
     TagDeleted,
+    MatterChanged,
 ):
     _model.model_rebuild()
 

@@ -42,6 +42,7 @@ from server.http import (
     conversations,
     inboxes,
     links,
+    matters,
     media,
     metrics,
     notes,
@@ -150,6 +151,7 @@ API_ROUTES = (
     + reports.routes
     + notes.routes
     + tags.routes
+    + matters.routes
     + canned.routes
     + media.routes
 )

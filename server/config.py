@@ -124,6 +124,9 @@ class Settings:
     number_idle_release_days: float = 182.0
     unassigned_release_days: float = 91.0
     number_release_warning_days: float = 30.0
+    # Seed 000: an inbound text after this long without a text in its conversation starts a
+    # new thread there (a divider with its start date).
+    thread_days: float = 30.0
     # How often a pending carrier registration is polled (Twilio's reviews take days).
     registration_poll_secs: float = 60.0
     # The sandbox's review: brand approved at half, campaign verified at the end.
@@ -352,6 +355,7 @@ _FROM_ENV = {
     "number_idle_release_days": "SWITCHBOARD_NUMBER_IDLE_RELEASE_DAYS",
     "unassigned_release_days": "SWITCHBOARD_UNASSIGNED_RELEASE_DAYS",
     "number_release_warning_days": "SWITCHBOARD_NUMBER_RELEASE_WARNING_DAYS",
+    "thread_days": "SWITCHBOARD_THREAD_DAYS",
     "registration_poll_secs": "SWITCHBOARD_REGISTRATION_POLL",
     "sandbox_review_secs": "SWITCHBOARD_SANDBOX_REVIEW",
     "twilio_primary_profile_sid": "SWITCHBOARD_TWILIO_PRIMARY_PROFILE",

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import accounts, allowance, attachments, campaigns, eventlog, memberships
+from inbox import accounts, allowance, attachments, campaigns, eventlog, matters, memberships
 from inbox.conversations import describe
 from inbox.inboxes import inbox_views
 from inbox.models import (
@@ -24,6 +24,7 @@ from inbox.models import (
     Conversation,
     EventRecord,
     Inbox,
+    Matter,
     Message,
     PhoneNumber,
     Tag,
@@ -228,6 +229,16 @@ async def append_tag_deleted(session: AsyncSession, tag: Tag) -> EventRecord:
     assert tag.id is not None
     data = _shaped(ev.TagDeletedData, {"tag_id": tag.id})
     return await eventlog.append_event(session, tag.team_id, ev.TAG_DELETED, data)
+
+
+# -- the team's matters ----------------------------------------------------------------------
+
+
+async def append_matter_changed(session: AsyncSession, matter: Matter) -> EventRecord:
+    """`matter.changed` to the team: a matter was made, renamed, re-assigned or archived."""
+    (view,) = await matters.describe(session, [matter])
+    data = _shaped(ev.MatterChangedData, {"matter": view})
+    return await eventlog.append_event(session, matter.team_id, ev.MATTER_CHANGED, data)
 
 
 # -- access -----------------------------------------------------------------------------------

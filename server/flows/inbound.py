@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -117,7 +118,9 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
     # Who is online, for automatic assignment: read before the write transaction.
     online = {to: await online_for(svc, to) for to in sorted({a.text.to for a in arrivals})}
     async with svc.db.write() as session:
-        results = await receive_inbound(session, [a.text for a in arrivals])
+        results = await receive_inbound(
+            session, [a.text for a in arrivals], timedelta(days=svc.settings.thread_days)
+        )
         created = [
             (s, a)
             for s, a in zip(results, arrivals, strict=True)

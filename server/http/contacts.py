@@ -86,7 +86,8 @@ async def get_contact(request: Request) -> JSONResponse:
         contact = await contacts.get_contact(session, user.team_id, path_id(request, "contact_id"))
         assert contact.id is not None
         numbers = await contacts.numbers_of(session, [contact.id])
-    return JSONResponse(contacts.contact_view(contact, numbers[contact.id]))
+        also = await contacts.sharing(session, contact)
+    return JSONResponse(contacts.contact_view(contact, numbers[contact.id]) | {"also": also})
 
 
 async def update_contact(request: Request) -> JSONResponse:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from inbox import contacts, conversations, deletion, mailroom, messages
+from inbox import contacts, conversations, deletion, mailroom, matters, messages
 from inbox.models import ADMIN_ROLES, User
 from inbox.phones import to_e164
 from server.errors import ApiError
@@ -45,6 +45,7 @@ async def list_conversations(request: Request) -> JSONResponse:
             read=q.get("read"),
             q=q.get("q"),
             tag=q.get("tag"),
+            matter=q.get("matter"),
             cursor=q.get("cursor"),
             limit=page_limit(q.get("limit")),
         )
@@ -84,8 +85,9 @@ async def conversations_by_id(request: Request) -> JSONResponse:
 
 
 async def start_conversation(request: Request) -> JSONResponse:
-    """`{inbox_id, to}` or `{inbox_id, contact_id}`: the conversation with that number, made
-    (201, published) when there is none yet, else the existing one (200)."""
+    """`{inbox_id, to}` or `{inbox_id, contact_id}`, and `matter_id` to file it under: the
+    conversation with that number, made (201, published) when there is none yet, else the
+    existing one (200)."""
     user, visible = await caller(request)
     body = await json_body(request)
     inbox_id = int_or_none(body.get("inbox_id"))
@@ -99,10 +101,20 @@ async def start_conversation(request: Request) -> JSONResponse:
             raise ApiError(409, "no_number", "this inbox has no number to text from")
         if number == inbox.phone_number:
             raise ApiError(422, "invalid_number", "an inbox cannot text its own number")
+        matter = None
+        if body.get("matter_id") is not None:
+            matter_id = int_or_none(body["matter_id"])
+            if matter_id is None:
+                raise ApiError(422, "invalid", "matter_id must be a matter's id")
+            matter = await matters.get_matter(session, user.team_id, matter_id)
         conversation, created = await conversations.get_or_create_conversation(
             session, inbox, number
         )
-        event = await append_conversation_updated(session, conversation) if created else None
+        filed = matter is not None and await matters.file_conversation(
+            session, conversation, matter
+        )
+        changed = created or filed
+        event = await append_conversation_updated(session, conversation) if changed else None
         (view,) = await conversations.describe(session, [conversation], user.id)
     await svc.announce(event)
     return JSONResponse(view, status_code=201 if created else 200)

@@ -1,6 +1,6 @@
 """Browser pages: login, the inbox (at `/`, and at the addresses of an inbox, a conversation
 and the Mentions view), the supervisor board, the settings area (admins), the account page
-(everyone), and the sandbox's phone simulator."""
+(everyone), the matters page (everyone), and the sandbox's phone simulator."""
 
 from __future__ import annotations
 
@@ -174,6 +174,15 @@ async def account_page(request: Request) -> Response:
     return render(request, "account.html", {"user": user})
 
 
+async def matters_page(request: Request) -> Response:
+    """The team's matters, and one matter's conversations (`/matters/{id}`): every member."""
+    user, _ = await current_user(request)
+    if user is None:
+        return _to_login(request)
+    context = {"user": user, "matter_id": request.path_params.get("matter_id")}
+    return render(request, "matters.html", context)
+
+
 async def to_settings(request: Request) -> Response:
     return RedirectResponse("/settings/users", status_code=303)
 
@@ -246,6 +255,8 @@ routes = [
     Route("/admin", to_settings),
     Route("/users", to_settings),
     Route("/account", account_page),
+    Route("/matters", matters_page),
+    Route("/matters/{matter_id:int}", matters_page),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),

@@ -1,20 +1,23 @@
 """Alembic revisions, on the run's store: a store made by revision 0001 that holds data is
 upgraded to the newest schema without losing any of it (and back); the admin revision upgrades
 a store that has data (nobody disabled, no inbox archived, every member sharing unsolicited
-texts, tokens without expiry); and the newest schema is exactly what the models in
-inbox/models.py say."""
+texts, tokens without expiry); the matters revision lets contacts share a number and goes
+back only once none does; and the newest schema is exactly what the models in inbox/models.py
+say."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from inbox import accounts, registrations
@@ -22,8 +25,11 @@ from inbox.db import MIGRATIONS_DIR, Database
 from inbox.models import (
     NEW_TEAM_ALLOWANCE,
     Campaign,
+    Conversation,
     Inbox,
     InboxMember,
+    Matter,
+    Message,
     PhoneNumber,
     Team,
     Token,
@@ -237,5 +243,104 @@ async def test_the_campaigns_revision_leaves_existing_teams_unlimited_and_downgr
         async with db.read() as session:
             assert await session.scalar(text("SELECT count(*) FROM team")) == 1
             assert await session.scalar(text("SELECT count(*) FROM phonenumber")) == 3
+    finally:
+        await db.dispose()
+
+
+BEFORE_MATTERS = "0010_campaigns"
+ROWS_BEFORE_MATTERS = ROWS_0001[:4] + [
+    "INSERT INTO message (id, team_id, inbox_id, conversation_id, direction, body, automatic,"
+    " bulk, status, segments, created_at, updated_at) VALUES (1, 1, 1, 1, 'inbound',"
+    " 'hello from before', false, false, 'received', 1, '2026-01-01', '2026-01-01')",
+]
+
+
+async def test_the_matters_revision_files_nothing_and_goes_back_keeping_the_texts(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS)
+        async with db.write_engine.begin() as conn:
+            for statement in ROWS_BEFORE_MATTERS:
+                await conn.execute(text(statement))
+        await db.upgrade()
+        async with db.write() as session:
+            conversation = await session.get(Conversation, 1)
+            assert conversation is not None and conversation.matter_id is None
+            message = await session.get(Message, 1)
+            assert message is not None
+            assert (message.routed, message.starts_thread) == (None, False)
+            session.add(Matter(id=1, team_id=1, name="Lee lease", client_id=1))
+            await session.flush()
+            conversation.matter_id = 1
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT body FROM message")) == "hello from before"
+            assert await session.scalar(text("SELECT count(*) FROM conversation")) == 1
+        await db.upgrade()
+        async with db.read() as session:
+            assert await session.scalar(text("SELECT count(*) FROM matter")) == 0
+            assert await session.scalar(text("SELECT matter_id FROM conversation")) is None
+    finally:
+        await db.dispose()
+
+
+SHARED = "+15550000001"
+
+
+async def _insert_number(db: Database, row_id: int, contact_id: int) -> None:
+    async with db.write_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO contactnumber (id, team_id, contact_id, number)"
+                f" VALUES ({row_id}, 1, {contact_id}, '{SHARED}')"
+            )
+        )
+
+
+async def test_the_matters_revision_lets_contacts_share_a_number_and_goes_back_only_unshared(
+    empty_database_url: str,
+) -> None:
+    db = Database(empty_database_url)
+    try:
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS)
+            for statement in ROWS_BEFORE_MATTERS:
+                await conn.execute(text(statement))
+        await _insert_number(db, 1, 1)
+        await db.upgrade()
+        async with db.write_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO contact (id, team_id, name, notes, created_at)"
+                    " VALUES (2, 1, 'Ben Lee', '', '2026-02-01')"
+                )
+            )
+        await _insert_number(db, 2, 2)  # Ann's number is Ben's too now
+        with pytest.raises(IntegrityError):
+            await _insert_number(db, 3, 2)  # but not twice on Ben
+        async with db.read() as session:
+            owners = await session.execute(
+                text("SELECT contact_id FROM contactnumber ORDER BY contact_id")
+            )
+            assert [c for (c,) in owners] == [1, 2]
+        with pytest.raises(RuntimeError, match="1 phone number"):
+            async with db.write_engine.begin() as conn:
+                await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        async with db.read() as session:  # refused: nothing changed, nothing lost
+            assert await session.scalar(text("SELECT count(*) FROM contactnumber")) == 2
+            assert await session.scalar(text("SELECT count(*) FROM matter")) == 0
+        async with db.write_engine.begin() as conn:
+            await conn.execute(text("DELETE FROM contactnumber WHERE contact_id = 1"))
+        async with db.write_engine.begin() as conn:
+            await conn.run_sync(_migrate, BEFORE_MATTERS, True)
+        with pytest.raises(IntegrityError):  # one contact per number again
+            await _insert_number(db, 4, 1)
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_differences) == []
     finally:
         await db.dispose()

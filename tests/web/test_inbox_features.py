@@ -200,6 +200,13 @@ async def test_the_contact_panel_names_a_stranger_and_shows_other_conversations(
     await expect(bob.locator("#thread-title")).to_have_text("Erin Kim (+15554447777)")
     await expect(row(carol, "Erin Kim")).to_be_visible()  # live for the teammate
 
+    # Sam shares Erin's phone: the thread names the newest contact, the panel who else has it.
+    carol_api = await login(app_server.url, "carol")
+    shared = {"name": "Sam Kim", "numbers": ["+15554447777"]}
+    assert (await carol_api.post("/api/v1/contacts", json=shared)).status_code == 201
+    await expect(bob.locator("#thread-title")).to_have_text("Sam Kim (+15554447777)")
+    await expect(bob.locator("#contact-also")).to_have_text("Also this number: Erin Kim")
+
     # Dana also texts Billing; alice (in both inboxes) sees that conversation from Front Desk's.
     await app_server.twilio.inbound("+15005550007", DANA_NUMBER, "And my invoice?")
     _, alice, alice_errors = await agent_page(browser, app_server.url, "alice")

@@ -1,6 +1,7 @@
 // The contact panel beside the thread: who this is (name, numbers, notes, editable by any
-// agent; an unknown number can be named here, seed 001's "who is this") and the contact's other
-// conversations in the agent's inboxes. Open or closed is remembered per browser.
+// agent; an unknown number can be named here, seed 001's "who is this"), who else has this
+// number (it names the newest contact), and the contact's other conversations in the agent's
+// inboxes. Open or closed is remembered per browser.
 import { api } from "./api.js";
 import { $, el, time } from "./dom.js";
 import { current, emit, label, on } from "./state.js";
@@ -45,6 +46,7 @@ async function load() {
   shown = keyOf(c);
   $("contact-result").textContent = "";
   $("contact-unknown").hidden = Boolean(c.contact);
+  $("contact-also").hidden = true;
   $("contact-title").textContent = c.contact ? c.contact.name : "Unknown number";
   if (!c.contact) {
     $("contact-name").value = "";
@@ -65,6 +67,9 @@ async function load() {
     $("contact-name").value = contact.name;
     $("contact-numbers").value = contact.numbers.join("\n");
     $("contact-notes").value = contact.notes;
+    const also = contact.also.filter((a) => a.number === c.counterparty).map((a) => a.name);
+    $("contact-also").textContent = `Also this number: ${also.join(", ")}`;
+    $("contact-also").hidden = also.length === 0;
     const names = inboxNames();
     const rest = others.items.filter((o) => o.id !== c.id);
     $("contact-conversations").replaceChildren(...rest.map((o) => conversationLink(o, names)));

@@ -20,6 +20,7 @@ import { applyInbox, inboxButtons, syncSidebar, wireSidebar } from "./sidebar.js
 import { Socket } from "./socket.js";
 import { chime, wireSound } from "./sound.js";
 import { emit, label, on, state } from "./state.js";
+import { loadMatters, onMatterEvent, wireMatters } from "./matters.js";
 import { loadTags, onTagEvent, wireTags } from "./tags.js";
 import { applyTeammate } from "./team.js";
 import {
@@ -123,6 +124,7 @@ function refreshAll() {
   reloadThread().catch((error) => report("Could not reload the conversation", error));
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
   loadTags();
+  loadMatters();
   refreshMentionCount();
   loadLive();
 }
@@ -193,6 +195,10 @@ function onEvent(event) {
     case "tag.deleted":
       onTagEvent(event);
       break;
+    case "matter.changed":
+      onMatterEvent(event);
+      renderList();
+      break;
     case "access.changed": {
       // Redraw the sidebar from the new list; the open conversation and its draft stay.
       syncSidebar().then((added) => {
@@ -260,6 +266,7 @@ function start() {
   wireComposer();
   wireActions();
   wireTags();
+  wireMatters();
   wireCanned();
   wireContact();
   wireMentions();
@@ -311,6 +318,7 @@ function start() {
   const shown = apply(currentRoute());
   for (const b of inboxButtons()) refreshCount(Number(b.dataset.inboxId));
   loadTags();
+  loadMatters();
   refreshMentionCount();
   // Texts that came between the first list and the socket's first event are in a second look.
   Promise.all([shown, connected])

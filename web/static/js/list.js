@@ -28,6 +28,7 @@ function matchesFilters(c) {
   if (f.read === "unread" && !c.unread) return false;
   if (f.read === "read" && c.unread) return false;
   if (f.tag && !(c.tags || []).some((t) => t.id === Number(f.tag))) return false;
+  if (f.matter && c.matter?.id !== Number(f.matter)) return false;
   return true;
 }
 
@@ -120,6 +121,7 @@ function query(cursor) {
   if (f.assignee) params.set("assignee", f.assignee);
   if (f.read) params.set("read", f.read);
   if (f.tag) params.set("tag", f.tag);
+  if (f.matter) params.set("matter", f.matter);
   if (f.q.trim()) params.set("q", f.q.trim());
   if (cursor) params.set("cursor", cursor);
   return `/api/v1/inboxes/${state.inboxId}/conversations?${params}`;

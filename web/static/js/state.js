@@ -8,10 +8,11 @@ export const state = {
   view: "inbox", // or "mentions": what the list column shows
   inboxId: null,
   conversationId: null,
-  filters: { folder: "inbox", assignee: "", read: "", q: "", tag: "" },
+  filters: { folder: "inbox", assignee: "", read: "", q: "", tag: "", matter: "" },
   conversations: new Map(), // id -> conversation view (+ preview)
   presence: new Map(), // user id -> {user, status, viewing}
   tags: new Map(), // tag id -> {id, name, colour}: the team's list
+  matters: new Map(), // matter id -> {id, name, client, status, inbox_id}: the team's list
   online: false, // the socket is connected
   socket: null,
 };

@@ -7,6 +7,7 @@ import { $, el, firstName, report, time } from "./dom.js";
 import { renderList, upsert } from "./list.js";
 import { applySnapshot, snapshotMark } from "./locks.js";
 import { current, emit, state, viewersOf } from "./state.js";
+import { renderThreadMatter } from "./matters.js";
 import { renderThreadTags } from "./tags.js";
 
 const PAGE = 50; // messages per history page
@@ -40,12 +41,25 @@ function noteBody(body) {
     i % 2 ? el("span", { className: "mention" }, part) : part));
 }
 
+// Why an inbound text landed where it did (inbox/routing.py); nothing for a text to the
+// inbox's own number.
+const ROUTED = {
+  matter: "Routed here: the client's only active matter",
+  matter_latest: "Routed here: the client's most recently active matter",
+  filed: "Routed here: this conversation is filed under its matter",
+  unknown_number: "In the Mailroom: no contact has this number",
+  no_active_matter: "In the Mailroom: the contact has no active matter",
+};
+
+const day = (iso) => new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+
 export function messageItem(m) {
   const failed = m.status === "failed" || m.status === "undelivered";
   const note = m.direction === "note";
   return el(
     "li",
     { className: `message ${m.direction}${m.automatic ? " automatic" : ""}`, dataset: { messageId: m.id } },
+    m.starts_thread ? el("p", { className: "thread-start", role: "separator" }, `New thread · started ${day(m.created_at)}`) : "",
     el("div", { className: "meta" },
       note ? el("span", { className: "note-label" }, "Private note · ") : "",
       el("span", { className: "sender" }, senderName(m)), " · ",
@@ -55,6 +69,7 @@ export function messageItem(m) {
         : ""),
     m.body ? (note ? noteBody(m.body) : el("p", { className: "body" }, m.body)) : "",
     mediaList(m),
+    ROUTED[m.routed] ? el("p", { className: "routed" }, ROUTED[m.routed]) : "",
   );
 }
 
@@ -162,6 +177,7 @@ export function renderHeader() {
   $("optout-banner").hidden = !(c && c.opted_out);
   $("readonly-banner").hidden = !(c && c.read_only);
   renderThreadTags();
+  renderThreadMatter();
   if (!c) return;
   $("thread-title").textContent = c.contact ? `${c.contact.name} (${c.counterparty})` : c.counterparty;
   $("assign").value = c.assignee ? String(c.assignee.id) : "";
