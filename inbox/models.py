@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -263,6 +273,41 @@ class ResponseTime(SQLModel, table=True):
     started_at: datetime  # the oldest text no person had answered (conversation.waiting_since)
     answered_at: datetime
     first: bool  # the conversation's first response
+
+
+# The agent_id of an inbox's own figures in the report tables (user ids start at 1).
+INBOX_FIGURES = 0
+
+
+class ReportDay(SQLModel, table=True):
+    """What the reports count, per inbox (agent_id INBOX_FIGURES) or per replier in an inbox, per
+    UTC day: kept in the same transaction as what it counts (inbox/report_days.py)."""
+
+    __tablename__ = "report_day"
+    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
+    agent_id: int = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    texts_in: int = 0
+    texts_out: int = 0
+    segments: int = 0
+    opened: int = 0
+    archived: int = 0
+    opt_outs: int = 0
+    first_late: int = 0  # first responses past the inbox's target when they were sent
+
+
+class ReportWait(SQLModel, table=True):
+    """A histogram of the waits that began on a UTC day (inbox/report_days.py, `wait_bin`): how
+    many fell in the bin and their sum, so a bin holding one value gives it exactly."""
+
+    __tablename__ = "report_wait"
+    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
+    agent_id: int = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    first_response: bool = Field(primary_key=True)
+    bin: int = Field(primary_key=True)
+    count: int = 0
+    total_secs: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
 
 
 class Outbox(SQLModel, table=True):

@@ -1,9 +1,10 @@
 """Reports for supervisors (docs/decisions.md, "Supervisors"): per inbox or per agent, per day or
 week (UTC), over a date range: texts in and out, segments sent, conversations opened and
 archived, opt-outs, first response time and response time (median and p90, nearest rank), and
-first responses past the inbox's target. Computed by the store in a few grouped queries (the
-percentiles with window functions, which SQLite and PostgreSQL both have), reading messages by
-(inbox, created_at) and the replies' waits (ResponseTime) by (inbox, started_at).
+first responses past the inbox's target. Read from what inbox/report_days.py counts per UTC day
+as it happens (a row per inbox or agent per day, and a histogram of the waits per day), in two
+grouped queries (the percentiles with window functions, which SQLite and PostgreSQL both have),
+so a year costs the same whatever the number of texts.
 
 A *reply* is an outbound text a person sent (not automatic, not a bot's, not a bulk send, never
 a note). A customer *waits* from their oldest text no reply has answered (a conversation's
@@ -18,13 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import DateTime, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.models import Conversation, Inbox, Message, OptOut, ResponseTime, User
+from inbox.models import INBOX_FIGURES, Inbox, ReportDay, ReportWait, User
+from inbox.report_days import FIGURES
 
 MAX_DAYS = 400  # a year and a bit: longer ranges are several reports
 Bucket = Literal["day", "week"]
@@ -57,84 +59,41 @@ def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _bucket(session: AsyncSession, column: Any, bucket: Bucket) -> ColumnElement[Any]:
-    """The day (or the Monday of the week) of a UTC timestamp, as YYYY-MM-DD text."""
+def _bucket(session: AsyncSession, day: Any, bucket: Bucket) -> ColumnElement[Any]:
+    """The day (or the Monday of its week) of a date column, as YYYY-MM-DD text."""
     if _postgres(session):
-        utc = func.timezone("UTC", column)
-        return func.to_char(func.date_trunc(bucket, utc), "YYYY-MM-DD")
+        return func.to_char(func.date_trunc(bucket, cast(day, DateTime)), "YYYY-MM-DD")
     if bucket == "week":
-        return func.date(column, "weekday 0", "-6 days")
-    return func.date(column)
+        return func.date(day, "weekday 0", "-6 days")
+    return func.date(day)
 
 
-def _seconds(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[Any]:
-    if _postgres(session):
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+def _rows_of(table: Any, inbox_ids: list[int], span: Range, group: Group) -> Any:
+    """The report rows of the inboxes (or of the agents in them) over the range."""
+    return and_(
+        table.inbox_id.in_(inbox_ids),
+        table.day >= span.start.date(),
+        table.day < span.end.date(),
+        table.agent_id == INBOX_FIGURES if group == "inbox" else table.agent_id != INBOX_FIGURES,
+    )
 
 
 async def _counts(
     session: AsyncSession, inbox_ids: list[int], span: Range, bucket: Bucket, group: Group
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
-
-    def add(key: tuple[str, int], name: str, value: Any) -> None:
-        rows.setdefault(key, {})[name] = int(value or 0)
-
-    day = _bucket(session, col(Message.created_at), bucket)
-    who = col(Message.inbox_id) if group == "inbox" else col(Message.sender_id)
-    outbound = col(Message.direction) == "outbound"
+    d = ReportDay.metadata.tables["report_day"].c
+    b = _bucket(session, d.day, bucket)
+    key = d.inbox_id if group == "inbox" else d.agent_id
     query = (
-        select(
-            day,
-            who,
-            func.sum(case((col(Message.direction) == "inbound", 1), else_=0)),
-            func.sum(case((outbound, 1), else_=0)),
-            func.sum(case((outbound, col(Message.segments)), else_=0)),
-        )
-        .where(
-            col(Message.inbox_id).in_(inbox_ids),
-            col(Message.created_at) >= span.start,
-            col(Message.created_at) < span.end,
-            col(Message.direction) != "note",
-        )
-        .group_by(day, who)
+        select(b, key, *(func.sum(d[name]) for name in FIGURES))
+        .where(_rows_of(d, inbox_ids, span, group))
+        .group_by(b, key)
     )
-    if group == "agent":
-        query = query.where(outbound, col(Message.sender_id).is_not(None))
-    for b, key, texts_in, texts_out, segments in await session.execute(query):
-        add((b, key), "texts_out", texts_out)
-        add((b, key), "segments", segments)
-        if group == "inbox":
-            add((b, key), "texts_in", texts_in)
-    if group == "agent":
-        return rows
-    for column, name in (
-        (col(Conversation.created_at), "opened"),
-        (col(Conversation.archived_at), "archived"),
-    ):
-        b = _bucket(session, column, bucket)
-        for day_, inbox_id, n in await session.execute(
-            select(b, col(Conversation.inbox_id), func.count())
-            .where(
-                col(Conversation.inbox_id).in_(inbox_ids),
-                column >= span.start,
-                column < span.end,
-            )
-            .group_by(b, col(Conversation.inbox_id))
-        ):
-            add((day_, inbox_id), name, n)
-    b = _bucket(session, col(OptOut.created_at), bucket)
-    for day_, inbox_id, n in await session.execute(
-        select(b, col(OptOut.inbox_id), func.count())
-        .where(
-            col(OptOut.inbox_id).in_(inbox_ids),
-            col(OptOut.created_at) >= span.start,
-            col(OptOut.created_at) < span.end,
-        )
-        .group_by(b, col(OptOut.inbox_id))
-    ):
-        add((day_, inbox_id), "opt_outs", n)
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for b_, k, *figures in await session.execute(query):
+        rows[(str(b_), int(k))] = {
+            name: int(value or 0) for name, value in zip(FIGURES, figures, strict=True)
+        }
     return rows
 
 
@@ -142,63 +101,61 @@ async def _spells(
     session: AsyncSession, inbox_ids: list[int], span: Range, bucket: Bucket, group: Group
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Response time and first response time per (bucket, inbox or replier), and per ("total",
-    inbox or replier) over the whole range, in one query over the replies' recorded waits
-    (ResponseTime, written with each reply; read by (inbox, started_at)), in the bucket of the
-    wait's start."""
-    r = ResponseTime
-    secs = _seconds(session, col(r.answered_at), col(r.started_at))
-    late = case(
-        (and_(col(Inbox.sla_minutes).is_not(None), secs > col(Inbox.sla_minutes) * 60), 1),
-        else_=0,
-    )
-    timed = (
+    inbox or replier) over the whole range, in one query over the days' histograms of the waits
+    (inbox/report_days.py), in the bucket of the wait's start: the median and p90 are the mean
+    of the bin holding that rank, so exact when the bin holds one value, else within the bin."""
+    w = ReportWait.metadata.tables["report_wait"].c
+    b = _bucket(session, w.day, bucket).label("b")
+    k = (w.inbox_id if group == "inbox" else w.agent_id).label("k")
+    binned = (  # read once; the four groupings below are of its (much fewer) rows
         select(
-            _bucket(session, col(r.started_at), bucket).label("b"),
-            (col(r.inbox_id) if group == "inbox" else col(r.user_id)).label("k"),
-            secs.label("secs"),
-            col(r.first).label("first"),
-            late.label("late"),
+            b,
+            k,
+            w.first_response,
+            w.bin,
+            func.sum(w["count"]).label("n"),
+            func.sum(w.total_secs).label("s"),
         )
-        .join(Inbox, col(Inbox.id) == col(r.inbox_id))
-        .where(
-            col(r.inbox_id).in_(inbox_ids),
-            col(r.started_at) >= span.start,
-            col(r.started_at) < span.end,
-        )
-        .cte("timed")
+        .where(_rows_of(w, inbox_ids, span, group), w["count"] > 0)
+        .group_by(b, k, w.first_response, w.bin)
+        .cte("binned")
     )
     parts = []
     for kind in ("response", "first_response"):
         for whole in (False, True):
-            b = literal("total") if whole else timed.c.b
+            b_ = literal("total") if whole else binned.c.b
             part = select(
-                literal(kind).label("kind"), b.label("b"), timed.c.k, timed.c.secs, timed.c.late
-            )
-            parts.append(part.where(timed.c.first) if kind == "first_response" else part)
+                literal(kind).label("kind"),
+                b_.label("b"),
+                binned.c.k,
+                binned.c.bin,
+                func.sum(binned.c.n).label("n"),
+                func.sum(binned.c.s).label("s"),
+            ).group_by(b_, binned.c.k, binned.c.bin)
+            parts.append(part.where(binned.c.first_response) if kind == "first_response" else part)
     both = union_all(*parts).subquery()
     within = (both.c.kind, both.c.b, both.c.k)
-    rank = func.row_number().over(partition_by=within, order_by=both.c.secs).label("rn")
-    total = func.count().over(partition_by=within).label("n")
-    ranked = select(both, rank, total).subquery()
+    below = func.sum(both.c.n).over(partition_by=within, order_by=both.c.bin).label("below")
+    total = func.sum(both.c.n).over(partition_by=within).label("total")
+    ranked = select(both, below, total).subquery()
+    mean = (
+        ranked.c.s * 1.0 / ranked.c.n
+    )  # bins are ordered: the first bin at the rank has the least mean
     query = select(
         ranked.c.kind,
         ranked.c.b,
         ranked.c.k,
-        func.count(),
-        func.min(case((ranked.c.rn >= ranked.c.n * 0.5, ranked.c.secs))),
-        func.min(case((ranked.c.rn >= ranked.c.n * 0.9, ranked.c.secs))),
-        func.sum(ranked.c.late),
+        func.max(ranked.c.total),
+        func.min(case((ranked.c.below >= ranked.c.total * 0.5, mean))),
+        func.min(case((ranked.c.below >= ranked.c.total * 0.9, mean))),
     ).group_by(ranked.c.kind, ranked.c.b, ranked.c.k)
     out: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, b_, k, n, p50, p90, n_late in await session.execute(query):
-        figures: dict[str, Any] = {
+    for kind, b_, k, n, p50, p90 in await session.execute(query):
+        out.setdefault((str(b_), int(k)), {})[kind] = {
             "count": int(n),
             "median_secs": round(float(p50), 1),
             "p90_secs": round(float(p90), 1),
         }
-        if kind == "first_response":
-            figures["past_target"] = int(n_late or 0)
-        out.setdefault((str(b_), int(k)), {})[kind] = figures
     return out
 
 
@@ -212,27 +169,27 @@ async def report(
     ids = sorted(inbox_ids)
     if not ids:
         return {"rows": [], "totals": []}
-    counts = await _counts(session, ids, span, bucket, group)
+    counts = {
+        key: figures
+        for key, figures in (await _counts(session, ids, span, bucket, group)).items()
+        if any(figures.values())  # a day whose counts were all taken away again
+    }
     spells = await _spells(session, ids, span, bucket, group)
     timed = {key: v for key, v in spells.items() if key[0] != "total"}
     totals = {key: v for key, v in spells.items() if key[0] == "total"}
     names = await _names(session, group, {k for _, k in (*counts, *timed, *totals)})
     empty_times = {"count": 0, "median_secs": None, "p90_secs": None}
 
+    per_agent = ("texts_out", "segments")  # the rest belong to inboxes
+
     def row(b: str, k: int, figures: dict[str, Any], times: dict[str, Any]) -> dict[str, Any]:
         item: dict[str, Any] = {"bucket": b, _id_key(group): k, "name": names.get(k, f"#{k}")}
         for name in COUNTS:
-            item[name] = (
-                figures.get(name, 0)
-                if group == "inbox"
-                or name
-                in (
-                    "texts_out",
-                    "segments",
-                )
-                else None
-            )
-        item["first_response"] = times.get("first_response", {**empty_times, "past_target": 0})
+            item[name] = figures.get(name, 0) if group == "inbox" or name in per_agent else None
+        item["first_response"] = {
+            **times.get("first_response", empty_times),
+            "past_target": figures.get("first_late", 0),
+        }
         item["response"] = times.get("response", empty_times)
         return item
 
