@@ -8,9 +8,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
+    ForeignKey,
     Index,
     Integer,
+    String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -296,18 +300,23 @@ class ReportDay(SQLModel, table=True):
     first_late: int = 0  # first responses past the inbox's target when they were sent
 
 
-class ReportWait(SQLModel, table=True):
-    """A histogram of the waits that began on a UTC day (inbox/report_days.py, `wait_bin`): how
-    many fell in the bin and their sum, so a bin holding one value gives it exactly."""
-
-    __tablename__ = "report_wait"
-    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
-    agent_id: int = Field(primary_key=True)
-    day: date = Field(primary_key=True)
-    first_response: bool = Field(primary_key=True)
-    bin: int = Field(primary_key=True)
-    count: int = 0
-    total_secs: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
+# The waits' histograms (inbox/report_days.py): a row per inbox or replier, per UTC day, ISO week
+# (its Monday) and month (its first day), for every reply or first responses only, each bin's
+# column holding how many waits fell in it *or a lower bin* and their sum of seconds, so the
+# rows of a span add up in SQL and a percentile is the first bin whose column reaches its rank.
+WAIT_BINS = 250
+WAIT_PERIODS = ("day", "week", "month")
+REPORT_WAIT = Table(
+    "report_wait",
+    SQLModel.metadata,
+    Column("inbox_id", Integer, ForeignKey("inbox.id"), primary_key=True),
+    Column("agent_id", Integer, primary_key=True),
+    Column("period", String, primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("first_only", Boolean, primary_key=True),
+    *(Column(f"n{i}", Integer, nullable=False) for i in range(WAIT_BINS)),
+    *(Column(f"s{i}", Float, nullable=False) for i in range(WAIT_BINS)),
+)
 
 
 class Outbox(SQLModel, table=True):

@@ -5,17 +5,19 @@ transaction, so a report reads at most a row per inbox or agent per day and a sm
 whatever the number of texts (inbox/reports.py reads them). A change that takes rows away
 (deleting a conversation, moving one out of the Mailroom) takes their counts away first.
 
-The waits are binned by `wait_bin`: to the second under a minute, then about 2 % wide."""
+The waits are binned by `wait_bin`: to the second under a minute, then 5 % wide up to a week (one
+bin beyond); each reply adds to its inbox's and its replier's histograms of the day, the ISO
+week and the month its wait began in (models.py, REPORT_WAIT, says how the columns add up)."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Boolean, Date, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,27 +25,49 @@ from sqlmodel import col
 from inbox.models import (
     INBOX_FIGURES,
     NOTE,
+    REPORT_WAIT,
+    WAIT_BINS,
     Conversation,
     Inbox,
     Message,
     OptOut,
     ReportDay,
-    ReportWait,
     ResponseTime,
 )
 
 FIGURES = ("texts_in", "texts_out", "segments", "opened", "archived", "opt_outs", "first_late")
 EXACT_BELOW_SECS = 60  # one bin per second: short waits are what a team compares most
-BIN_GROWTH = 1.02  # above a minute each bin is 2 % wider: the median and p90 within 2 %
+# Above a minute each bin is 5 % wider than the last: 189 bins reach a week (the weekend's
+# waits), and WAIT_BINS columns stay well inside a PostgreSQL row (models.py).
+BIN_GROWTH = 1.05
 _DAY = ReportDay.metadata.tables["report_day"]
-_WAIT = ReportWait.metadata.tables["report_wait"]
+_BIN_NAMES = [f"n{i}" for i in range(WAIT_BINS)] + [f"s{i}" for i in range(WAIT_BINS)]
+_WAIT_KEYS = ["inbox_id", "agent_id", "period", "start", "first_only"]
+# As text, built once: as an expression its 500 columns cost more to key for the statement cache
+# than to run. The same words on SQLite and PostgreSQL.
+_ADD_WAITS = text(
+    f"INSERT INTO report_wait ({', '.join(_WAIT_KEYS + _BIN_NAMES)})"
+    f" VALUES ({', '.join(':' + c for c in _WAIT_KEYS + _BIN_NAMES)})"
+    f" ON CONFLICT ({', '.join(_WAIT_KEYS)}) DO UPDATE SET "
+    + ", ".join(f"{c} = report_wait.{c} + excluded.{c}" for c in _BIN_NAMES)
+).bindparams(bindparam("start", type_=Date), bindparam("first_only", type_=Boolean))
 
 
 def wait_bin(secs: float) -> int:
-    """The histogram bin of a wait: its whole seconds under a minute, then 2 % steps."""
+    """The histogram bin of a wait: its whole seconds under a minute, then 5 % steps."""
     if secs < EXACT_BELOW_SECS:
         return max(0, int(secs))
-    return EXACT_BELOW_SECS + int(math.log(secs / EXACT_BELOW_SECS) / math.log(BIN_GROWTH))
+    steps = int(math.log(secs / EXACT_BELOW_SECS) / math.log(BIN_GROWTH))
+    return min(WAIT_BINS - 1, EXACT_BELOW_SECS + steps)
+
+
+def period_starts(day: date) -> dict[str, date]:
+    """The day, the Monday of its ISO week, the first of its month."""
+    return {
+        "day": day,
+        "week": day - timedelta(days=day.weekday()),
+        "month": day.replace(day=1),
+    }
 
 
 def utc_day(at: datetime) -> date:
@@ -100,20 +124,32 @@ async def count(session: AsyncSession, tally: Tally, sign: int = 1) -> None:
         keys = ["inbox_id", "agent_id", "day"]
         await session.execute(_upsert(session, _DAY, keys, list(FIGURES)), rows)
     if tally.waits:
-        rows = [
-            {
-                "inbox_id": i,
-                "agent_id": a,
-                "day": d,
-                "first_response": f,
-                "bin": b,
-                "count": sign * int(n),
-                "total_secs": sign * s,
-            }  # fmt: skip
-            for (i, a, d, f, b), (n, s) in sorted(tally.waits.items())
-        ]
-        keys = ["inbox_id", "agent_id", "day", "first_response", "bin"]
-        await session.execute(_upsert(session, _WAIT, keys, ["count", "total_secs"]), rows)
+        await session.execute(_ADD_WAITS, _wait_rows(tally, sign))
+
+
+def _wait_rows(tally: Tally, sign: int) -> list[dict[str, Any]]:
+    """The histogram rows the tally's waits add to, each bin's column with the lower bins'."""
+    binned: defaultdict[tuple[int, int, str, date, bool], list[list[float]]] = defaultdict(
+        lambda: [[0] * WAIT_BINS, [0.0] * WAIT_BINS]
+    )
+    for (inbox_id, who, day, first, bin_), (n, secs) in tally.waits.items():
+        for period, start in period_starts(day).items():
+            for first_only in (False, True) if first else (False,):
+                counts, sums = binned[(inbox_id, who, period, start, first_only)]
+                counts[bin_] += int(n)
+                sums[bin_] += secs
+    rows = []
+    for (inbox_id, who, period, start, first_only), (counts, sums) in sorted(binned.items()):
+        row: dict[str, Any] = {
+            "inbox_id": inbox_id, "agent_id": who, "period": period, "start": start,
+            "first_only": first_only,
+        }  # fmt: skip
+        n_below, s_below = 0, 0.0
+        for i in range(WAIT_BINS):
+            n_below, s_below = n_below + int(counts[i]), s_below + sums[i]
+            row[f"n{i}"], row[f"s{i}"] = sign * n_below, sign * s_below
+        rows.append(row)
+    return rows
 
 
 async def tally_of_rows(session: AsyncSession, conversation_id: int | None = None) -> Tally:
@@ -166,5 +202,5 @@ async def recount_conversation(session: AsyncSession, conversation_id: int) -> N
 async def rebuild(session: AsyncSession) -> None:
     """Count every stored row again from nothing (a store written without the app)."""
     await session.execute(delete(ReportDay))
-    await session.execute(delete(ReportWait))
+    await session.execute(delete(REPORT_WAIT))
     await count(session, await tally_of_rows(session))

@@ -14,18 +14,19 @@ conversation's first such reply."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import DateTime, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import Date, DateTime, and_, bindparam, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import col
 
 from inbox.errors import InvalidInputError
-from inbox.models import INBOX_FIGURES, Inbox, ReportDay, ReportWait, User
+from inbox.models import INBOX_FIGURES, WAIT_BINS, Inbox, ReportDay, User
 from inbox.report_days import FIGURES
 
 MAX_DAYS = 400  # a year and a bit: longer ranges are several reports
@@ -68,13 +69,20 @@ def _bucket(session: AsyncSession, day: Any, bucket: Bucket) -> ColumnElement[An
     return func.date(day)
 
 
+def _rows_of_inboxes(table: Any, inbox_ids: list[int], group: Group) -> Any:
+    """The rows of the inboxes' own figures, or of the agents in them."""
+    agents = (
+        table.agent_id == INBOX_FIGURES if group == "inbox" else table.agent_id != INBOX_FIGURES
+    )
+    return and_(table.inbox_id.in_(inbox_ids), agents)
+
+
 def _rows_of(table: Any, inbox_ids: list[int], span: Range, group: Group) -> Any:
     """The report rows of the inboxes (or of the agents in them) over the range."""
     return and_(
-        table.inbox_id.in_(inbox_ids),
+        _rows_of_inboxes(table, inbox_ids, group),
         table.day >= span.start.date(),
         table.day < span.end.date(),
-        table.agent_id == INBOX_FIGURES if group == "inbox" else table.agent_id != INBOX_FIGURES,
     )
 
 
@@ -97,62 +105,94 @@ async def _counts(
     return rows
 
 
+def _cover(span: Range, unit: str) -> list[tuple[str, date, date]]:
+    """The histogram rows that make up the range: (period, first start, end) with every row of
+    `unit` that lies wholly inside it, and days for the rest."""
+    first, end = span.start.date(), span.end.date()
+    if unit == "day":
+        return [("day", first, end)]
+    if unit == "week":
+        inner = first + timedelta(days=-first.weekday() % 7)
+        inner_end = end - timedelta(days=end.weekday())
+    else:
+        inner = (
+            first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        )
+        inner_end = end.replace(day=1)
+    if inner >= inner_end:
+        return [("day", first, end)]
+    return [("day", first, inner), (unit, inner, inner_end), ("day", inner_end, end)]
+
+
+COVER_PARTS = 3  # _cover's most: days, whole weeks or months, days
+
+
+def _percentile(p: float) -> str:
+    """The mean wait of the first bin whose count of waits at or below it reaches p of them."""
+    whens = [f"WHEN n0 >= n{WAIT_BINS - 1} * {p} THEN s0 * 1.0 / n0"]
+    for i in range(1, WAIT_BINS):
+        whens.append(
+            f"WHEN n{i} >= n{WAIT_BINS - 1} * {p} THEN (s{i} - s{i - 1}) * 1.0 / (n{i} - n{i - 1})"
+        )
+    return f"CASE {' '.join(whens)} END"
+
+
+@functools.cache
+def _spells_query(dialect: str, bucket: Bucket, group: Group) -> TextClause:
+    """The histograms' query as text, built once for each kind of question: as an expression its
+    thousand columns cost more to key for the statement cache than to run."""
+    if dialect == "postgresql":
+        day = "to_char(start, 'YYYY-MM-DD')"
+        week = "to_char(date_trunc('week', CAST(start AS timestamp)), 'YYYY-MM-DD')"
+    else:
+        day, week = "date(start)", "date(start, 'weekday 0', '-6 days')"
+    key = "inbox_id" if group == "inbox" else "agent_id"
+    agents = f"agent_id {'=' if group == 'inbox' else '!='} {INBOX_FIGURES}"
+    sums = ", ".join(f"sum({c}{i}) AS {c}{i}" for c in "ns" for i in range(WAIT_BINS))
+    total = "'total'"
+
+    def part(label: str, prefix: str) -> str:
+        covered = " OR ".join(
+            f"(period = :{prefix}p{j} AND start >= :{prefix}a{j} AND start < :{prefix}b{j})"
+            for j in range(COVER_PARTS)
+        )
+        return (
+            f"SELECT {label} AS b, {key} AS k, first_only, {sums} FROM report_wait"
+            f" WHERE inbox_id IN :ids AND {agents} AND ({covered})"
+            f" GROUP BY {'' if label == total else label + ', '}{key}, first_only"
+        )
+
+    last = f"n{WAIT_BINS - 1}"
+    sql = (
+        f"WITH parts AS ({part(day if bucket == 'day' else week, 'b')}"
+        f" UNION ALL {part(total, 't')})"
+        f" SELECT b, k, first_only, {last}, {_percentile(0.5)}, {_percentile(0.9)}"
+        f" FROM parts WHERE {last} > 0"
+    )
+    dates = [
+        bindparam(f"{x}{y}{j}", type_=Date) for x in "bt" for y in "ab" for j in range(COVER_PARTS)
+    ]
+    return text(sql).bindparams(bindparam("ids", expanding=True), *dates)
+
+
 async def _spells(
     session: AsyncSession, inbox_ids: list[int], span: Range, bucket: Bucket, group: Group
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Response time and first response time per (bucket, inbox or replier), and per ("total",
-    inbox or replier) over the whole range, in one query over the days' histograms of the waits
+    inbox or replier) over the whole range, in one query over the waits' histograms
     (inbox/report_days.py), in the bucket of the wait's start: the median and p90 are the mean
     of the bin holding that rank, so exact when the bin holds one value, else within the bin."""
-    w = ReportWait.metadata.tables["report_wait"].c
-    b = _bucket(session, w.day, bucket).label("b")
-    k = (w.inbox_id if group == "inbox" else w.agent_id).label("k")
-    binned = (  # read once; the four groupings below are of its (much fewer) rows
-        select(
-            b,
-            k,
-            w.first_response,
-            w.bin,
-            func.sum(w["count"]).label("n"),
-            func.sum(w.total_secs).label("s"),
-        )
-        .where(_rows_of(w, inbox_ids, span, group), w["count"] > 0)
-        .group_by(b, k, w.first_response, w.bin)
-        .cte("binned")
-    )
-    parts = []
-    for kind in ("response", "first_response"):
-        for whole in (False, True):
-            b_ = literal("total") if whole else binned.c.b
-            part = select(
-                literal(kind).label("kind"),
-                b_.label("b"),
-                binned.c.k,
-                binned.c.bin,
-                func.sum(binned.c.n).label("n"),
-                func.sum(binned.c.s).label("s"),
-            ).group_by(b_, binned.c.k, binned.c.bin)
-            parts.append(part.where(binned.c.first_response) if kind == "first_response" else part)
-    both = union_all(*parts).subquery()
-    within = (both.c.kind, both.c.b, both.c.k)
-    below = func.sum(both.c.n).over(partition_by=within, order_by=both.c.bin).label("below")
-    total = func.sum(both.c.n).over(partition_by=within).label("total")
-    ranked = select(both, below, total).subquery()
-    mean = (
-        ranked.c.s * 1.0 / ranked.c.n
-    )  # bins are ordered: the first bin at the rank has the least mean
-    query = select(
-        ranked.c.kind,
-        ranked.c.b,
-        ranked.c.k,
-        func.max(ranked.c.total),
-        func.min(case((ranked.c.below >= ranked.c.total * 0.5, mean))),
-        func.min(case((ranked.c.below >= ranked.c.total * 0.9, mean))),
-    ).group_by(ranked.c.kind, ranked.c.b, ranked.c.k)
+    params: dict[str, Any] = {"ids": inbox_ids}
+    for prefix, unit in (("b", bucket), ("t", "month")):
+        cover = _cover(span, unit)
+        cover += [("day", span.start.date(), span.start.date())] * (COVER_PARTS - len(cover))
+        for j, (period, first, end) in enumerate(cover):
+            params |= {f"{prefix}p{j}": period, f"{prefix}a{j}": first, f"{prefix}b{j}": end}
+    query = _spells_query(session.get_bind().dialect.name, bucket, group)
     out: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, b_, k, n, p50, p90 in await session.execute(query):
-        out.setdefault((str(b_), int(k)), {})[kind] = {
-            "count": int(n),
+    for b_, k_, first_only, count, p50, p90 in await session.execute(query, params):
+        out.setdefault((str(b_), int(k_)), {})["first_response" if first_only else "response"] = {
+            "count": int(count),
             "median_secs": round(float(p50), 1),
             "p90_secs": round(float(p90), 1),
         }

@@ -19,12 +19,12 @@ from inbox import conversations, deletion, optout, outbound, report_days, report
 from inbox.db import Database
 from inbox.inbound import InboundText, receive_inbound
 from inbox.models import (
+    REPORT_WAIT,
     Conversation,
     Inbox,
     Message,
     OptOut,
     ReportDay,
-    ReportWait,
     ResponseTime,
     User,
 )
@@ -34,8 +34,10 @@ from tests.inbox.test_migrations import _migrate
 from tests.server.test_reports import _backfill
 
 BOB, CAROL = 3, 2
-MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
-SPAN = reports.Range(MONDAY, MONDAY + timedelta(days=21))
+MONDAY = datetime(2026, 2, 23, tzinfo=UTC)
+# From a Thursday to a Friday: part weeks at both ends, and March whole (inbox/reports.py reads
+# whole weeks and months from their own histograms, the rest from the days').
+SPAN = reports.Range(datetime(2026, 2, 26, tzinfo=UTC), datetime(2026, 4, 3, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -57,15 +59,15 @@ texts = st.lists(
     max_size=6,
 )
 conversations_ = st.lists(
-    st.tuples(st.floats(min_value=0, max_value=20 * 24 * 60), texts, st.booleans()),
+    st.tuples(st.floats(min_value=0, max_value=45 * 24 * 60), texts, st.booleans()),
     min_size=1,
-    max_size=8,
+    max_size=12,
 )
 
 
 async def _write(db: Database, generated: list[Any]) -> None:
     async with db.write() as session:
-        for table in (ReportWait, ReportDay, ResponseTime, Message, OptOut, Conversation):
+        for table in (REPORT_WAIT, ReportDay, ResponseTime, Message, OptOut, Conversation):
             await session.execute(delete(table))
         for n, (opened_after, rows, archived) in enumerate(generated):
             at = MONDAY + timedelta(minutes=opened_after)

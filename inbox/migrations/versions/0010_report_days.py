@@ -9,7 +9,7 @@ Create Date: 2026-12-01
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,11 +43,19 @@ _WAIT = sa.table(
 _INBOX = sa.table('inbox', sa.column('id', sa.Integer), sa.column('sla_minutes', sa.Float))
 
 
+WAIT_BINS = 250
+BIN_NAMES = [f'n{i}' for i in range(WAIT_BINS)] + [f's{i}' for i in range(WAIT_BINS)]
+
+
 def wait_bin(secs: float) -> int:
-    """inbox/report_days.py's bins as of this revision: seconds under a minute, then 2 %."""
+    """inbox/report_days.py's bins as of this revision: seconds under a minute, then 5 %."""
     if secs < 60:
         return max(0, int(secs))
-    return 60 + int(math.log(secs / 60) / math.log(1.02))
+    return min(WAIT_BINS - 1, 60 + int(math.log(secs / 60) / math.log(1.05)))
+
+
+def period_starts(day: date) -> dict[str, date]:
+    return {'day': day, 'week': day - timedelta(days=day.weekday()), 'month': day.replace(day=1)}
 
 
 def _day(bind: Any, column: Any) -> Any:
@@ -95,8 +103,8 @@ def _backfill() -> None:
         sa.select(o.inbox_id, d, sa.func.count()).group_by(o.inbox_id, d)
     ):
         add(inbox_id, None, d_, 'opt_outs', n)
-    waits: defaultdict[tuple[int, int, date, bool, int], list[float]] = defaultdict(
-        lambda: [0, 0.0]
+    waits: defaultdict[tuple[int, int, str, date, bool], list[list[float]]] = defaultdict(
+        lambda: [[0] * WAIT_BINS, [0.0] * WAIT_BINS]
     )
     w, i = _WAIT.c, _INBOX.c
     for inbox_id, user_id, started, answered, first, sla in bind.execute(
@@ -106,9 +114,11 @@ def _backfill() -> None:
         secs = max(0.0, (answered - started).total_seconds())
         on = started.astimezone(UTC).date()
         for who in (INBOX_FIGURES, user_id):
-            binned = waits[(inbox_id, who, on, bool(first), wait_bin(secs))]
-            binned[0] += 1
-            binned[1] += secs
+            for period, start in period_starts(on).items():
+                for first_only in (False, True) if first else (False,):
+                    counts, sums = waits[(inbox_id, who, period, start, first_only)]
+                    counts[wait_bin(secs)] += 1
+                    sums[wait_bin(secs)] += secs
         if first and sla is not None and secs > sla * 60:
             add(inbox_id, user_id, on, 'first_late', 1)
     if days:
@@ -116,12 +126,18 @@ def _backfill() -> None:
             sa.table('report_day', *(sa.column(n) for n in ('inbox_id', 'agent_id', 'day', *FIGURES))),
             [{'inbox_id': k[0], 'agent_id': k[1], 'day': k[2], **v} for k, v in days.items()],
         )
-    if waits:
-        names = ('inbox_id', 'agent_id', 'day', 'first_response', 'bin', 'count', 'total_secs')
-        op.bulk_insert(
-            sa.table('report_wait', *(sa.column(n) for n in names)),
-            [dict(zip(names, (*k, int(v[0]), v[1]))) for k, v in waits.items()],
-        )
+    rows = []
+    for (inbox_id, who, period, start, first_only), (counts, sums) in waits.items():
+        row = {'inbox_id': inbox_id, 'agent_id': who, 'period': period, 'start': start,
+               'first_only': first_only}
+        n, total = 0, 0.0
+        for b in range(WAIT_BINS):  # each bin's column counts the lower bins too
+            n, total = n + int(counts[b]), total + sums[b]
+            row[f'n{b}'], row[f's{b}'] = n, total
+        rows.append(row)
+    if rows:
+        names = ('inbox_id', 'agent_id', 'period', 'start', 'first_only', *BIN_NAMES)
+        op.bulk_insert(sa.table('report_wait', *(sa.column(n) for n in names)), rows)
 
 
 def upgrade() -> None:
@@ -136,13 +152,13 @@ def upgrade() -> None:
     op.create_table('report_wait',
     sa.Column('inbox_id', sa.Integer(), nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('first_response', sa.Boolean(), nullable=False),
-    sa.Column('bin', sa.Integer(), nullable=False),
-    sa.Column('count', sa.Integer(), nullable=False),
-    sa.Column('total_secs', sa.Float(), nullable=False),
+    sa.Column('period', sa.String(), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('first_only', sa.Boolean(), nullable=False),
+    *(sa.Column(f'n{b}', sa.Integer(), nullable=False) for b in range(WAIT_BINS)),
+    *(sa.Column(f's{b}', sa.Float(), nullable=False) for b in range(WAIT_BINS)),
     sa.ForeignKeyConstraint(['inbox_id'], ['inbox.id'], ),
-    sa.PrimaryKeyConstraint('inbox_id', 'agent_id', 'day', 'first_response', 'bin')
+    sa.PrimaryKeyConstraint('inbox_id', 'agent_id', 'period', 'start', 'first_only')
     )
     _backfill()
 
