@@ -108,7 +108,7 @@ async def generate(db: Database, n_messages: int, n_inboxes: int, n_agents: int,
     cid = 0
 
     async def flush(final: bool = False) -> None:
-        nonlocal conversations, messages, tally
+        nonlocal conversations, messages
         if len(messages) < CHUNK and not final:
             return
         async with db.write() as session:
@@ -119,9 +119,7 @@ async def generate(db: Database, n_messages: int, n_inboxes: int, n_agents: int,
                     await session.execute(insert(Message), messages)
                 if final and opt_outs:
                     await session.execute(insert(OptOut), opt_outs)
-            else:
-                await report_days.count(session, tally)
-        conversations, messages, tally = [], [], report_days.Tally()
+        conversations, messages = [], []
 
     def add(message: dict[str, Any]) -> None:
         messages.append(message)
@@ -174,6 +172,19 @@ async def generate(db: Database, n_messages: int, n_inboxes: int, n_agents: int,
             await flush()
     made += len(messages)
     await flush(final=True)
+    if not raw:  # the year's counts, an inbox's or an agent's at a time (a histogram row is big)
+        await _count(db, tally)
+
+
+async def _count(db: Database, tally: report_days.Tally) -> None:
+    parts: dict[tuple[int, int], report_days.Tally] = {}
+    for day_key, figures in tally.days.items():
+        parts.setdefault(day_key[:2], report_days.Tally()).days[day_key] = figures
+    for wait_key, binned in tally.waits.items():
+        parts.setdefault(wait_key[:2], report_days.Tally()).waits[wait_key] = binned
+    for part in parts.values():
+        async with db.write() as session:
+            await report_days.count(session, part)
 
 
 def _message(
