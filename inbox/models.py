@@ -316,6 +316,8 @@ REPORT_WAIT = Table(
     Column("first_only", Boolean, primary_key=True),
     *(Column(f"n{i}", Integer, nullable=False) for i in range(WAIT_BINS)),
     *(Column(f"s{i}", Float, nullable=False) for i in range(WAIT_BINS)),
+    Column("p50", Float),  # the row's own median and p90, kept with it (None: no wait)
+    Column("p90", Float),
 )
 
 

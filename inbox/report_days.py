@@ -53,6 +53,25 @@ _ADD_WAITS = text(
 ).bindparams(bindparam("start", type_=Date), bindparam("first_only", type_=Boolean))
 
 
+def percentile_sql(p: float) -> str:
+    """SQL for the mean wait of the first bin whose column (the waits at or below it) reaches p
+    of them all (the last bin's column): nearest rank, to the bin."""
+    last = f"n{WAIT_BINS - 1}"
+    whens = [f"WHEN n0 >= {last} * {p} THEN s0 * 1.0 / n0"] + [
+        f"WHEN n{i} >= {last} * {p} THEN (s{i} - s{i - 1}) * 1.0 / (n{i} - n{i - 1})"
+        for i in range(1, WAIT_BINS)
+    ]
+    return f"CASE {' '.join(whens)} END"
+
+
+# Each row's own median and p90, kept with it: a bucket that is one row is read as it is.
+_RANK_WAITS = text(
+    f"UPDATE report_wait SET p50 = {percentile_sql(0.5)}, p90 = {percentile_sql(0.9)}"
+    " WHERE inbox_id = :inbox_id AND agent_id = :agent_id AND period = :period"
+    " AND start = :start AND first_only = :first_only"
+).bindparams(bindparam("start", type_=Date), bindparam("first_only", type_=Boolean))
+
+
 def wait_bin(secs: float) -> int:
     """The histogram bin of a wait: its whole seconds under a minute, then 5 % steps."""
     if secs < EXACT_BELOW_SECS:
@@ -124,7 +143,9 @@ async def count(session: AsyncSession, tally: Tally, sign: int = 1) -> None:
         keys = ["inbox_id", "agent_id", "day"]
         await session.execute(_upsert(session, _DAY, keys, list(FIGURES)), rows)
     if tally.waits:
-        await session.execute(_ADD_WAITS, _wait_rows(tally, sign))
+        rows = _wait_rows(tally, sign)
+        await session.execute(_ADD_WAITS, rows)
+        await session.execute(_RANK_WAITS, [{k: row[k] for k in _WAIT_KEYS} for row in rows])
 
 
 def _wait_rows(tally: Tally, sign: int) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from inbox.errors import InvalidInputError
 from inbox.models import INBOX_FIGURES, WAIT_BINS, Inbox, ReportDay, User
-from inbox.report_days import FIGURES
+from inbox.report_days import FIGURES, percentile_sql
 
 MAX_DAYS = 400  # a year and a bit: longer ranges are several reports
 Bucket = Literal["day", "week"]
@@ -105,74 +105,73 @@ async def _counts(
     return rows
 
 
-def _cover(span: Range, unit: str) -> list[tuple[str, date, date]]:
-    """The histogram rows that make up the range: (period, first start, end) with every row of
-    `unit` that lies wholly inside it, and days for the rest."""
-    first, end = span.start.date(), span.end.date()
-    if unit == "day":
-        return [("day", first, end)]
-    if unit == "week":
-        inner = first + timedelta(days=-first.weekday() % 7)
-        inner_end = end - timedelta(days=end.weekday())
-    else:
-        inner = (
-            first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        )
-        inner_end = end.replace(day=1)
+def _week_cover(first: date, end: date) -> list[tuple[str, date, date]]:
+    """[first, end) as its whole ISO weeks and the days around them: (period, from, to)."""
+    inner, inner_end = first + timedelta(days=-first.weekday() % 7), end - timedelta(end.weekday())
     if inner >= inner_end:
         return [("day", first, end)]
-    return [("day", first, inner), (unit, inner, inner_end), ("day", inner_end, end)]
+    return [("day", first, inner), ("week", inner, inner_end), ("day", inner_end, end)]
 
 
-COVER_PARTS = 3  # _cover's most: days, whole weeks or months, days
+def _total_cover(first: date, end: date) -> list[tuple[str, date, date]]:
+    """[first, end) as its whole months, then whole weeks, then days: the fewest rows."""
+    inner = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    inner_end = end.replace(day=1)
+    if inner >= inner_end:
+        return _week_cover(first, end)
+    return [*_week_cover(first, inner), ("month", inner, inner_end), *_week_cover(inner_end, end)]
 
 
-def _percentile(p: float) -> str:
-    """The mean wait of the first bin whose count of waits at or below it reaches p of them."""
-    whens = [f"WHEN n0 >= n{WAIT_BINS - 1} * {p} THEN s0 * 1.0 / n0"]
-    for i in range(1, WAIT_BINS):
-        whens.append(
-            f"WHEN n{i} >= n{WAIT_BINS - 1} * {p} THEN (s{i} - s{i - 1}) * 1.0 / (n{i} - n{i - 1})"
-        )
-    return f"CASE {' '.join(whens)} END"
+TOTAL_PARTS, EDGE_PARTS = 7, 2  # the most ranges of each cover (days, weeks, months, weeks, days)
+
+
+def _ranges(prefix: str, parts: int) -> str:
+    return " OR ".join(
+        f"(period = :{prefix}p{j} AND start >= :{prefix}a{j} AND start < :{prefix}b{j})"
+        for j in range(parts)
+    )
 
 
 @functools.cache
 def _spells_query(dialect: str, bucket: Bucket, group: Group) -> TextClause:
     """The histograms' query as text, built once for each kind of question: as an expression its
-    thousand columns cost more to key for the statement cache than to run."""
+    thousand columns cost more to key for the statement cache than to run. A bucket that is one
+    row (a day, a whole week) is read as it is, its percentiles kept with it; the others (the
+    part weeks at the ends, the totals) add up their rows' columns."""
     if dialect == "postgresql":
         day = "to_char(start, 'YYYY-MM-DD')"
         week = "to_char(date_trunc('week', CAST(start AS timestamp)), 'YYYY-MM-DD')"
     else:
         day, week = "date(start)", "date(start, 'weekday 0', '-6 days')"
+    label = day if bucket == "day" else week
     key = "inbox_id" if group == "inbox" else "agent_id"
     agents = f"agent_id {'=' if group == 'inbox' else '!='} {INBOX_FIGURES}"
+    mine = f"inbox_id IN :ids AND {agents}"
     sums = ", ".join(f"sum({c}{i}) AS {c}{i}" for c in "ns" for i in range(WAIT_BINS))
-    total = "'total'"
-
-    def part(label: str, prefix: str) -> str:
-        covered = " OR ".join(
-            f"(period = :{prefix}p{j} AND start >= :{prefix}a{j} AND start < :{prefix}b{j})"
-            for j in range(COVER_PARTS)
-        )
-        return (
-            f"SELECT {label} AS b, {key} AS k, first_only, {sums} FROM report_wait"
-            f" WHERE inbox_id IN :ids AND {agents} AND ({covered})"
-            f" GROUP BY {'' if label == total else label + ', '}{key}, first_only"
-        )
-
     last = f"n{WAIT_BINS - 1}"
+    percentiles = f"{percentile_sql(0.5)}, {percentile_sql(0.9)}"
+
+    def added(b: str, ranges: str, grouped: str) -> str:
+        return (
+            f"SELECT b, k, first_only, {last}, {percentiles} FROM ("
+            f"SELECT {b} AS b, {key} AS k, first_only, {sums} FROM report_wait"
+            f" WHERE {mine} AND ({ranges}) GROUP BY {grouped}{key}, first_only) AS summed"
+        )
+
     sql = (
-        f"WITH parts AS ({part(day if bucket == 'day' else week, 'b')}"
-        f" UNION ALL {part(total, 't')})"
-        f" SELECT b, k, first_only, {last}, {_percentile(0.5)}, {_percentile(0.9)}"
-        f" FROM parts WHERE {last} > 0"
+        f"SELECT {label}, {key}, first_only, {last}, p50, p90 FROM report_wait"
+        f" WHERE {mine} AND period = :whole AND start >= :whole_from AND start < :whole_to"
+        f" UNION ALL {added(label, _ranges('e', EDGE_PARTS), label + ', ')}"
+        f" UNION ALL {added(repr('total'), _ranges('t', TOTAL_PARTS), '')}"
     )
     dates = [
-        bindparam(f"{x}{y}{j}", type_=Date) for x in "bt" for y in "ab" for j in range(COVER_PARTS)
+        bindparam(f"{x}{y}{j}", type_=Date)
+        for x, parts in (("e", EDGE_PARTS), ("t", TOTAL_PARTS))
+        for y in "ab"
+        for j in range(parts)
     ]
-    return text(sql).bindparams(bindparam("ids", expanding=True), *dates)
+    whole = [bindparam(f"whole_{x}", type_=Date) for x in ("from", "to")]
+    return text(sql).bindparams(bindparam("ids", expanding=True), *dates, *whole)
 
 
 async def _spells(
@@ -182,15 +181,27 @@ async def _spells(
     inbox or replier) over the whole range, in one query over the waits' histograms
     (inbox/report_days.py), in the bucket of the wait's start: the median and p90 are the mean
     of the bin holding that rank, so exact when the bin holds one value, else within the bin."""
+    first, end = span.start.date(), span.end.date()
+    if bucket == "day":
+        whole, edges = ("day", first, end), []
+    else:
+        cover = _week_cover(first, end)
+        whole = next((c for c in cover if c[0] == "week"), ("week", first, first))
+        edges = [c for c in cover if c[0] == "day"]
     params: dict[str, Any] = {"ids": inbox_ids}
-    for prefix, unit in (("b", bucket), ("t", "month")):
-        cover = _cover(span, unit)
-        cover += [("day", span.start.date(), span.start.date())] * (COVER_PARTS - len(cover))
-        for j, (period, first, end) in enumerate(cover):
-            params |= {f"{prefix}p{j}": period, f"{prefix}a{j}": first, f"{prefix}b{j}": end}
+    params |= {"whole": whole[0], "whole_from": whole[1], "whole_to": whole[2]}
+    for prefix, ranges, parts in (
+        ("e", edges, EDGE_PARTS),
+        ("t", _total_cover(first, end), TOTAL_PARTS),
+    ):
+        ranges = ranges + [("day", first, first)] * (parts - len(ranges))
+        for j, (period, since, until) in enumerate(ranges):
+            params |= {f"{prefix}p{j}": period, f"{prefix}a{j}": since, f"{prefix}b{j}": until}
     query = _spells_query(session.get_bind().dialect.name, bucket, group)
     out: dict[tuple[str, int], dict[str, Any]] = {}
     for b_, k_, first_only, count, p50, p90 in await session.execute(query, params):
+        if not count:
+            continue
         out.setdefault((str(b_), int(k_)), {})["first_response" if first_only else "response"] = {
             "count": int(count),
             "median_secs": round(float(p50), 1),

@@ -138,6 +138,17 @@ def _backfill() -> None:
     if rows:
         names = ('inbox_id', 'agent_id', 'period', 'start', 'first_only', *BIN_NAMES)
         op.bulk_insert(sa.table('report_wait', *(sa.column(n) for n in names)), rows)
+        op.execute(f'UPDATE report_wait SET p50 = {percentile_sql(0.5)}, p90 = {percentile_sql(0.9)}')
+
+
+def percentile_sql(p: float) -> str:
+    """inbox/report_days.py's as of this revision: the mean of the first bin at the rank."""
+    last = f'n{WAIT_BINS - 1}'
+    whens = [f'WHEN n0 >= {last} * {p} THEN s0 * 1.0 / n0'] + [
+        f'WHEN n{i} >= {last} * {p} THEN (s{i} - s{i - 1}) * 1.0 / (n{i} - n{i - 1})'
+        for i in range(1, WAIT_BINS)
+    ]
+    return f"CASE {' '.join(whens)} END"
 
 
 def upgrade() -> None:
@@ -157,6 +168,8 @@ def upgrade() -> None:
     sa.Column('first_only', sa.Boolean(), nullable=False),
     *(sa.Column(f'n{b}', sa.Integer(), nullable=False) for b in range(WAIT_BINS)),
     *(sa.Column(f's{b}', sa.Float(), nullable=False) for b in range(WAIT_BINS)),
+    sa.Column('p50', sa.Float(), nullable=True),
+    sa.Column('p90', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['inbox_id'], ['inbox.id'], ),
     sa.PrimaryKeyConstraint('inbox_id', 'agent_id', 'period', 'start', 'first_only')
     )
