@@ -38,7 +38,7 @@ from inbox.models import (
 FIGURES = ("texts_in", "texts_out", "segments", "opened", "archived", "opt_outs", "first_late")
 EXACT_BELOW_SECS = 60  # one bin per second: short waits are what a team compares most
 # Above a minute each bin is 5 % wider than the last: 189 bins reach a week (the weekend's
-# waits), and WAIT_BINS columns stay well inside a PostgreSQL row (models.py).
+# waits). A report sums each bin's columns over the rows it reads: 2 % would double that.
 BIN_GROWTH = 1.05
 _DAY = ReportDay.metadata.tables["report_day"]
 _BIN_NAMES = [f"n{i}" for i in range(WAIT_BINS)] + [f"s{i}" for i in range(WAIT_BINS)]

@@ -182,11 +182,11 @@ async def test_reports_from_the_day_counts_say_what_the_raw_rows_say(
             _assert_within_the_bin(row[kind]["p90_secs"], waits, 0.9)
 
 
-def test_short_waits_are_binned_to_the_second_and_long_ones_within_two_percent() -> None:
+def test_short_waits_are_binned_to_the_second_and_long_ones_within_five_percent() -> None:
     assert [report_days.wait_bin(s) for s in (0, 0.9, 1, 59.99)] == [0, 0, 1, 59]
     bins = [report_days.wait_bin(s) for s in range(60, 100_000)]
     assert bins == sorted(bins) and bins[0] == 60
-    for b in set(bins):  # each bin above a minute spans at most 2 % of its values
+    for b in set(bins):  # each bin above a minute spans at most 5 % of its values
         inside = [s for s, got in zip(range(60, 100_000), bins, strict=True) if got == b]
         assert max(inside) <= min(inside) * report_days.BIN_GROWTH + 1
 
