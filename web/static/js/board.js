@@ -116,22 +116,14 @@ function lockRow(lock) {
   );
 }
 
-// Many events may come in one frame (a busy team): the page is drawn once per frame, and at
-// most every DRAW_EVERY_MS: a draw rebuilds every row, and 200 agents' changes (about 40 a
-// second) drawn one frame each kept the page busy most of the time (docs/performance.md,
-// "Board"). A change still shows within a quarter of a second.
-const DRAW_EVERY_MS = 250;
+// Many events may come in one frame (a busy team): the page is drawn once per frame.
 let drawing = 0;
-let drawnAt = -Infinity;
 function render() {
-  if (drawing) return;
-  const wait = Math.max(0, drawnAt + DRAW_EVERY_MS - performance.now());
-  drawing = setTimeout(() => requestAnimationFrame(draw), wait);
+  if (!drawing) drawing = requestAnimationFrame(draw);
 }
 
 function draw() {
   drawing = 0;
-  drawnAt = performance.now();
   const focused = document.activeElement?.closest?.("#locks tr")?.dataset.conversationId;
   const mine = new Map();
   for (const c of openConversations()) {
