@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import report_days
 from inbox.contacts import newest_contacts
 from inbox.errors import ForbiddenError, InvalidInputError, NotFoundError
 from inbox.eventlog import rowcount
@@ -79,7 +80,15 @@ async def get_or_create_conversation(
         found = await session.scalar(query)
         assert found is not None
         return found, False
+    await _count_opened(session, [conversation])
     return conversation, True
+
+
+async def _count_opened(session: AsyncSession, made: Sequence[Conversation]) -> None:
+    tally = report_days.Tally()
+    for conversation in made:
+        tally.add(conversation.inbox_id, conversation.created_at, opened=1)
+    await report_days.count(session, tally)
 
 
 async def get_or_create_many(
@@ -117,6 +126,7 @@ async def get_or_create_many(
         for n in missing:
             found[n], _ = await get_or_create_conversation(session, inbox, n)
         return found
+    await _count_opened(session, made)
     return found | {c.counterparty: c for c in made}
 
 

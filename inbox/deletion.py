@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import attachments
+from inbox import attachments, report_days
 from inbox.errors import InvalidInputError
 from inbox.models import Conversation, Mention, Message, Outbox, ReadMarker, ResponseTime
 from inbox.phones import to_e164
@@ -30,6 +30,7 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
     """Remove it and its messages irreversibly; return the media store's keys of its
     attachments, to delete once this commits."""
     assert conversation.id is not None
+    await report_days.uncount_conversation(session, conversation.id)
     its_messages = select(col(Message.id)).where(col(Message.conversation_id) == conversation.id)
     # Texts still owed go too: a deleted conversation sends nothing more.
     await session.execute(delete(Outbox).where(col(Outbox.message_id).in_(its_messages)))

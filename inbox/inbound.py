@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbox import report_days
 from inbox.attachments import record_received
 from inbox.campaigns import reply_routes
 from inbox.contacts import newest_contacts
@@ -157,6 +158,13 @@ async def receive_inbound(
     if not rows:
         return [r for r in results if r is not None]
     ids = (await session.execute(_INSERT_MESSAGES, rows)).scalars().all()
+    tally = report_days.Tally()
+    for row in rows:
+        tally.add(row["inbox_id"], now, texts_in=1)
+    for c in conversations.values():
+        if c.get("made"):
+            tally.add(c["inbox_id"], c["created_at"], opened=1)
+    await report_days.count(session, tally)
     messages = {
         sid: Message.model_construct(id=message_id, **row)
         for sid, message_id, row in zip(firsts, ids, rows, strict=True)
@@ -313,4 +321,4 @@ async def _insert_conversations(
     if not rows:
         return []
     ids = (await session.execute(_INSERT_CONVERSATIONS, rows)).scalars().all()
-    return [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
+    return [{"id": i, "made": True, **row} for i, row in zip(ids, rows, strict=True)]

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import report_days
 from inbox.errors import InvalidInputError
 from inbox.models import (
     SUPERVISING_ROLES,
@@ -90,6 +91,10 @@ async def move_conversation(
     )
     destination = existing or conversation
     assert destination.id is not None
+    # Its texts and its opening count in the target from now on (the moved one's waits stay
+    # with the inbox they were recorded in, as their rows do).
+    for counted in {conversation.id, destination.id}:
+        await report_days.uncount_conversation(session, counted)
     await session.execute(
         update(Message)
         .where(col(Message.conversation_id) == conversation.id)
@@ -113,6 +118,7 @@ async def move_conversation(
             conversation.assignee_id = conversation.assignee_id if keeps else None
     session.add(destination)
     await session.flush()
+    await report_days.recount_conversation(session, destination.id)
     return destination
 
 

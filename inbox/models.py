@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Text, UniqueConstraint, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 ROLES = ("admin", "supervisor", "agent", "bot")
@@ -316,6 +330,48 @@ class ResponseTime(SQLModel, table=True):
     started_at: datetime  # the oldest text no person had answered (conversation.waiting_since)
     answered_at: datetime
     first: bool  # the conversation's first response
+
+
+# The agent_id of an inbox's own figures in the report tables (user ids start at 1).
+INBOX_FIGURES = 0
+
+
+class ReportDay(SQLModel, table=True):
+    """What the reports count, per inbox (agent_id INBOX_FIGURES) or per replier in an inbox, per
+    UTC day: kept in the same transaction as what it counts (inbox/report_days.py)."""
+
+    __tablename__ = "report_day"
+    inbox_id: int = Field(foreign_key="inbox.id", primary_key=True)
+    agent_id: int = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    texts_in: int = 0
+    texts_out: int = 0
+    segments: int = 0
+    opened: int = 0
+    archived: int = 0
+    opt_outs: int = 0
+    first_late: int = 0  # first responses past the inbox's target when they were sent
+
+
+# The waits' histograms (inbox/report_days.py): a row per inbox or replier, per UTC day, ISO week
+# (its Monday) and month (its first day), for every reply or first responses only, each bin's
+# column holding how many waits fell in it *or a lower bin* and their sum of seconds, so the
+# rows of a span add up in SQL and a percentile is the first bin whose column reaches its rank.
+WAIT_BINS = 250
+WAIT_PERIODS = ("day", "week", "month")
+REPORT_WAIT = Table(
+    "report_wait",
+    SQLModel.metadata,
+    Column("inbox_id", Integer, ForeignKey("inbox.id"), primary_key=True),
+    Column("agent_id", Integer, primary_key=True),
+    Column("period", String, primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("first_only", Boolean, primary_key=True),
+    *(Column(f"n{i}", Integer, nullable=False) for i in range(WAIT_BINS)),
+    *(Column(f"s{i}", Float, nullable=False) for i in range(WAIT_BINS)),
+    Column("p50", Float),  # the row's own median and p90, kept with it (None: no wait)
+    Column("p90", Float),
+)
 
 
 class Outbox(SQLModel, table=True):

@@ -4,12 +4,14 @@ body (case and surrounding space ignored), as carriers match them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox.eventlog import rowcount
+from inbox import report_days
 from inbox.models import Inbox, OptOut
 
 # The CTIA / Twilio standard keyword sets.
@@ -52,17 +54,30 @@ async def opt_out(session: AsyncSession, inbox_id: int, number: str) -> bool:
     """Opt the number out; return whether that changed anything."""
     if await is_opted_out(session, inbox_id, number):
         return False
+    row = OptOut(inbox_id=inbox_id, number=number)
     try:
         async with session.begin_nested():
-            session.add(OptOut(inbox_id=inbox_id, number=number))
+            session.add(row)
     except IntegrityError:
         return False  # a concurrent STOP got there first
+    await _count(session, inbox_id, [row.created_at], 1)
     return True
 
 
 async def opt_in(session: AsyncSession, inbox_id: int, number: str) -> bool:
     """Opt the number back in; return whether that changed anything."""
-    result = await session.execute(
-        delete(OptOut).where(col(OptOut.inbox_id) == inbox_id, col(OptOut.number) == number)
+    gone = await session.execute(
+        delete(OptOut)
+        .where(col(OptOut.inbox_id) == inbox_id, col(OptOut.number) == number)
+        .returning(col(OptOut.created_at))
     )
-    return rowcount(result) > 0
+    since = list(gone.scalars())
+    await _count(session, inbox_id, since, -1)  # the reports count current opt-outs
+    return bool(since)
+
+
+async def _count(session: AsyncSession, inbox_id: int, when: list[datetime], sign: int) -> None:
+    tally = report_days.Tally()
+    for at in when:
+        tally.add(inbox_id, at, opt_outs=sign)
+    await report_days.count(session, tally)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from inbox import allowance, attachments, outbox
+from inbox import allowance, attachments, outbox, report_days
 from inbox.conversations import get_or_create_many
 from inbox.delivery import Outcome
 from inbox.errors import ConflictError, ForbiddenError, InboxError, InvalidInputError
@@ -165,8 +165,13 @@ async def queue(
     await session.flush()
     for message in queued:
         await attachments.attach(session, message, sender.id if sender else None, media_ids)
+    tally = report_days.Tally()
+    for message in queued:
+        tally.add(inbox.id, now, message.sender_id, texts_out=1, segments=message.segments)
     if not (automatic or bulk) and sender is not None and sender.role != "bot":
-        await _answered(session, [r for r in results if r.message is not None], sender, now)
+        replies = [r for r in results if r.message is not None]
+        await _answered(session, replies, sender, now, inbox.sla_minutes, tally)
+    await report_days.count(session, tally)
     outbox.add(session, queued, now, callback_base=callback_base, bulk=bulk)
     await session.flush()
     return results
@@ -196,7 +201,12 @@ async def _charge(
 
 
 async def _answered(
-    session: AsyncSession, replies: Sequence[Queued], sender: User, now: datetime
+    session: AsyncSession,
+    replies: Sequence[Queued],
+    sender: User,
+    now: datetime,
+    sla_minutes: float | None,
+    tally: report_days.Tally,
 ) -> None:
     """A person replied: each waiting customer's wait ends, and is recorded for the reports."""
     assert sender.id is not None
@@ -222,6 +232,10 @@ async def _answered(
                 first=answered_before is None,
             )
         )
+        started = conversation.waiting_since
+        tally.wait(conversation.inbox_id, sender.id, started, now, answered_before is None)
+        if answered_before is None and report_days.is_late(started, now, sla_minutes):
+            tally.add(conversation.inbox_id, started, sender.id, first_late=1)
         conversation.waiting_since = None
         session.add(conversation)
     await session.flush()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from inbox import report_days
 from inbox.conversations import unread_clause
 from inbox.errors import InvalidInputError
 from inbox.models import Conversation, Inbox, InboxMember, ReadMarker, User, utcnow
@@ -34,7 +35,13 @@ async def set_status(session: AsyncSession, conversation: Conversation, status: 
     if status not in ("open", "archived"):
         raise RuntimeError(f"Cannot set conversation status {status!r}.")
     if status == "archived" and conversation.status != "archived":
-        conversation.archived_at = utcnow()  # the reports count archives by this
+        # The reports count a conversation's last archive only: an earlier one moves to now.
+        tally = report_days.Tally()
+        if conversation.archived_at is not None:
+            tally.add(conversation.inbox_id, conversation.archived_at, archived=-1)
+        conversation.archived_at = utcnow()
+        tally.add(conversation.inbox_id, conversation.archived_at, archived=1)
+        await report_days.count(session, tally)
     conversation.status = status
     session.add(conversation)
     await session.flush()
