@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,9 @@ from tests.helpers import FRONT_DESK, Agent, ServerThread, Twilio, free_port, lo
 from tests.realtime.test_slow_consumer import BODY, stalled_client
 
 SETTLE_SECS = 30.0  # a hang guard: how long the server's task count may take to settle
-STALLING_TEXTS = 8  # 2 MB of frames: far more than the stalled client's buffers hold
+STALLING_TEXTS = 24  # 6 MB of frames: more than the kernel (up to 4 MB send buffer) and the
+# stalled client hold
+STEADY_SAMPLES = 20  # a second of samples 50 ms apart
 
 
 @contextmanager
@@ -33,19 +35,42 @@ def counted(
         yield Running(server.url, settings, Twilio(fake.auth_token, server.url), fake), server
 
 
-async def _tasks(server: ServerThread) -> int:
+def _any(task: asyncio.Task[object]) -> bool:
+    return True
+
+
+def _writer(task: asyncio.Task[object]) -> bool:
+    """A connection's writer task (realtime/connections.py), there only while it is stalled."""
+    name = getattr(task.get_coro(), "__qualname__", "")
+    return isinstance(name, str) and name.endswith("._write_queued")
+
+
+async def _tasks(server: ServerThread, which: Callable[[asyncio.Task[object]], bool] = _any) -> int:
     async def count() -> int:
-        return len(asyncio.all_tasks())
+        return sum(1 for task in asyncio.all_tasks() if which(task))
 
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(count(), server.loop))
 
 
-async def settled_at(server: ServerThread, expected: int) -> None:
+async def settled_at(
+    server: ServerThread, expected: int, which: Callable[[asyncio.Task[object]], bool] = _any
+) -> None:
     """Wait until the server runs `expected` tasks (short-lived ones, a presence write say, end)."""
     deadline = time.monotonic() + SETTLE_SECS
-    while (now := await _tasks(server)) != expected:
+    while (now := await _tasks(server, which)) != expected:
         assert time.monotonic() < deadline, f"the server runs {now} tasks, not {expected}"
         await asyncio.sleep(0.05)
+
+
+async def steady(server: ServerThread) -> int:
+    """The server's task count once it has stayed the same for a second (no short-lived task)."""
+    deadline = time.monotonic() + SETTLE_SECS
+    counts = [await _tasks(server)]
+    while len(counts) < STEADY_SAMPLES or len(set(counts[-STEADY_SAMPLES:])) > 1:
+        assert time.monotonic() < deadline, f"the server's tasks never settled: {counts[-5:]}"
+        await asyncio.sleep(0.05)
+        counts.append(await _tasks(server))
+    return counts[-1]
 
 
 async def live(agents: list[Agent]) -> None:
@@ -61,7 +86,7 @@ async def test_an_idle_socket_costs_the_server_one_task(
         bob = await login(running.url, "bob")
         first = [await Agent.connect(running.url, cookies=bob.cookies) for _ in range(5)]
         await live(first)
-        await settled_at(server, base := await _tasks(server))
+        base = await steady(server)
         more = [await Agent.connect(running.url, cookies=bob.cookies) for _ in range(20)]
         await live(more)
         await settled_at(server, base + 20)
@@ -79,19 +104,19 @@ async def test_a_stalled_socket_gets_a_writer_until_it_has_read_everything_in_or
         await stalled.send('{"type": "hello"}')
         watcher = await Agent.connect(running.url, cookies=bob.cookies)
         await live([watcher])
-        await settled_at(server, base := await _tasks(server))
+        await settled_at(server, 0, _writer)
         bodies = [f"{i} {BODY}" for i in range(STALLING_TEXTS)]
         for body in bodies:
             await running.twilio.inbound(FRONT_DESK, "+15558100000", body)
             event = await watcher.next_event("message.created")
             assert event["data"]["message"]["body"] == body
-        await settled_at(server, base + 1)  # the stalled socket's writer
+        await settled_at(server, 1, _writer)  # the stalled socket's writer
         reader, got = Agent(stalled), list[str]()
         while len(got) < STALLING_TEXTS:
             event = await reader.next_event("message.created")
             got.append(event["data"]["message"]["body"])
         assert got == bodies
-        await settled_at(server, base)  # caught up: the writer is gone
+        await settled_at(server, 0, _writer)  # caught up: the writer is gone
         await watcher.send({"type": "ping", "ref": "still"})
         assert (await watcher.reply())["ref"] == "still"
         await stalled.close()
