@@ -290,15 +290,21 @@ async def release(
     async with svc.db.read() as session:
         number = await numbers.team_number(session, team_id, number_id)
         numbers.check_not_released(number)
-        using = await campaigns.using_numbers(session, [number_id], svc.settings.clock())
-    if number_id in using:  # seed 002: a number in use by a campaign cannot be deleted
-        raise ConflictError(
-            f"{number.number} is in campaign {using[number_id].name!r}: archive it first",
-            "in_campaign",
-        )
+        await _check_not_in_campaign(svc, session, number)
     if number.provider_sid is not None:
         await svc.provider.numbers.release(number.provider_sid)
     return await _mark_released(svc, actor, team_id, number_id, "released")
+
+
+async def _check_not_in_campaign(svc: Services, session: AsyncSession, number: PhoneNumber) -> None:
+    """Seed 002: a number a campaign uses (now, or scheduled) is not released or replaced."""
+    assert number.id is not None
+    using = await campaigns.using_numbers(session, [number.id], svc.settings.clock())
+    if number.id in using:
+        raise ConflictError(
+            f"{number.number} is in campaign {using[number.id].name!r}: archive it first",
+            "in_campaign",
+        )
 
 
 async def _mark_released(
@@ -334,6 +340,7 @@ async def replace(
         old = await inboxes.number_of(session, inbox_id)
         if old is None:
             raise ConflictError(f"{inbox.name} has no number to replace", "no_number")
+        await _check_not_in_campaign(svc, session, old)
         if inbox.number_replaced_at is not None and now < inbox.number_replaced_at + every:
             wait = inbox.number_replaced_at + every - now
             raise TooSoonError(
@@ -435,6 +442,10 @@ async def _sweep(svc: Services) -> None:
             await session.scalars(select(PhoneNumber).where(col(PhoneNumber.released_at).is_(None)))
         )
     due = [n for n in live if (lifetimes.expires_at(n) or now) <= now]
+    if due:  # a number a campaign is scheduled to use is kept however idle it looks
+        async with svc.db.read() as session:
+            using = await campaigns.using_numbers(session, [n.id for n in due if n.id], now)
+        due = [n for n in due if n.id not in using]
     for number in due:
         assert number.id is not None
         if number.provider_sid is not None:

@@ -87,6 +87,10 @@ async def test_a_campaign_overrides_its_numbers_handling_until_it_is_archived(
         "DELETE", f"/api/v1/phone-numbers/{desk['id']}", json={"confirm": "DELETE"}
     )
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "in_campaign"
+    # Nor replaced: that would release it under the campaign.
+    refused = await alice.post(f"/api/v1/inboxes/{FRONT_DESK_INBOX}/replace-number", json={})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "in_campaign"
+    assert (await number_row(alice, FRONT_DESK))["id"] == desk["id"]
 
     # A reply, and a text from a stranger, to the campaign's number go where it says.
     assert (await app_server.twilio.inbound(FRONT_DESK, CUSTOMERS[0], "Book me")).status_code == 200

@@ -9,6 +9,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,4 +177,45 @@ async def test_idle_numbers_are_warned_about_then_released_and_a_text_renews(
     ][0]
     assert after["expires_at"] > before["expires_at"] and after["expiring"] is False
     assert after["released"] is False
+    await tab.close()
+
+
+async def test_a_number_a_campaign_is_to_use_is_kept_however_idle(short_lived: Running) -> None:
+    """Seed 002: a number in use by a campaign is not deleted; the idle sweep keeps it too."""
+    alice = await login(short_lived.url, "alice")
+    tab = await Agent.connect(short_lived.url, cookies=alice.cookies)
+    await short_lived.twilio.inbound(FRONT_DESK, "+15557720001", "hi")  # used just now
+    rows = (await alice.get("/api/v1/phone-numbers")).json()["items"]
+    (desk,) = [r for r in rows if r["phone_number"] == FRONT_DESK]
+    soon = datetime.now(UTC)
+    made = await alice.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "Next week",
+            "inbox_id": 1,
+            "number_ids": [desk["id"]],
+            "body": "See you next week.",
+            "numbers": ["+15557720001"],
+            "send_at": (soon + timedelta(days=6)).isoformat(),
+            "archive_at": (soon + timedelta(days=7)).isoformat(),
+            "handling": "agent",
+        },
+    )
+    assert made.status_code == 201, made.text
+    if not desk["expiring"]:  # the desk's number is idle for this server's short lifetimes
+        await tab.next_event(
+            "phone_number.updated",
+            lambda d: d["phone_number"]["id"] == desk["id"] and d["phone_number"]["expiring"],
+        )
+    # A number bought now is due after the desk's: by its release the desk's was due too.
+    (spare,) = short_lived.fake.stock("415", 1)
+    idle = await buy(alice, phone_number=spare, name="idle")
+    await tab.next_event(
+        "phone_number.updated",
+        lambda d: d["phone_number"]["id"] == idle["id"] and d["phone_number"]["released"],
+    )
+    rows = (await alice.get("/api/v1/phone-numbers")).json()["items"]
+    kept = [r for r in rows if r["id"] == desk["id"]]  # the table leaves released numbers out
+    assert kept and kept[0]["released"] is False, "the campaign's number was released"
+    assert FRONT_DESK not in [r["phone_number"] for r in short_lived.fake.released]
     await tab.close()
