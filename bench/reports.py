@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reports.py [--messages 1000000] [--inboxes 20] [--agents 200]
                                       [--store sqlite|postgres|URL] [--runs 5] [--raw]
-                                      [--write-path 2000]
+                                      [--write-path 2000] [--keep bench.db] [--parts]
 
 Generates a year of one team into a fresh store made by the migrations: `--agents` agents spread
 over `--inboxes` inboxes, and `--messages` texts over the 365 days before now in conversations of
@@ -13,6 +13,10 @@ counted as the app counts it (inbox/report_days.py's `Tally`, one `count` per ch
 (a million raw texts take too long to generate here). Then asks inbox/reports.py for the whole
 year per inbox per week, per agent per week, per inbox per day, and one inbox's last 30 days,
 `--runs` times each, and prints the time of each question as percentiles.
+
+`--keep FILE` (SQLite) generates into FILE and keeps it, or reuses it when it is there (no new
+year generated). `--parts` also times each query of every question on its own (the counts, the
+histograms, the names).
 
 `--write-path N` also stores N inbound texts through the app's batch path (inbox/inbound.py, 20
 a batch), alternating batches with the counting on and off, and prints the cost per text of
@@ -197,7 +201,7 @@ def _message(
     }  # fmt: skip
 
 
-async def measure(db: Database, n_inboxes: int, runs: int) -> None:
+async def measure(db: Database, n_inboxes: int, runs: int, parts: bool) -> None:
     today = datetime.now(UTC).date()
     year = reports.Range.of((today - timedelta(days=364)).isoformat(), today.isoformat(), today)
     month = reports.Range.of((today - timedelta(days=29)).isoformat(), today.isoformat(), today)
@@ -219,6 +223,30 @@ async def measure(db: Database, n_inboxes: int, runs: int) -> None:
         print(  # noqa: T201
             f"{name:32} rows {rows:5}  p50 {percentile(took, 50):6.3f} s"
             f"  p90 {percentile(took, 90):6.3f} s  max {max(took):6.3f} s"
+        )
+        if parts:
+            await _measure_parts(db, sorted(inboxes), span, bucket, group, runs)
+
+
+async def _measure_parts(
+    db: Database, ids: list[int], span: Any, bucket: Any, group: Any, runs: int
+) -> None:
+    """Each query of a report on its own: where its time goes."""
+    took: dict[str, list[float]] = {"counts": [], "histograms": [], "names": []}
+    for _ in range(runs):
+        async with db.read() as session:
+            started = time.perf_counter()
+            counts = await reports._counts(session, ids, span, bucket, group)
+            took["counts"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            spells = await reports._spells(session, ids, span, bucket, group)
+            took["histograms"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await reports._names(session, group, {k for _, k in (*counts, *spells)})
+            took["names"].append(time.perf_counter() - started)
+    for part, times in took.items():
+        print(  # noqa: T201
+            f"  {part:30} p50 {percentile(times, 50):6.3f} s  p90 {percentile(times, 90):6.3f} s"
         )
 
 
@@ -265,12 +293,15 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--raw", action="store_true")
     parser.add_argument("--write-path", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="SQLite: the store file to make once and reuse")
+    parser.add_argument("--parts", action="store_true")
     args = parser.parse_args()
     cluster = None
     with tempfile.TemporaryDirectory() as tmp:
         url = args.store
+        kept = args.keep is not None and args.keep.exists()
         if url == "sqlite":
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            url = f"sqlite+aiosqlite:///{(args.keep or Path(tmp) / 'bench.db').resolve()}"
         elif url == "postgres":
             cluster = PostgresCluster()
             cluster.start()
@@ -279,10 +310,13 @@ async def main() -> None:
         try:
             await db.upgrade()
             started = time.perf_counter()
-            await generate(db, args.messages, args.inboxes, args.agents, args.raw)
-            how = "texts" if args.raw else "texts' counts"
-            print(f"generated {args.messages} {how} in {time.perf_counter() - started:.0f} s")  # noqa: T201
-            if args.raw:
+            if kept:
+                print(f"reusing {args.keep}")  # noqa: T201
+            else:
+                await generate(db, args.messages, args.inboxes, args.agents, args.raw)
+                how = "texts" if args.raw else "texts' counts"
+                print(f"generated {args.messages} {how} in {time.perf_counter() - started:.0f} s")  # noqa: T201
+            if args.raw and not kept:
                 started = time.perf_counter()
                 async with db.write() as session:  # the waits, then the counts, from the rows
                     await session.execute(text(backfill_sql()))
@@ -292,7 +326,7 @@ async def main() -> None:
                 for table in ("report_day", "report_wait"):
                     n = await session.scalar(text(f"SELECT count(*) FROM {table}"))
                     print(f"{table}: {n} rows")  # noqa: T201
-            await measure(db, args.inboxes, args.runs)
+            await measure(db, args.inboxes, args.runs, args.parts)
             if args.write_path:
                 await write_path(db, args.write_path)
         finally:
