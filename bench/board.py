@@ -126,8 +126,10 @@ class Changes:
     def __init__(self) -> None:
         self.sent: list[tuple[Key, float, float]] = []
 
-    def add(self, key: Key) -> None:
-        self.sent.append((key, time.perf_counter(), time.time() * 1000))
+    def add(self, key: Key) -> tuple[Key, float, float]:
+        change = (key, time.perf_counter(), time.time() * 1000)
+        self.sent.append(change)
+        return change
 
 
 async def agent_loop(
@@ -153,12 +155,11 @@ async def agent_loop(
             viewing = target
         else:
             target = rng.choice(mine)
-            if counted:
-                changes.add(("lock.acquired", me, target))
+            change = changes.add(("lock.acquired", me, target)) if counted else None
             _, frame = await agent.command("lock.acquire", {"conversation_id": target})
             holding = target if frame["type"] == "ack" else None
-            if holding is None and counted:  # another agent holds it: nothing changed
-                changes.sent.pop()
+            if holding is None and change is not None:  # another agent holds it: no change
+                changes.sent.remove(change)  # this one: 200 agents add at once
 
 
 def first_after(seen: list[tuple[float, Key]], key: Key, at: float) -> float | None:
