@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from inbox import accounts, conversations
-from inbox.models import User
+from inbox.models import ADMIN_ROLES, User
 from server.auth import SESSION_COOKIE, client_address, require_user, session_key
 from server.errors import ApiError
 from server.flows import sessions
@@ -72,6 +72,13 @@ def require_role(user: User, roles: Collection[str]) -> None:
     if user.role not in roles:
         who = " or ".join(f"{r}s" for r in sorted(roles))
         raise ApiError(403, "forbidden", f"only {who} may do this")
+
+
+async def require_admin(request: Request) -> User:
+    """The authenticated caller, who must be an admin (403 otherwise)."""
+    user = await require_user(request)
+    require_role(user, ADMIN_ROLES)
+    return user
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

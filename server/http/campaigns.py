@@ -10,23 +10,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import campaigns, numbers
-from inbox.models import ADMIN_ROLES, User
 from server.auth import require_user
 from server.errors import ApiError
 from server.flows import allowance
 from server.flows import campaigns as flows
-from server.http._helpers import json_body, path_id, require_role
+from server.http._helpers import json_body, path_id, require_admin
 from server.services import services
 
 
-async def _admin(request: Request) -> User:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
-    return user
-
-
 async def list_campaigns(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     svc = services(request)
     async with svc.db.read() as session:
         rows = await campaigns.team_campaigns(session, admin.team_id)
@@ -37,14 +30,14 @@ async def list_campaigns(request: Request) -> JSONResponse:
 async def create(request: Request) -> JSONResponse:
     """`{name, inbox_id, number_ids, body, contact_ids?, numbers?, send_at: "now" | ISO | null
     (a draft), archive_at, handling?: "agent" | "bot", reply_inbox_id?}`."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     view = await flows.create(services(request), admin, body)
     return JSONResponse(view, status_code=201)
 
 
 async def get_one(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     svc = services(request)
     async with svc.db.read() as session:
         campaign = await campaigns.get_campaign(
@@ -55,7 +48,7 @@ async def get_one(request: Request) -> JSONResponse:
 
 
 async def patch(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     unknown = body.keys() - set(campaigns.EDITABLE)
     if unknown:
@@ -65,14 +58,14 @@ async def patch(request: Request) -> JSONResponse:
 
 
 async def archive(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     view = await flows.archive(services(request), admin, path_id(request, "campaign_id"))
     return JSONResponse(view)
 
 
 async def number_schedule(request: Request) -> JSONResponse:
     """The "schedule send" list: the number's campaigns still to be sent, soonest first."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     svc = services(request)
     async with svc.db.read() as session:
         number = await numbers.team_number(session, admin.team_id, path_id(request, "number_id"))
@@ -89,7 +82,7 @@ async def get_allowance(request: Request) -> JSONResponse:
 
 async def put_allowance(request: Request) -> JSONResponse:
     """`{limit: segments a month | null (unlimited), when_out: "refuse" | "overage"}`."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     if "limit" not in body or "when_out" not in body:
         raise ApiError(422, "invalid", "give limit (a number or null) and when_out")

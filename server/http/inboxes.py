@@ -15,13 +15,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import accounts, away, conversations, inboxes, memberships
-from inbox.models import ADMIN_ROLES, UNSOLICITED_MODES, User
+from inbox.models import ADMIN_ROLES, UNSOLICITED_MODES
 from inbox.segments import MAX_BODY_CHARS
 from inbox.views import user_view, users_by_id
-from server.auth import require_user
 from server.errors import ApiError
 from server.flows import inboxes as flows
-from server.http._helpers import caller, json_body, path_id, require_role
+from server.http._helpers import caller, json_body, path_id, require_admin, require_role
 from server.inputs import int_or_none
 from server.services import services
 
@@ -32,16 +31,10 @@ SETTINGS = (
 )
 
 
-async def _admin(request: Request) -> User:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
-    return user
-
-
 async def list_inboxes(request: Request) -> JSONResponse:
     """The caller's inboxes; with `all=1`, every inbox of the team and its settings (admins)."""
     if request.query_params.get("all") not in (None, "", "0"):
-        admin = await _admin(request)
+        admin = await require_admin(request)
         async with services(request).db.read() as session:
             team = await inboxes.team_inboxes(session, admin.team_id)
             items = await inboxes.settings_views(session, team)
@@ -79,7 +72,7 @@ def _settings(body: dict[str, Any]) -> flows.Settings:
 async def create_inbox(request: Request) -> JSONResponse:
     """`{name, api_code?, colour?, phone_number_id?, voice_forward_to?, unsolicited?,
     unsolicited_to?, member_ids?}` (members: the caller when not given)."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     if "name" not in body:
         raise ApiError(422, "invalid", "name is required")
@@ -89,7 +82,7 @@ async def create_inbox(request: Request) -> JSONResponse:
 
 
 async def patch_inbox(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     settings = _settings(await json_body(request))
     view = await flows.update_inbox(
         services(request), admin, path_id(request, "inbox_id"), settings
@@ -98,7 +91,7 @@ async def patch_inbox(request: Request) -> JSONResponse:
 
 
 async def archive_inbox(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     view = await flows.archive_inbox(services(request), admin, path_id(request, "inbox_id"))
     return JSONResponse(view)
 
@@ -143,7 +136,7 @@ async def get_members(request: Request) -> JSONResponse:
 
 
 async def put_members(request: Request) -> JSONResponse:
-    user = await _admin(request)
+    user = await require_admin(request)
     inbox_id = path_id(request, "inbox_id")
     user_ids = _ids((await json_body(request)).get("user_ids"), "user_ids")
     members = await flows.set_members(services(request), user, inbox_id, user_ids)

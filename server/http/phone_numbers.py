@@ -14,24 +14,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inbox import numbers
-from inbox.models import ADMIN_ROLES, NUMBER_TYPES, User
+from inbox.models import NUMBER_TYPES
 from inbox.phones import to_e164
 from inbox.providers._helpers import check_area_code
-from server.auth import require_user
 from server.errors import ApiError
 from server.flows import numbers as flows
-from server.http._helpers import json_body, page_limit, path_id, query_id, require_role
+from server.http._helpers import (
+    json_body,
+    page_limit,
+    path_id,
+    query_id,
+    require_admin,
+)
 from server.inputs import int_or_none
 from server.services import services
 
 CONFIRMATION = "DELETE"  # what the admin types to release a number (seed 000's modal)
 FILTERS = ("inbox_id", "agent_id", "type", "number_type", "registration")
-
-
-async def _admin(request: Request) -> User:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
-    return user
 
 
 def _area_code(raw: Any, required: bool = True) -> str | None:
@@ -53,7 +52,7 @@ def _optional_id(body: dict[str, Any], key: str) -> int | None:
 
 async def available(request: Request) -> JSONResponse:
     """`?area_code=&contains=`: numbers for sale now; an area code with none: an empty list."""
-    await _admin(request)
+    await require_admin(request)
     query = request.query_params
     contains = query.get("contains") or None
     if contains is not None and (len(contains) > 10 or not contains.replace("*", "").isalnum()):
@@ -68,7 +67,7 @@ async def available(request: Request) -> JSONResponse:
 async def buy(request: Request) -> JSONResponse:
     """`{phone_number}` or `{area_code, contains?, any_us?}` (`any_us`: none there, any US
     number instead), plus `{name, description, inbox_id?, agent_id?}`."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     raw = body.get("phone_number")
     if raw is not None and not isinstance(raw, str):
@@ -90,7 +89,7 @@ async def buy(request: Request) -> JSONResponse:
 
 
 async def patch(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     given: dict[str, Any] = {
         k: body[k] for k in ("name", "description", "number_type") if k in body
@@ -104,7 +103,7 @@ async def patch(request: Request) -> JSONResponse:
 
 async def release(request: Request) -> JSONResponse:
     """`{"confirm": "DELETE"}`: released at the carrier; without the confirmation, 422."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     if body.get("confirm") != CONFIRMATION:
         raise ApiError(
@@ -118,7 +117,7 @@ async def release(request: Request) -> JSONResponse:
 
 async def register(request: Request) -> JSONResponse:
     """The "+ Register number" button: put an older number in the team's registered campaign."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     view = await flows.add_to_campaign(
         services(request), admin, admin.team_id, path_id(request, "number_id")
     )
@@ -127,7 +126,7 @@ async def register(request: Request) -> JSONResponse:
 
 async def replace(request: Request) -> JSONResponse:
     """`{area_code?}`: a new number for the inbox (seed 001), at most once a month."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     view = await flows.replace(
         services(request),
@@ -170,7 +169,7 @@ async def table(request: Request) -> Response:
     """The numbers table: `q` (number, name or campaign), filters, `sort` (any column) and
     `order`, `released=1` to include released numbers, pages (`cursor`, `limit`), and
     `format=csv` for the whole filtered view."""
-    admin = await _admin(request)
+    admin = await require_admin(request)
     query = request.query_params
     sort, order = query.get("sort") or "phone_number", query.get("order") or "asc"
     if sort not in numbers.COLUMNS:

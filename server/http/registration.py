@@ -8,16 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inbox.models import ADMIN_ROLES
-from server.auth import require_user
 from server.flows import registration as flows
-from server.http._helpers import json_body, require_role
+from server.http._helpers import json_body, require_admin
 from server.services import services
 
 
 async def get_registration(request: Request) -> JSONResponse:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
+    user = await require_admin(request)
     return JSONResponse(await flows.status(services(request), user.team_id))
 
 
@@ -25,8 +22,7 @@ async def post_registration(request: Request) -> JSONResponse:
     """`{business: {legal_name, business_type, industry, registration_number, website, email,
     address: {...}, representative: {...}}, use_case, description, sample_messages, opt_in,
     privacy_policy_url?, terms_and_conditions_url?}`."""
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
+    user = await require_admin(request)
     body = await json_body(request)
     view = await flows.start(services(request), user, body, str(request.base_url))
     return JSONResponse(view, status_code=202)

@@ -12,12 +12,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inbox import accounts
-from inbox.models import ADMIN_ROLES, Token, User, utcnow
+from inbox.models import Token, User, utcnow
 from inbox.views import iso, person_view
-from server.auth import require_user
 from server.errors import ApiError
 from server.flows import tokens
-from server.http._helpers import json_body, path_id, require_role
+from server.http._helpers import json_body, path_id, require_admin
 from server.inputs import int_or_none
 from server.services import services
 
@@ -35,14 +34,8 @@ def token_view(token: Token, user: User) -> dict[str, Any]:
     }
 
 
-async def _admin(request: Request) -> User:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
-    return user
-
-
 async def list_tokens(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     async with services(request).db.read() as session:
         rows = await accounts.team_tokens(session, admin.team_id)
     return JSONResponse({"items": [token_view(t, u) for t, u in rows], "next": None})
@@ -65,7 +58,7 @@ def _expiry(value: Any) -> datetime | None:
 
 
 async def create_token(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     user_id = int_or_none(body.get("user_id"))
     if user_id is None:
@@ -78,7 +71,7 @@ async def create_token(request: Request) -> JSONResponse:
 
 
 async def revoke_token(request: Request) -> Response:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     await tokens.revoke_token(services(request), admin, path_id(request, "token_id"))
     return Response(status_code=204)
 

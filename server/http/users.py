@@ -13,12 +13,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from inbox import accounts
-from inbox.models import ADMIN_ROLES, ROLES, User
+from inbox.models import ROLES, User
 from inbox.views import iso, person_view
-from server.auth import require_user
 from server.errors import ApiError
 from server.flows import users
-from server.http._helpers import json_body, link_url, path_id, require_role
+from server.http._helpers import json_body, link_url, path_id, require_admin
 from server.passwords import check_password
 from server.services import services
 
@@ -34,14 +33,8 @@ def admin_user_view(user: User) -> dict[str, Any]:
     }
 
 
-async def _admin(request: Request) -> User:
-    user = await require_user(request)
-    require_role(user, ADMIN_ROLES)
-    return user
-
-
 async def list_users(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     async with services(request).db.read() as session:
         people = await accounts.team_users(session, admin.team_id)
     return JSONResponse({"items": [admin_user_view(u) for u in people], "next": None})
@@ -57,7 +50,7 @@ def _text(body: dict[str, Any], key: str, required: bool = False) -> str | None:
 
 
 async def create_user(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     username = accounts.check_username(body.get("username"))
     name = accounts.check_name(body.get("name") or username)
@@ -79,7 +72,7 @@ async def create_user(request: Request) -> JSONResponse:
 
 
 async def patch_user(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     body = await json_body(request)
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
@@ -90,7 +83,7 @@ async def patch_user(request: Request) -> JSONResponse:
 
 
 async def password_link(request: Request) -> JSONResponse:
-    admin = await _admin(request)
+    admin = await require_admin(request)
     secret = await users.create_password_link(services(request), admin, path_id(request, "user_id"))
     return JSONResponse({"set_password_url": link_url(request, "password", secret)}, 201)
 
