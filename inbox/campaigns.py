@@ -257,6 +257,8 @@ async def using_numbers(
 ) -> dict[int, Campaign]:
     """The campaign each number is in now or is scheduled for (what keeps it from being
     released): the active one first, else the soonest scheduled."""
+    if not number_ids:
+        return {}
     rows = await session.execute(
         select(col(CampaignNumber.phone_number_id), Campaign)
         .join(Campaign, col(Campaign.id) == col(CampaignNumber.campaign_id))

@@ -441,11 +441,10 @@ async def _sweep(svc: Services) -> None:
         live = list(
             await session.scalars(select(PhoneNumber).where(col(PhoneNumber.released_at).is_(None)))
         )
-    due = [n for n in live if (lifetimes.expires_at(n) or now) <= now]
-    if due:  # a number a campaign is scheduled to use is kept however idle it looks
-        async with svc.db.read() as session:
-            using = await campaigns.using_numbers(session, [n.id for n in due if n.id], now)
-        due = [n for n in due if n.id not in using]
+        due = [n for n in live if (lifetimes.expires_at(n) or now) <= now]
+        # A number a campaign is scheduled to use is kept however idle it looks.
+        using = await campaigns.using_numbers(session, [n.id for n in due if n.id], now)
+    due = [n for n in due if n.id not in using]
     for number in due:
         assert number.id is not None
         if number.provider_sid is not None:
