@@ -96,12 +96,14 @@ class Switchboard(Target):
         database_url: str | None = None,
         workers: int = 1,
         command: list[str] | None = None,  # instead of `-m server.cli`
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
         env |= metrics_env()
         env |= {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+        env |= extra_env or {}
         self.data_dir = data_dir
         common = ["--data-dir", str(data_dir)]
         if database_url:

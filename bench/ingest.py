@@ -357,6 +357,7 @@ async def agents_variant(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 async def postgres_variant(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from server.embedded_redis import embedded_redis
     from tests.stores import PostgresCluster
 
     cluster = PostgresCluster()
@@ -365,19 +366,34 @@ async def postgres_variant(args: argparse.Namespace, tmp: Path) -> dict[str, Any
     try:
         for workers in args.workers:
             url = cluster.create_empty_database()
-            ours = Switchboard(tmp / f"pg{workers}" / "data", database_url=url, workers=workers)
-            try:
-                await start(ours)
-                await warm_up(ours, args)
-                requests = signed_requests(ours.url, args.webhooks, args.senders)
-                pg = [p for p in process_tree(cluster._proc.pid)]  # type: ignore[union-attr]
-                name = f"switchboard --workers {workers} on PostgreSQL"
-                run = await post_all(ours, requests, args.webhooks, args, name, store_pids=pg)
-            except Exception:
-                log("switchboard serve's log ends:\n" + ours.log_tail())
-                raise
-            finally:
-                ours.stop()
+            # A store other than SQLite needs the Redis and the secret every process shares, and an
+            # empty one its schema.
+            with embedded_redis(tmp / f"pg{workers}" / "redis") as redis_url:
+                shared = {
+                    "SWITCHBOARD_REDIS_URL": redis_url,
+                    "SWITCHBOARD_SECRET_KEY": "b" * 48,
+                    "SWITCHBOARD_MIGRATE": "1",
+                }
+                ours = Switchboard(
+                    tmp / f"pg{workers}" / "data",
+                    database_url=url,
+                    workers=workers,
+                    extra_env=shared,
+                )
+                try:
+                    await start(ours)
+                    await warm_up(ours, args)
+                    requests = signed_requests(ours.url, args.webhooks, args.senders)
+                    pg = process_tree(cluster._proc.pid)  # type: ignore[union-attr]
+                    # and the shared Redis, started here rather than by the server
+                    pg += [p for p in process_tree(os.getpid()) if comm(p) == "redis-server"]
+                    name = f"switchboard --workers {workers} on PostgreSQL"
+                    run = await post_all(ours, requests, args.webhooks, args, name, store_pids=pg)
+                except Exception:
+                    log("switchboard serve's log ends:\n" + ours.log_tail())
+                    raise
+                finally:
+                    ours.stop()
             out[f"workers_{workers}"] = run
             out[f"gaps_{workers}"] = await event_id_gaps(url)
     finally:
