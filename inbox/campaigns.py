@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -275,6 +275,24 @@ async def using_numbers(
     return found
 
 
+_NUMBER = PhoneNumber.metadata.tables["phonenumber"]
+_CAMPAIGN = Campaign.metadata.tables["campaign"]
+_CAMPAIGN_NUMBER = CampaignNumber.metadata.tables["campaign_number"]
+# Built once, as table columns: the inbound path asks it of every batch, and almost always hears
+# nothing (a campaign's reply route, as `active_by_number` finds its campaign).
+_ACTIVE_ROUTES = (
+    select(_NUMBER.c.number, _CAMPAIGN.c.reply_inbox_id, _CAMPAIGN.c.handling)
+    .join(_CAMPAIGN_NUMBER, _CAMPAIGN_NUMBER.c.phone_number_id == _NUMBER.c.id)
+    .join(_CAMPAIGN, _CAMPAIGN.c.id == _CAMPAIGN_NUMBER.c.campaign_id)
+    .where(
+        _NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
+        _CAMPAIGN.c.status == "active",
+        _CAMPAIGN.c.archive_at > bindparam("now"),
+    )
+    .order_by(_CAMPAIGN.c.sent_at.desc())
+)
+
+
 async def active_by_number(
     session: AsyncSession, numbers: Collection[str], now: datetime
 ) -> dict[str, Campaign]:
@@ -304,22 +322,28 @@ async def reply_routes(
     """Seed 002's override, for the inbound path: each number with an active campaign, and the
     inbox its texts go to instead of the number's own, carrying the campaign's handling
     (`unsolicited`). Numbers without one are not in the answer: their own rules apply."""
-    active = await active_by_number(session, numbers, now)
+    if not numbers:
+        return {}
+    active: dict[str, tuple[int, str]] = {}  # number -> its campaign's reply inbox and handling
+    for number, reply_inbox_id, handling in await session.execute(
+        _ACTIVE_ROUTES, {"numbers": list(numbers), "now": now}
+    ):
+        active.setdefault(number, (reply_inbox_id, handling))
     if not active:
         return {}
     targets = {
         i.id: i
         for i in await session.scalars(
-            select(Inbox).where(col(Inbox.id).in_({c.reply_inbox_id for c in active.values()}))
+            select(Inbox).where(col(Inbox.id).in_({inbox_id for inbox_id, _ in active.values()}))
         )
     }
     routes = {}
-    for number, campaign in active.items():
-        target = targets.get(campaign.reply_inbox_id)
+    for number, (reply_inbox_id, handling) in active.items():
+        target = targets.get(reply_inbox_id)
         if target is None or target.archived_at is not None:
             continue  # its reply inbox was archived since: the number's own rules apply
         columns = {name: getattr(target, name) for name in Inbox.model_fields}
-        routes[number] = Inbox.model_construct(**(columns | {"unsolicited": campaign.handling}))
+        routes[number] = Inbox.model_construct(**(columns | {"unsolicited": handling}))
     return routes
 
 

@@ -27,7 +27,7 @@ from inbox.errors import InboxError, NotFoundError
 from inbox.inboxes import unsolicited_receiver
 from inbox.mailroom import mailroom_for_number
 from inbox.messages import message_row
-from inbox.models import Conversation, Inbox, Message, utcnow
+from inbox.models import Attachment, Conversation, Inbox, Message, utcnow
 from inbox.optout import keyword_action
 from inbox.routing import Route, route_texts
 
@@ -58,6 +58,7 @@ class Stored:
     inbox: Inbox
     created: bool  # False for a repeated MessageSid: nothing changed
     new_mailroom: Inbox | None = None  # the team's Mailroom, when this text made it
+    attachments: list[Attachment] = field(default_factory=list)  # a new message's media
 
 
 _MESSAGE = Message.metadata.tables["message"]
@@ -169,9 +170,14 @@ async def receive_inbound(
         sid: Message.model_construct(id=message_id, **row)
         for sid, message_id, row in zip(firsts, ids, rows, strict=True)
     }
-    for sid, i in firsts.items():  # its media, as the provider named them (fetched when viewed)
+    media: dict[str, list[Attachment]] = {}  # as the provider named them (fetched when viewed)
+    for sid, i in firsts.items():
         if texts[i].media_urls:
-            record_received(session, messages[sid], texts[i].media_urls, texts[i].media_types)
+            media[sid] = record_received(
+                session, messages[sid], texts[i].media_urls, texts[i].media_types
+            )
+    if media:
+        await session.flush()  # their ids, for the events
     for i, route, conversation in stored:
         message = messages[texts[i].provider_sid]
         if conversation:
@@ -179,7 +185,8 @@ async def receive_inbound(
             assert isinstance(reached, Inbox)
             made = reached if _id(reached) in inboxes.made else None
             view = Conversation.model_construct(**conversation)
-            results[i] = Stored(message, view, route.inbox, True, made)
+            got = media.get(texts[i].provider_sid, [])
+            results[i] = Stored(message, view, route.inbox, True, made, got)
         else:
             first = results[firsts[texts[i].provider_sid]]
             assert isinstance(first, Stored)

@@ -7,12 +7,12 @@ run in the caller's transaction; buying and releasing at the carrier are server/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -57,15 +57,26 @@ def idle_since(number: PhoneNumber) -> datetime:
     return number.last_used_at or number.created_at
 
 
+_PHONE_NUMBER = PhoneNumber.metadata.tables["phonenumber"]
+# Built once: the inbound batch runs it for every batch.
+_MARK_USED = (
+    update(_PHONE_NUMBER)
+    .where(_PHONE_NUMBER.c.number == bindparam("used"), _PHONE_NUMBER.c.released_at.is_(None))
+    .values(last_used_at=bindparam("at"), warned_at=None)
+)
+
+
 async def mark_used(session: AsyncSession, number: str | None, now: datetime) -> None:
     """A text went in or out on `number` (E.164): its idle time starts again."""
-    if number is None:
-        return
-    await session.execute(
-        update(PhoneNumber)
-        .where(col(PhoneNumber.number) == number, col(PhoneNumber.released_at).is_(None))
-        .values(last_used_at=now, warned_at=None)
-    )
+    if number is not None:
+        await mark_all_used(session, {number: now})
+
+
+async def mark_all_used(session: AsyncSession, used: Mapping[str, datetime]) -> None:
+    """`mark_used` for each number and its time, in one statement."""
+    if used:
+        rows = [{"used": number, "at": at} for number, at in used.items()]
+        await session.execute(_MARK_USED, rows)
 
 
 async def team_number(session: AsyncSession, team_id: int, number_id: int) -> PhoneNumber:

@@ -125,12 +125,16 @@ def is_late(started: datetime, answered: datetime, sla_minutes: float | None) ->
     return sla_minutes is not None and (answered - started).total_seconds() > sla_minutes * 60
 
 
-def _upsert(session: AsyncSession, table: Any, keys: list[str], adds: list[str]) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+def _upsert_days(dialect: Any) -> Any:
+    statement = dialect.insert(_DAY)
     return statement.on_conflict_do_update(
-        index_elements=keys, set_={c: table.c[c] + statement.excluded[c] for c in adds}
+        index_elements=["inbox_id", "agent_id", "day"],
+        set_={c: _DAY.c[c] + statement.excluded[c] for c in FIGURES},
     )
+
+
+# Built once per store: the inbound batch adds to the day's rows in every batch.
+_ADD_DAYS = {"postgresql": _upsert_days(postgresql), "sqlite": _upsert_days(sqlite)}
 
 
 async def count(session: AsyncSession, tally: Tally, sign: int = 1) -> None:
@@ -140,8 +144,7 @@ async def count(session: AsyncSession, tally: Tally, sign: int = 1) -> None:
             {"inbox_id": i, "agent_id": a, "day": d, **{k: sign * v for k, v in figures.items()}}
             for (i, a, d), figures in sorted(tally.days.items())
         ]
-        keys = ["inbox_id", "agent_id", "day"]
-        await session.execute(_upsert(session, _DAY, keys, list(FIGURES)), rows)
+        await session.execute(_ADD_DAYS[session.get_bind().dialect.name], rows)
     if tally.waits:
         rows = _wait_rows(tally, sign)
         await session.execute(_ADD_WAITS, rows)

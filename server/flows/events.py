@@ -9,7 +9,7 @@ flows/locks.py) and the answers that carry the same shape (acks, the board's RES
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from inbox import accounts, allowance, attachments, campaigns, eventlog, matters
 from inbox.conversations import describe
 from inbox.inboxes import inbox_views
 from inbox.models import (
+    Attachment,
     Campaign,
     Conversation,
     EventRecord,
@@ -57,12 +58,15 @@ async def append_messages_created(
     team_id: int,
     created: Sequence[tuple[Message, Conversation]],
     sender: User | None,
+    media: Mapping[int, list[Attachment]] | None = None,
 ) -> list[EventRecord]:
-    """`message.created` for each new message, to its inbox, with one bump of the team's id."""
+    """`message.created` for each new message, to its inbox, with one bump of the team's id.
+    `media`: each message's attachments, when the caller has them (else they are read)."""
     if not created:
         return []
     views = await describe(session, [c for _, c in created], None)
-    media = await attachments.of_messages(session, (m.id for m, _ in created))
+    if media is None:
+        media = await attachments.of_messages(session, (m.id for m, _ in created))
     return await eventlog.append_events(
         session,
         team_id,

@@ -127,9 +127,10 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
             if isinstance(s, Stored) and s.created
         ]
         await _assign(session, created, online)
-        used = {arrival.text.to: stored.message.created_at for stored, arrival in created}
-        for number, at in used.items():  # its idle time starts again (auto-release)
-            await numbers.mark_used(session, number, at)
+        # Each number reached: its idle time starts again (auto-release).
+        await numbers.mark_all_used(
+            session, {arrival.text.to: stored.message.created_at for stored, arrival in created}
+        )
         for stored, _ in created:
             if stored.new_mailroom is not None:  # its members gain access before the text
                 events += await _mailroom_access(session, stored.new_mailroom)
@@ -139,6 +140,7 @@ async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exce
                 team_id,
                 [(s.message, s.conversation) for s, _ in created if s.inbox.team_id == team_id],
                 None,
+                {s.message.id or 0: s.attachments for s, _ in created},
             )
         for stored, arrival in created:
             reply = await _follow_up(svc, session, stored, arrival.callback_base, events)
@@ -161,9 +163,12 @@ async def _assign(
     for stored, arrival in created:
         newest[stored.conversation.id or 0] = stored.conversation
         reached[stored.conversation.id or 0] = arrival.text.to
+    inbox_of = {s.conversation.id or 0: s.inbox for s, _ in created}
     assigned: dict[int, int] = {}
     for conversation_id, conversation in newest.items():
         online_here = online[reached[conversation_id]]
+        if not online_here or inbox_of[conversation_id].assignment == "off":
+            continue  # nobody to choose (assignment.choose would say so, once it loaded the inbox)
         assigned |= await assignment.assign_arrivals(session, [conversation], online_here)
     stopped = {
         s.conversation.id or 0
