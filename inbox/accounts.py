@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,6 +37,7 @@ TOKEN_PREFIX = "sb_"
 MAX_USERNAME_CHARS = 150
 MAX_NAME_CHARS = 100  # a person's or a token's name, as lists show it
 MAX_TEAM_NAME_CHARS = 100
+LOOK_UP_CHUNK = 500  # values in one IN list at most (SQLite allows 32,766 a statement)
 # Letters, digits and . _ @ - (an e-mail address works): no spaces or look-alike tricks in the
 # name someone logs in with.
 USERNAME = re.compile(rf"[A-Za-z0-9._@-]{{1,{MAX_USERNAME_CHARS}}}")
@@ -283,6 +284,24 @@ async def user_of_token_hash(session: AsyncSession, token_hash: str) -> User | N
     if (row.expires_at is not None and row.expires_at <= utcnow()) or user.disabled_at is not None:
         return None
     return user
+
+
+async def live_token_hashes(session: AsyncSession, token_hashes: Collection[str]) -> set[str]:
+    """Those of `token_hashes` whose token still works (`user_of_token_hash` finds its user), in
+    one read per LOOK_UP_CHUNK: the session sweep asks it of every token socket at once."""
+    wanted, now, live = sorted(token_hashes), utcnow(), set()
+    for start in range(0, len(wanted), LOOK_UP_CHUNK):
+        rows = await session.scalars(
+            select(col(Token.token_hash))
+            .join(User, col(User.id) == col(Token.user_id))
+            .where(
+                col(Token.token_hash).in_(wanted[start : start + LOOK_UP_CHUNK]),
+                or_(col(Token.expires_at).is_(None), col(Token.expires_at) > now),
+                col(User.disabled_at).is_(None),
+            )
+        )
+        live |= set(rows)
+    return live
 
 
 async def touch_token(session: AsyncSession, token: str) -> None:

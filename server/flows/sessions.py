@@ -127,7 +127,7 @@ async def sweep(svc: Services) -> None:
     now, life = utcnow(), lifetimes(svc)
     async with svc.db.read() as session:
         live = await sessions.live_keys(session, used, life, now)
-        dead_tokens = {t for t in tokens if await accounts.user_of_token_hash(session, t) is None}
+        dead_tokens = tokens - await accounts.live_token_hashes(session, tokens)
     gone = used - {row.id for row in live}
     if gone or dead_tokens:
         registry.close_credentials_here(

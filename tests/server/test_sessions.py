@@ -4,14 +4,18 @@ once, a copied cookie included, and their sockets close with 4401 on every proce
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlmodel import col
 
-from inbox.models import LoginSession
+from inbox import accounts
+from inbox.accounts import hash_token
+from inbox.models import LoginSession, Token, User, utcnow
 from server.app import create_app
 from tests.conftest import Running, make_settings, running
 from tests.fake_twilio import FakeTwilio
@@ -105,6 +109,45 @@ async def test_a_socket_whose_session_vanished_is_closed_by_the_sweep(app_server
     async with open_store(app_server.settings.database_url) as db, db.write() as session:
         await session.execute(delete(LoginSession))  # behind the server's back: no message
     assert await closed_with(tab) == 4401
+
+
+async def test_the_sweep_closes_token_sockets_whose_token_lapsed_and_keeps_the_rest(
+    app_server: Running,
+) -> None:
+    """Tokens deleted, expired, or of a disabled user behind the server's back: the sweep closes
+    their sockets (all of them checked in one read) and leaves a live token's open."""
+    async with open_store(app_server.settings.database_url) as db, db.write() as session:
+        bob = await accounts.user_by_username(session, "bob")
+        carol = await accounts.user_by_username(session, "carol")
+        assert bob.id is not None and carol.id is not None
+        deleted, (expiring_row, expiring) = (
+            await accounts.create_token(session, bob.id, "deleted"),
+            await accounts.new_token(session, bob.id, "expiring"),
+        )
+        live = await accounts.create_token(session, bob.id, "live")
+        disabled = await accounts.create_token(session, carol.id, "carol's")
+    sockets = {
+        name: await Agent.connect(app_server.url, token=token)
+        for name, token in [
+            ("deleted", deleted), ("expiring", expiring), ("live", live), ("disabled", disabled)
+        ]
+    }  # fmt: skip
+    for agent in sockets.values():
+        assert (await agent.command("ping", {}))["type"] == "pong"
+    async with open_store(app_server.settings.database_url) as db, db.write() as session:
+        await session.execute(delete(Token).where(col(Token.token_hash) == hash_token(deleted)))
+        await session.execute(
+            update(Token)
+            .where(col(Token.id) == expiring_row.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.execute(
+            update(User).where(col(User.id) == carol.id).values(disabled_at=utcnow())
+        )
+    for name in ("deleted", "expiring", "disabled"):
+        assert await closed_with(sockets[name]) == 4401, name
+    assert (await sockets["live"].command("ping", {}))["type"] == "pong"
+    await sockets["live"].close()
 
 
 async def test_sessions_lapse_when_idle_and_when_old(
