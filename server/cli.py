@@ -28,6 +28,7 @@ from server.flows.setup import SETUP_LINK_HOURS, create_admin, make_setup_link
 from server.logs import log_config
 from server.passwords import MIN_PASSWORD_CHARS
 from server.services import SchemaNotReadyError, open_database
+from server.workers import can_spread, serve_workers
 
 logger = logging.getLogger("switchboard")
 
@@ -124,8 +125,7 @@ def serve(args: argparse.Namespace) -> int:
             f"Switchboard on http://{args.host}:{args.port} "
             f"(SMS: {settings.sms_provider}, data: {settings.data_dir})"
         )
-        uvicorn.run(
-            "server.app:app_from_env",
+        options: dict[str, Any] = dict(
             factory=True,
             host=args.host,
             port=args.port,
@@ -142,6 +142,11 @@ def serve(args: argparse.Namespace) -> int:
             ws_ping_interval=settings.presence_ttl_secs / 2,
             ws_ping_timeout=settings.presence_ttl_secs / 2,
         )
+        if args.workers > 1 and can_spread():
+            # Each worker on a socket of its own, the kernel spreading connections (workers.py).
+            serve_workers(uvicorn.Config("server.app:app_from_env", **options))
+        else:
+            uvicorn.run("server.app:app_from_env", **options)
     return 0
 
 

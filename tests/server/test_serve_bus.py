@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,63 @@ async def test_serve_delivers_to_every_socket_and_sigterm_closes_them_with_1001(
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1001, "server shutting down")
     assert served.proc.wait(30) == 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _connections_held(port: int, pids: list[int]) -> Counter[int]:
+    """How many established TCP connections to `port` each of `pids` holds (Linux's /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                inodes.add(fields[9])
+    held: Counter[int] = Counter()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                link = os.readlink(fd)
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                held[pid] += 1
+    return held
+
+
+async def test_two_workers_share_a_burst_of_new_connections(
+    tmp_path: Path, database_url: str, serve_redis: str | None
+) -> None:
+    """Sixteen connections opened at once, as a burst of webhooks opens them: both workers take
+    some (with one shared socket, the first worker to wake accepted them all)."""
+    served = Served(tmp_path / "data", database_url, serve_redis, 2)
+    try:
+        streams = await asyncio.gather(
+            *(asyncio.open_connection("127.0.0.1", served.port) for _ in range(16))
+        )
+        for _, writer in streams:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for reader, _ in streams:  # each answered, so each accepted by a worker
+            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        held = _connections_held(served.port, _children(served.proc.pid))
+        assert sum(held.values()) == 16
+        assert len(held) == 2, held
+        for _, writer in streams:
+            writer.close()
+    finally:
+        served.proc.kill()
+        served.proc.wait()
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped_within_the_presence_ttl(
