@@ -76,9 +76,11 @@ _SELECT_CONVERSATIONS = select(_CONVERSATION).where(
     _CONVERSATION.c.inbox_id == bindparam("inbox"),
     _CONVERSATION.c.counterparty.in_(bindparam("numbers", expanding=True)),
 )
-_INSERT_MESSAGES = insert(_MESSAGE).returning(_MESSAGE.c.id, sort_by_parameter_order=True)
+# Each new row's id with a key unique among the batch's rows, not in the rows' order: asking for
+# that order made SQLite insert the rows one statement each.
+_INSERT_MESSAGES = insert(_MESSAGE).returning(_MESSAGE.c.provider_sid, _MESSAGE.c.id)
 _INSERT_CONVERSATIONS = insert(_CONVERSATION).returning(
-    _CONVERSATION.c.id, sort_by_parameter_order=True
+    _CONVERSATION.c.counterparty, _CONVERSATION.c.id
 )
 _UPDATE_CONVERSATIONS = (
     update(_CONVERSATION)
@@ -158,7 +160,7 @@ async def receive_inbound(
         stored.append((i, route, _columns(conversation)))  # as it is after this text
     if not rows:
         return [r for r in results if r is not None]
-    ids = (await session.execute(_INSERT_MESSAGES, rows)).scalars().all()
+    ids: dict[str, int] = dict((await session.execute(_INSERT_MESSAGES, rows)).tuples().all())
     tally = report_days.Tally()
     for row in rows:
         tally.add(row["inbox_id"], now, texts_in=1)
@@ -167,8 +169,8 @@ async def receive_inbound(
             tally.add(c["inbox_id"], c["created_at"], opened=1)
     await report_days.count(session, tally)
     messages = {
-        sid: Message.model_construct(id=message_id, **row)
-        for sid, message_id, row in zip(firsts, ids, rows, strict=True)
+        sid: Message.model_construct(id=ids[sid], **row)
+        for sid, row in zip(firsts, rows, strict=True)
     }
     media: dict[str, list[Attachment]] = {}  # as the provider named them (fetched when viewed)
     for sid, i in firsts.items():
@@ -327,5 +329,6 @@ async def _insert_conversations(
 ) -> list[dict[str, Any]]:
     if not rows:
         return []
-    ids = (await session.execute(_INSERT_CONVERSATIONS, rows)).scalars().all()
-    return [{"id": i, "made": True, **row} for i, row in zip(ids, rows, strict=True)]
+    # One inbox's rows, one per number.
+    ids: dict[str, int] = dict((await session.execute(_INSERT_CONVERSATIONS, rows)).tuples().all())
+    return [{"id": ids[row["counterparty"]], "made": True, **row} for row in rows]
