@@ -30,7 +30,7 @@ def redis_server_binary() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child before exec: the kernel sends SIGTERM when the parent dies.
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -69,7 +69,7 @@ def embedded_redis(data_dir: Path, *, port: int = 0) -> Iterator[str]:
     # Its own session: a Ctrl-C meant for the server must not stop Redis under the shutting-down
     # app; we stop it after the app, and the kernel does if the server dies.
     proc = subprocess.Popen(
-        args, preexec_fn=_die_with_parent, stdin=subprocess.DEVNULL, start_new_session=True
+        args, preexec_fn=die_with_parent, stdin=subprocess.DEVNULL, start_new_session=True
     )
     url = f"redis://127.0.0.1:{port}" if port else f"unix://{sock}"
     try:

@@ -17,6 +17,8 @@ from typing import Any
 from uvicorn import Config
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from server.embedded_redis import die_with_parent
+
 
 def can_spread() -> bool:
     """Whether this system has SO_REUSEPORT (Linux, the BSDs, macOS)."""
@@ -29,7 +31,14 @@ class _WorkersSocket(socket.socket):
 
     def __reduce__(self) -> tuple[Any, ...]:
         host, port = self.getsockname()[:2]
-        return (_bound, (self.family, host, port))
+        return (_worker_socket, (self.family, host, port))
+
+
+def _worker_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    """In a worker, as it starts: its own socket, and its end with the supervisor's (a
+    supervisor killed outright would otherwise leave its workers serving)."""
+    die_with_parent()
+    return _bound(family, host, port)
 
 
 def _bound(family: socket.AddressFamily, host: str, port: int) -> socket.socket:

@@ -110,14 +110,21 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _connections_held(port: int, pids: list[int]) -> Counter[int]:
-    """How many established TCP connections to `port` each of `pids` holds (Linux's /proc)."""
+def _sockets(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets on local `port` in `state` (Linux's /proc/net/tcp: 01
+    established, 0A listening)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                 inodes.add(fields[9])
+    return inodes
+
+
+def _connections_held(port: int, pids: list[int]) -> Counter[int]:
+    """How many established TCP connections to `port` each of `pids` holds."""
+    inodes = _sockets(port, "01")
     held: Counter[int] = Counter()
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -137,6 +144,9 @@ async def test_two_workers_share_a_burst_of_new_connections(
     some (with one shared socket, the first worker to wake accepted them all)."""
     served = Served(tmp_path / "data", database_url, serve_redis, 2)
     try:
+        async with asyncio.timeout(EVENT_WAIT_SECS):  # serving is one worker up; wait for both
+            while len(_sockets(served.port, "0A")) < 2:
+                await asyncio.sleep(0.05)
         streams = await asyncio.gather(
             *(asyncio.open_connection("127.0.0.1", served.port) for _ in range(16))
         )
@@ -150,8 +160,29 @@ async def test_two_workers_share_a_burst_of_new_connections(
         for _, writer in streams:
             writer.close()
     finally:
-        served.proc.kill()
-        served.proc.wait()
+        served.proc.send_signal(signal.SIGTERM)
+        served.proc.wait(30)
+
+
+async def test_workers_end_with_a_supervisor_killed_outright(
+    tmp_path: Path, database_url: str, serve_redis: str | None
+) -> None:
+    served = Served(tmp_path / "data", database_url, serve_redis, 2)
+    workers = [p for p in _children(served.proc.pid) if "spawn" in _command(p)]
+    assert len(workers) == 2
+    served.proc.kill()
+    served.proc.wait()
+    async with asyncio.timeout(EVENT_WAIT_SECS):
+        while any(_command(p) for p in workers):
+            await asyncio.sleep(0.05)
+
+
+def _command(pid: int) -> str:
+    """The process's command line ("" once it has ended; a zombie's is empty too)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped_within_the_presence_ttl(
