@@ -160,7 +160,8 @@ async def receive_inbound(
         stored.append((i, route, _columns(conversation)))  # as it is after this text
     if not rows:
         return [r for r in results if r is not None]
-    ids: dict[str, int] = dict((await session.execute(_INSERT_MESSAGES, rows)).tuples().all())
+    inserted = await session.execute(_INSERT_MESSAGES, rows)
+    ids: dict[str, int] = {sid: message_id for sid, message_id in inserted}
     tally = report_days.Tally()
     for row in rows:
         tally.add(row["inbox_id"], now, texts_in=1)
@@ -330,5 +331,6 @@ async def _insert_conversations(
     if not rows:
         return []
     # One inbox's rows, one per number.
-    ids: dict[str, int] = dict((await session.execute(_INSERT_CONVERSATIONS, rows)).tuples().all())
+    inserted = await session.execute(_INSERT_CONVERSATIONS, rows)
+    ids: dict[str, int] = {number: conversation_id for number, conversation_id in inserted}
     return [{"id": ids[row["counterparty"]], "made": True, **row} for row in rows]
