@@ -123,12 +123,19 @@ async def _open(websocket: WebSocket, svc: Services) -> tuple[Connection, _Bucke
         await websocket.close(CLOSE_FORBIDDEN)
         return None
     assert user.id is not None
-    await websocket.accept()
-    forget_handshake(websocket)
     conn = Connection(user.id, user.team_id, set(), svc.settings.send_queue_frames)
+    # Registered before the upgrade is answered, so a client that sees the socket open misses no
+    # event committed from then on (tests/faults/test_connect_burst.py); held until its first
+    # frame: a hello replays before live events.
+    await svc.hub.register(conn)
+    try:
+        await websocket.accept()
+    except BaseException:
+        svc.hub.unregister(conn)
+        raise
     # Ending the session (logout, a password change) closes the socket: server/sockets.py.
     svc.sockets.add(conn, _credential(websocket, how))
-    await svc.hub.register(conn)  # held until the first frame: a hello replays before live events
+    forget_handshake(websocket)
     async with svc.db.read() as session:  # read after registering: later changes arrive as events
         conn.inbox_ids = await accounts.visible_inbox_ids(session, user)
     await presence.connected(svc, conn, user)
