@@ -4,8 +4,9 @@ little of the machine's CPU as possible and the server's cost is what gets measu
 
 Run as `python bench/_agents.py URL N [TOKEN]`. Prints `READY`, then for each event number k
 (found as `bench-k` in a frame) `DONE k t` once all N connections have it (t is
-`time.monotonic()`, one clock for every process of the machine), and `SIZE bytes` for the
-first frame. Stops when stdin closes.
+`time.monotonic()`, one clock for every process of the machine), `SIZE bytes` for the
+first frame, `CLOSED code 'reason'` for a close frame and `LOST` for a connection gone. Stops
+when stdin closes.
 """
 
 from __future__ import annotations
@@ -73,6 +74,14 @@ class Agent(asyncio.Protocol):
                 self._send(PONG, payload)
             elif opcode == 0x1:
                 self._event(payload)
+            elif opcode == 0x8:  # the server closes us: say why, for the benchmark's report
+                code = struct.unpack_from("!H", payload)[0] if len(payload) >= 2 else 1005
+                sys.stdout.write(f"CLOSED {code} {payload[2:].decode(errors='replace')!r}\n")
+                sys.stdout.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        sys.stdout.write("LOST\n")
+        sys.stdout.flush()
 
     def _event(self, payload: bytes) -> None:
         match = MARK.search(payload)

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -193,6 +194,8 @@ class Agents:
         self.size: int | None = None
         self.changed = asyncio.Event()
         self.ready = asyncio.Event()
+        self.closed: Counter[str] = Counter()  # close frames the server sent, by code and reason
+        self.lost = 0  # connections gone
 
     async def read(self) -> None:
         assert self.proc.stdout is not None
@@ -209,6 +212,10 @@ class Agents:
             elif kind == "DONE":
                 self.done[int(rest[0])] = float(rest[1])
                 self.changed.set()
+            elif kind == "CLOSED":
+                self.closed[" ".join(rest)] += 1
+            elif kind == "LOST":
+                self.lost += 1
 
     async def wait_done(self, k: int) -> float:
         while k not in self.done:
@@ -216,7 +223,10 @@ class Agents:
             try:
                 await asyncio.wait_for(self.changed.wait(), 30)
             except TimeoutError:
-                raise RuntimeError(f"event {k} did not reach all {self.n} agents in 30 s") from None
+                raise RuntimeError(
+                    f"event {k} did not reach all {self.n} agents in 30 s; connections lost: "
+                    f"{self.lost}, close frames: {dict(self.closed) or 'none'}"
+                ) from None
         return self.done[k]
 
     def stop(self) -> None:
