@@ -99,8 +99,13 @@ class Database:
         running on the store meanwhile."""
         session = AsyncSession(self.write_engine, expire_on_commit=False)
         async with self._write_turn, session, session.begin():
+            # The lock is held when the block starts (SQLite's BEGIN IMMEDIATE would otherwise
+            # wait at the block's first statement): what a block does after waiting for it, the
+            # inbound batch taking the texts that came meanwhile, is done holding it.
             if self.is_postgres:
                 await session.execute(_TAKE_WRITE_LOCK)
+            else:
+                await session.connection()
             yield session
 
     async def ping(self) -> None:

@@ -87,7 +87,7 @@ def _intake(svc: Services) -> Batcher[_Arrival, Message]:
 
 async def _store_all(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exception]:
     try:
-        return await _store(svc, arrivals)
+        return await _store(svc, arrivals, more=True)
     except Exception as exc:
         if len(arrivals) == 1 or _store_failed(exc):
             # The store cannot take any of them now: each webhook tries once more on a fresh
@@ -112,12 +112,21 @@ def _store_failed(exc: Exception) -> bool:
     )
 
 
-async def _store(svc: Services, arrivals: list[_Arrival]) -> list[Message | Exception]:
+async def _store(
+    svc: Services, arrivals: list[_Arrival], more: bool = False
+) -> list[Message | Exception]:
+    """Store the arrivals in one transaction; with `more`, also the texts that arrived while it
+    waited for the write lock (appended to `arrivals`): with two processes taking turns on the
+    lock, each batch was otherwise what had arrived before the wait, a few texts."""
     events: list[EventRecord] = []
     replies = 0
     # Who is online, for automatic assignment: read before the write transaction.
     online = {to: await online_for(svc, to) for to in sorted({a.text.to for a in arrivals})}
     async with svc.db.write() as session:
+        if more:
+            _intake(svc).take_more(arrivals)
+            for to in sorted({a.text.to for a in arrivals} - online.keys()):
+                online[to] = await online_for(svc, to)  # a number the first ones did not reach
         results = await receive_inbound(
             session, [a.text for a in arrivals], timedelta(days=svc.settings.thread_days)
         )

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlmodel import col
 
+from inbox.db import Database
 from inbox.models import Inbox, Message
 from tests.conftest import Running
-from tests.helpers import BILLING, FRONT_DESK, Agent, login, open_store
+from tests.helpers import BILLING, EVENT_WAIT_SECS, FRONT_DESK, Agent, login, open_store
 
 
 async def stored_sids(running: Running) -> list[str | None]:
@@ -42,6 +43,73 @@ async def test_a_burst_repeating_message_sids_stores_each_text_once(app_server: 
     ids = [e["id"] for e in seen]
     assert ids == sorted(set(ids))
     await bob_ws.close()
+
+
+async def test_texts_arriving_while_another_process_writes_are_stored_together_once_each(
+    app_server: Running,
+) -> None:
+    """Another process holds the store's write lock while texts keep arriving: the batch that
+    waited for it takes the texts that came meanwhile, in one transaction; none is answered
+    before its commit, each is stored once, and each event goes out once, in id order."""
+    bob = await login(app_server.url, "bob")
+    bob_ws = await Agent.connect(app_server.url, cookies=bob.cookies)
+    sids = [f"SMwait{i:02d}" for i in range(21)]
+
+    def post(i: int) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(
+            app_server.twilio.inbound(FRONT_DESK, f"+1555740{i % 5:04d}", f"wait {i}", sid=sids[i])
+        )
+
+    async with open_store(app_server.settings.database_url) as db:
+        async with db.write():  # the other process's write, holding the lock
+            first = post(0)
+            if db.is_postgres:  # the first text's batch is waiting for the lock: the rest after
+                await _advisory_lock_awaited(db)
+            later = [post(i) for i in range(1, len(sids))]
+            done, _ = await asyncio.wait([first, *later], timeout=1.0)
+            assert not done  # nothing is answered before it is committed
+        answers = await asyncio.gather(first, *later)
+    assert [a.status_code for a in answers] == [200] * len(sids)
+    async with open_store(app_server.settings.database_url) as db, db.read() as session:
+        rows = (
+            await session.execute(
+                select(col(Message.provider_sid), col(Message.created_at)).where(
+                    col(Message.provider_sid).in_(sids)
+                )
+            )
+        ).all()
+    assert sorted(str(sid) for sid, _ in rows) == sids  # once each
+    assert len({at for _, at in rows}) == 1  # one transaction: the first text's batch took all
+    seen: list[dict[str, Any]] = []
+    while len(seen) < len(sids):
+        event = await bob_ws.next_event("message.created")
+        if event["data"]["message"]["body"].startswith("wait "):
+            seen.append(event)
+    assert sorted(e["data"]["message"]["body"] for e in seen) == sorted(
+        f"wait {i}" for i in range(len(sids))
+    )
+    assert [e["id"] for e in seen] == sorted({e["id"] for e in seen})
+    await bob_ws.close()
+
+
+_ADVISORY_WAITERS = text(
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+)
+
+
+async def _advisory_lock_awaited(db: Database) -> None:
+    """Until some transaction waits for an advisory lock (PostgreSQL): the server's write."""
+    async with asyncio.timeout(EVENT_WAIT_SECS):
+        while True:
+            async with db.read() as session:
+                waiting = await session.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                )
+            if waiting:
+                return
+            await asyncio.sleep(0.02)
 
 
 async def test_a_text_no_inbox_takes_is_refused_alone_in_a_burst(app_server: Running) -> None:
