@@ -1,7 +1,8 @@
 """Calls gathered into batches: what arrives while a batch is being handled waits, and goes in
 the next one together. Nothing waits on purpose (unlike server/bus.py's DeferredEvents, which
 holds its first event 20 ms): a lone call goes at once, a burst costs one write transaction per
-batch instead of one per call (docs/performance.md, "Ingest")."""
+batch instead of one per call (docs/performance.md, "Ingest"). Work that first waits for its turn
+(the store's write lock) may take into its batch what arrived meanwhile: `take_more`."""
 
 from __future__ import annotations
 
