@@ -270,20 +270,21 @@ async def authenticate_token(session: AsyncSession, token: str) -> User | None:
     return await user_of_token_hash(session, hash_token(token))
 
 
+def _works(now: datetime) -> tuple[Any, ...]:
+    """Where a token still opens something: not expired, its user not disabled (joined)."""
+    return (
+        or_(col(Token.expires_at).is_(None), col(Token.expires_at) > now),
+        col(User.disabled_at).is_(None),
+    )
+
+
 async def user_of_token_hash(session: AsyncSession, token_hash: str) -> User | None:
-    found = (
-        await session.execute(
-            select(Token, User)
-            .join(User, col(User.id) == col(Token.user_id))
-            .where(col(Token.token_hash) == token_hash)
-        )
-    ).first()
-    if found is None:
-        return None
-    row, user = found
-    if (row.expires_at is not None and row.expires_at <= utcnow()) or user.disabled_at is not None:
-        return None
-    return user
+    found: User | None = await session.scalar(
+        select(User)
+        .join(Token, col(Token.user_id) == col(User.id))
+        .where(col(Token.token_hash) == token_hash, *_works(utcnow()))
+    )
+    return found
 
 
 async def live_token_hashes(session: AsyncSession, token_hashes: Collection[str]) -> set[str]:
@@ -294,11 +295,7 @@ async def live_token_hashes(session: AsyncSession, token_hashes: Collection[str]
         rows = await session.scalars(
             select(col(Token.token_hash))
             .join(User, col(User.id) == col(Token.user_id))
-            .where(
-                col(Token.token_hash).in_(wanted[start : start + LOOK_UP_CHUNK]),
-                or_(col(Token.expires_at).is_(None), col(Token.expires_at) > now),
-                col(User.disabled_at).is_(None),
-            )
+            .where(col(Token.token_hash).in_(wanted[start : start + LOOK_UP_CHUNK]), *_works(now))
         )
         live |= set(rows)
     return live

@@ -87,10 +87,16 @@ async def open_loads(
     return loads
 
 
+def may_assign(inbox: Inbox, online: Collection[int]) -> bool:
+    """Whether the inbox's rule can give anyone a conversation now (it is on, someone is online);
+    the inbound batch asks before loading the inbox."""
+    return inbox.assignment != "off" and bool(online)
+
+
 async def choose(session: AsyncSession, inbox: Inbox, online: Collection[int]) -> int | None:
     """The member the inbox's rule gives its next conversation, or None (off, nobody online,
     everyone at the cap). Moves round-robin's place."""
-    if inbox.assignment == "off" or inbox.id is None or not online:
+    if not may_assign(inbox, online) or inbox.id is None:
         return None
     candidates = await _candidates(session, inbox, online)
     loads = await open_loads(session, inbox.id, candidates)

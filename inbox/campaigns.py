@@ -275,22 +275,25 @@ async def using_numbers(
     return found
 
 
-_NUMBER = PhoneNumber.metadata.tables["phonenumber"]
-_CAMPAIGN = Campaign.metadata.tables["campaign"]
-_CAMPAIGN_NUMBER = CampaignNumber.metadata.tables["campaign_number"]
-# Built once, as table columns: the inbound path asks it of every batch, and almost always hears
-# nothing (a campaign's reply route, as `active_by_number` finds its campaign).
-_ACTIVE_ROUTES = (
-    select(_NUMBER.c.number, _CAMPAIGN.c.reply_inbox_id, _CAMPAIGN.c.handling)
-    .join(_CAMPAIGN_NUMBER, _CAMPAIGN_NUMBER.c.phone_number_id == _NUMBER.c.id)
-    .join(_CAMPAIGN, _CAMPAIGN.c.id == _CAMPAIGN_NUMBER.c.campaign_id)
-    .where(
-        _NUMBER.c.number.in_(bindparam("numbers", expanding=True)),
-        _CAMPAIGN.c.status == "active",
-        _CAMPAIGN.c.archive_at > bindparam("now"),
+def _active_on_numbers(*columns: Any) -> Any:
+    """`columns` of each active campaign using one of the numbers bound as `numbers` at `now`,
+    with the number first, the campaign sent last first. Built once: the inbound path asks for
+    reply routes in every batch, and almost always hears nothing."""
+    return (
+        select(col(PhoneNumber.number), *columns)
+        .join(CampaignNumber, col(CampaignNumber.phone_number_id) == col(PhoneNumber.id))
+        .join(Campaign, col(Campaign.id) == col(CampaignNumber.campaign_id))
+        .where(
+            col(PhoneNumber.number).in_(bindparam("numbers", expanding=True)),
+            col(Campaign.status) == "active",
+            col(Campaign.archive_at) > bindparam("now"),
+        )
+        .order_by(col(Campaign.sent_at).desc())
     )
-    .order_by(_CAMPAIGN.c.sent_at.desc())
-)
+
+
+_ACTIVE_CAMPAIGNS = _active_on_numbers(Campaign)
+_ACTIVE_ROUTES = _active_on_numbers(col(Campaign.reply_inbox_id), col(Campaign.handling))
 
 
 async def active_by_number(
@@ -299,17 +302,7 @@ async def active_by_number(
     """The active campaign of each E.164 number that has one."""
     if not numbers:
         return {}
-    rows = await session.execute(
-        select(col(PhoneNumber.number), Campaign)
-        .join(CampaignNumber, col(CampaignNumber.phone_number_id) == col(PhoneNumber.id))
-        .join(Campaign, col(Campaign.id) == col(CampaignNumber.campaign_id))
-        .where(
-            col(PhoneNumber.number).in_(numbers),
-            col(Campaign.status) == "active",
-            col(Campaign.archive_at) > now,
-        )
-        .order_by(col(Campaign.sent_at).desc())
-    )
+    rows = await session.execute(_ACTIVE_CAMPAIGNS, {"numbers": list(numbers), "now": now})
     found: dict[str, Campaign] = {}
     for number, campaign in rows:
         found.setdefault(number, campaign)

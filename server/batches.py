@@ -57,7 +57,6 @@ class Batcher(Generic[T, R]):
         items += [item for item, _ in extra]
 
     async def _drain(self) -> None:
-        self._batch = []
         try:
             while self._waiting:
                 await self._gather()

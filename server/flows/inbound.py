@@ -176,8 +176,8 @@ async def _assign(
     assigned: dict[int, int] = {}
     for conversation_id, conversation in newest.items():
         online_here = online[reached[conversation_id]]
-        if not online_here or inbox_of[conversation_id].assignment == "off":
-            continue  # nobody to choose (assignment.choose would say so, once it loaded the inbox)
+        if not assignment.may_assign(inbox_of[conversation_id], online_here):
+            continue  # nobody to choose: asked of the batch's view, before the inbox is loaded
         assigned |= await assignment.assign_arrivals(session, [conversation], online_here)
     stopped = {
         s.conversation.id or 0
