@@ -97,6 +97,49 @@ _ADVISORY_WAITERS = text(
 )
 
 
+async def test_a_bad_text_among_those_a_waiting_batch_took_fails_alone(
+    app_server: Running,
+) -> None:
+    """The batch that waited for another process's write takes the texts that came meanwhile;
+    when one of them cannot be decided (Billing's away time zone is gone), the batch is retried
+    text by text: only that one fails, every other is stored and answered."""
+    async with open_store(app_server.settings.database_url) as db, db.write() as session:
+        await session.execute(
+            update(Inbox)
+            .where(col(Inbox.phone_number) == BILLING)
+            .values(
+                away_enabled=True,
+                away_message="closed",
+                away_schedule='{"mon": [["09:00", "17:00"]]}',
+                away_timezone="Nowhere/Atlantis",
+            )
+        )
+
+    def post(i: int) -> asyncio.Future[Any]:
+        to = BILLING if i == 7 else FRONT_DESK
+        return asyncio.ensure_future(
+            app_server.twilio.inbound(to, f"+1555750{i:04d}", f"took {i}", sid=f"SMtook{i:02d}")
+        )
+
+    async with open_store(app_server.settings.database_url) as db:
+        async with db.write():  # the other process's write, holding the lock
+            first = post(0)
+            if db.is_postgres:
+                await _advisory_lock_awaited(db)
+            later = [post(i) for i in range(1, 12)]
+            done, _ = await asyncio.wait([first, *later], timeout=1.0)
+            assert not done
+        answers = await asyncio.gather(first, *later)
+    stored = set(await stored_sids(app_server))
+    for i, answer in enumerate(answers):
+        if i == 7:
+            assert answer.status_code != 200 and "error" in answer.json()
+            assert f"SMtook{i:02d}" not in stored
+        else:
+            assert answer.status_code == 200, answer.text
+            assert f"SMtook{i:02d}" in stored
+
+
 async def _advisory_lock_awaited(db: Database) -> None:
     """Until some transaction waits for an advisory lock (PostgreSQL): the server's write."""
     async with asyncio.timeout(EVENT_WAIT_SECS):

@@ -164,6 +164,42 @@ async def test_two_workers_share_a_burst_of_new_connections(
         served.proc.wait(30)
 
 
+async def test_a_worker_killed_is_replaced_on_a_socket_of_its_own(
+    tmp_path: Path, database_url: str, serve_redis: str | None
+) -> None:
+    served = Served(tmp_path / "data", database_url, serve_redis, 2)
+    try:
+        async with asyncio.timeout(EVENT_WAIT_SECS):
+            while len(_sockets(served.port, "0A")) < 2:
+                await asyncio.sleep(0.05)
+        workers = [p for p in _children(served.proc.pid) if "spawn" in _command(p)]
+        os.kill(workers[0], signal.SIGKILL)
+        async with asyncio.timeout(EVENT_WAIT_SECS):  # the supervisor starts another, listening
+            while True:
+                now = [p for p in _children(served.proc.pid) if "spawn" in _command(p)]
+                if (
+                    workers[0] not in now
+                    and len(now) == 2
+                    and len(_sockets(served.port, "0A")) == 2
+                ):
+                    break
+                await asyncio.sleep(0.05)
+        streams = await asyncio.gather(
+            *(asyncio.open_connection("127.0.0.1", served.port) for _ in range(16))
+        )
+        for _, writer in streams:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for reader, _ in streams:
+            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        held = _connections_held(served.port, now)
+        assert sum(held.values()) == 16 and len(held) == 2, held
+        for _, writer in streams:
+            writer.close()
+    finally:
+        served.proc.send_signal(signal.SIGTERM)
+        served.proc.wait(30)
+
+
 async def test_workers_end_with_a_supervisor_killed_outright(
     tmp_path: Path, database_url: str, serve_redis: str | None
 ) -> None:

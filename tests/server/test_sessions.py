@@ -112,10 +112,12 @@ async def test_a_socket_whose_session_vanished_is_closed_by_the_sweep(app_server
 
 
 async def test_the_sweep_closes_token_sockets_whose_token_lapsed_and_keeps_the_rest(
-    app_server: Running,
+    app_server: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tokens deleted, expired, or of a disabled user behind the server's back: the sweep closes
-    their sockets (all of them checked in one read) and leaves a live token's open."""
+    their sockets (checked a read per chunk of tokens, here two to a chunk) and leaves a live
+    token's open."""
+    monkeypatch.setattr(accounts, "LOOK_UP_CHUNK", 2)  # the server runs in this process
     async with open_store(app_server.settings.database_url) as db, db.write() as session:
         bob = await accounts.user_by_username(session, "bob")
         carol = await accounts.user_by_username(session, "carol")
