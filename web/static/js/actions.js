@@ -76,13 +76,20 @@ function lockFields(locked) {
   }
 }
 
+// Only the newest load fills the form: opening the dialog and then choosing another inbox
+// starts two, and the first to be asked may answer last (as contact.js and list.js do).
+let oooLoadSeq = 0;
+
 async function loadOutOfOffice() {
+  const seq = ++oooLoadSeq;
   lockFields(true);
   try {
-    fillOutOfOffice(await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`));
+    const settings = await api("GET", `/api/v1/inboxes/${$("ooo-inbox").value}/out-of-office`);
+    if (seq !== oooLoadSeq) return;
+    fillOutOfOffice(settings);
     lockFields(false);
   } catch (error) {
-    $("ooo-result").textContent = `Could not load the settings: ${error.message}`;
+    if (seq === oooLoadSeq) $("ooo-result").textContent = `Could not load the settings: ${error.message}`;
   }
 }
 
