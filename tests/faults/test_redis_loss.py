@@ -77,9 +77,11 @@ async def test_redis_restarted_empty_brings_presence_back_and_reports_locks_lost
     bob, carol = await login(server.url, "bob"), await login(server.url, "carol")
     conversation = await new_conversation(bob, "+15557400001")
     other = await new_conversation(bob, "+15557400002")
+    # Carol first: Bob's going online is then published after her socket is registered (the
+    # other way round, it could be committed before, and never reach her).
+    carol_ws = await Agent.connect(server.url, cookies=carol.cookies)
     bob_tab1 = await Agent.connect(server.url, cookies=bob.cookies)
     bob_tab2 = await Agent.connect(server.url, cookies=bob.cookies)
-    carol_ws = await Agent.connect(server.url, cookies=carol.cookies)
     await carol_ws.next_event("presence.changed", about("Bob Agent", "online"))
     await bob_tab2.command("conversation.view", {"conversation_id": conversation})
     taken = await bob_tab2.command("lock.acquire", {"conversation_id": conversation})
