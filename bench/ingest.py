@@ -41,7 +41,7 @@ from twilio.request_validator import RequestValidator
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
-from _stats import percentile, proc_cpu_secs  # noqa: E402
+from _stats import machine_busy_secs, percentile, proc_cpu_secs  # noqa: E402
 from fanout import (  # noqa: E402
     AUTH_TOKEN,
     FRONT_DESK,
@@ -151,6 +151,8 @@ class Run:
     cpu_secs: float = 0.0  # the server's process tree, Redis excluded
     redis_cpu_secs: float = 0.0
     store_cpu_secs: float = 0.0  # PostgreSQL's processes, when on PostgreSQL
+    client_cpu_secs: float = 0.0  # the bench's own client
+    machine_busy_secs: float = 0.0  # every process of the machine, other users' included
     latencies: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     deliveries: int = 0  # agent frames, in the agents variant
@@ -174,6 +176,8 @@ class Run:
             "server_cpu_ms_per_webhook": round(self.cpu_secs / self.webhooks * 1e3, 3),
             "redis_cpu_ms_per_webhook": round(self.redis_cpu_secs / self.webhooks * 1e3, 3),
             "store_cpu_ms_per_webhook": round(self.store_cpu_secs / self.webhooks * 1e3, 3),
+            "client_cpu_ms_per_webhook": round(self.client_cpu_secs / self.webhooks * 1e3, 3),
+            "cores_busy": round(self.machine_busy_secs / self.secs, 2),
             "statuses": self.statuses,
         }
 
@@ -183,7 +187,9 @@ class Run:
         return (
             f"{self.name}: {self.webhooks} webhooks | {d['webhooks_per_sec']}/s | p50 "
             f"{d['p50_ms']} ms p99 {d['p99_ms']} ms | server CPU {d['cpu_ms_per_webhook']} ms per "
-            f"webhook (Redis {d['redis_cpu_ms_per_webhook']} ms{store}) | answers {d['statuses']}"
+            f"webhook (Redis {d['redis_cpu_ms_per_webhook']} ms{store}) | client "
+            f"{d['client_cpu_ms_per_webhook']} ms | cores busy {d['cores_busy']} of "
+            f"{os.cpu_count()} | answers {d['statuses']}"
         )
 
 
@@ -240,18 +246,22 @@ async def post_all(
         server = [p for p in pids if p not in redis and p != client.pid]
         store = store_pids or []
         cpu0, redis0, store0 = tree_cpu(server), tree_cpu(redis), tree_cpu(store)
+        client0, machine0 = proc_cpu_secs(client.pid), machine_busy_secs()
         spy = start_profile(server, args, name)
         assert client.stdin is not None
         client.stdin.write("GO\n")
         client.stdin.flush()
         result = json.loads(await _line(client))
+        client_secs = proc_cpu_secs(client.pid) - client0
         end = result["end"]
         if agents is not None:  # until every agent has every text
             end = max([end] + [await agents.wait_done(k) for k in range(first, first + n)])
+        machine_secs = machine_busy_secs()
         run = Run(name, n, secs=end - result["start"])
         run.cpu_secs = tree_cpu(server) - cpu0
         run.redis_cpu_secs = tree_cpu(redis) - redis0
         run.store_cpu_secs = tree_cpu(store) - store0
+        run.client_cpu_secs, run.machine_busy_secs = client_secs, machine_secs - machine0
         stop_profile(spy)
         run.latencies = result["latencies"]
         run.statuses = {str(k): v for k, v in result["statuses"].items()}

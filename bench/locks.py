@@ -132,6 +132,7 @@ class Agent(SocketAgent):
     def __init__(self, request: bytes) -> None:
         super().__init__(request, {}, 0)
         self.ref = 0
+        self.closing = False  # closed by the bench: no LOST line
         self.waiting: dict[str, asyncio.Future[tuple[float, dict[str, Any]]]] = {}
 
     def _event(self, payload: bytes) -> None:
@@ -152,13 +153,18 @@ class Agent(SocketAgent):
         read_at, frame = await asyncio.wait_for(future, 30)
         return Timing(started, read_at, time.perf_counter()), frame
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closing:
+            super().connection_lost(exc)
+
     def close(self) -> None:
+        self.closing = True
         if self.transport is not None:
             self.transport.close()
 
 
-async def connect(base: str, token: str) -> Agent:
-    url = base.replace("http", "ws", 1) + "/ws"
+async def connect(base: str, token: str, path: str = "/ws") -> Agent:
+    url = base.replace("http", "ws", 1) + path
     agent = Agent(upgrade_request(url, token))
     parts = urlsplit(url)
     await asyncio.get_running_loop().create_connection(lambda: agent, parts.hostname, parts.port)
@@ -292,9 +298,60 @@ async def run(
         agents.append((await connect(base, token), by_inbox[inbox_id]))
     redis = aioredis.Redis.from_url(redis_url)
     await asyncio.sleep(1.0)  # let the connections' presence events settle
+    before = await command_calls(redis)
+    out, bare, server_cpu = await measure(args, redis_url, agents, server_pid)
+    after = await command_calls(redis)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    delta = {k: v for k, v in delta.items() if v}
+    delta["set"] = delta.get("set", 0) - len(bare)  # the bare loop's own commands
+    delta["del"] = delta.get("del", 0) - len(bare)
+    delta = {k: v for k, v in delta.items() if v > 0 and k != "info"}
+    ops = sum(len(v) for v in out.values())
+    print(
+        f"agents={args.agents} conversations={args.conversations} seconds={args.seconds} "
+        f"inboxes={args.inboxes} think_ms={args.think_ms} "
+        f"lock_ops={ops} ({ops / args.seconds:.0f}/s)"
+    )
+    ours = report("switchboard", args, out, bare, server_cpu)
+    total = sum(delta.values())
+    print(f"redis commands per lock op under load: {total / ops:.2f} (incl. presence, sweeps)")
+    await commands_per_op(redis, agents[0][0], agents[0][1][0])
+    for a, _ in agents:
+        a.close()
+    await redis.aclose()
+    if args.no_bare_server:
+        return
+    # The floor of the layout: the same agents, loops and fan-out against bench/_bare_locks.py
+    # on the server's core.
+    bare_server = start_bare_server(redis_url)
+    try:
+        agents = []
+        for inbox_id, token in made:
+            url = f"http://127.0.0.1:{bare_server.port}/ws/{inbox_id}"
+            agents.append((await connect(url, token, path=""), by_inbox[inbox_id]))
+        await asyncio.sleep(1.0)
+        out, bare, server_cpu = await measure(args, redis_url, agents, bare_server.proc.pid)
+        floor = report("bare lock server", args, out, bare, server_cpu)
+        print(
+            f"switchboard / bare lock server: p50 {ours[0] / floor[0]:.2f}x, "
+            f"p99 {ours[1] / floor[1]:.2f}x"
+        )
+        for a, _ in agents:
+            a.close()
+    finally:
+        bare_server.stop()
+
+
+async def measure(
+    args: argparse.Namespace,
+    redis_url: str,
+    agents: list[tuple[Agent, list[int]]],
+    server_pid: int,
+) -> tuple[dict[str, list[Timing]], list[Timing], float]:
+    """Every agent's loop and the bare `SET NX PX` timer for `--warmup` + `--seconds`: the
+    measured lock ops by outcome, the bare round trips, the server's CPU seconds meanwhile."""
     out: dict[str, list[Timing]] = {"acquire_won": [], "acquire_refused": [], "release": []}
     bare: list[Timing] = []
-    before = await command_calls(redis)
     # The client is the instrument: no collector pauses in it while it times (it runs for
     # seconds and allocates little); the server keeps its own collector, as in production.
     gc.collect()
@@ -315,19 +372,20 @@ async def run(
     )
     server_cpu = proc_cpu_secs(server_pid) - cpu0
     gc.enable()
-    after = await command_calls(redis)
-    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    delta = {k: v for k, v in delta.items() if v}
-    delta["set"] = delta.get("set", 0) - len(bare)  # the bare loop's own commands
-    delta["del"] = delta.get("del", 0) - len(bare)
-    delta = {k: v for k, v in delta.items() if v > 0 and k != "info"}
+    return out, bare, server_cpu
+
+
+def report(
+    server: str,
+    args: argparse.Namespace,
+    out: dict[str, list[Timing]],
+    bare: list[Timing],
+    server_cpu: float,
+) -> tuple[float, float]:
+    """Print one server's figures; return its lock ops' p50 and p99 (ms)."""
+    print(f"== {server}")
     ops = sum(len(v) for v in out.values())
     everything = [t for v in out.values() for t in v]
-    print(
-        f"agents={args.agents} conversations={args.conversations} seconds={args.seconds} "
-        f"inboxes={args.inboxes} think_ms={args.think_ms} "
-        f"lock_ops={ops} ({ops / args.seconds:.0f}/s)"
-    )
     rows = [*out.items(), ("all lock ops", everything), ("bare SET NX PX", bare)]
     for name, timings in rows:
         samples = [t.ms for t in timings]
@@ -341,22 +399,57 @@ async def run(
         f"ratio socket/bare: p50 {pct(ours, 50) / pct(theirs, 50):.1f}x, "
         f"p99 {pct(ours, 99) / pct(theirs, 99):.1f}x"
     )
-    ours, theirs = [t.resumed_ms for t in everything], [t.resumed_ms for t in bare]
+    resumed, theirs_resumed = [t.resumed_ms for t in everything], [t.resumed_ms for t in bare]
     print(
         f"as the awaiting tasks saw them (plus the client's own turns): lock ops p50 "
-        f"{pct(ours, 50):.2f} ms p99 {pct(ours, 99):.2f} ms, bare p50 {pct(theirs, 50):.2f} ms "
-        f"p99 {pct(theirs, 99):.2f} ms"
+        f"{pct(resumed, 50):.2f} ms p99 {pct(resumed, 99):.2f} ms, bare p50 "
+        f"{pct(theirs_resumed, 50):.2f} ms p99 {pct(theirs_resumed, 99):.2f} ms"
     )
     print(
-        f"server CPU per lock op: {server_cpu / ops * 1e3:.2f} ms "
+        f"server CPU per lock op: {server_cpu / max(ops, 1) * 1e3:.2f} ms "
         f"(busy {server_cpu / args.seconds:.0%} of one core)"
     )
-    total = sum(delta.values())
-    print(f"redis commands per lock op under load: {total / ops:.2f} (incl. presence, sweeps)")
-    await commands_per_op(redis, agents[0][0], agents[0][1][0])
-    for a, _ in agents:
-        a.close()
-    await redis.aclose()
+    return pct(ours, 50), pct(ours, 99)
+
+
+@dataclass
+class BareServer:
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_bare_server(redis_url: str) -> BareServer:
+    port = free_port()
+    script = Path(__file__).resolve().parent / "_bare_locks.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(port), redis_url])
+    if SERVER_CPUS:
+        os.sched_setaffinity(proc.pid, SERVER_CPUS)  # where switchboard serve ran
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return BareServer(proc, port)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the bare lock server did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVER_CPUS: list[int] = []  # the server's core when pinned
 
 
 def main() -> None:
@@ -372,6 +465,11 @@ def main() -> None:
     )
     parser.add_argument("--think-ms", type=float, default=2000.0, help="mean pause between ops")
     parser.add_argument(
+        "--no-bare-server",
+        action="store_true",
+        help="skip the second half: the same load against bench/_bare_locks.py, the floor",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="let the client share the server's core (by default the server and Redis get the "
@@ -382,11 +480,10 @@ def main() -> None:
     pinned = not args.no_pin and len(cpus) > 1
     if pinned:  # Redis and the server start on the first core (children inherit it)...
         os.sched_setaffinity(0, cpus[:1])
+        SERVER_CPUS[:] = cpus[:1]
     with tempfile.TemporaryDirectory() as tmp, embedded_redis(Path(tmp) / "redis", port=0) as url:
         data_dir = Path(tmp) / "data"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         proc = start_server(data_dir, url, port)
         if pinned:  # ...and the client, the instrument, takes the others
             os.sched_setaffinity(0, cpus[1:])
