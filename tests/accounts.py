@@ -9,7 +9,7 @@ from inbox import accounts
 from inbox.db import Database
 from inbox.models import Conversation, Inbox, InboxMember, Tag
 from server.config import Settings
-from tests.helpers import DEMO_PASSWORD
+from server.demo import demo_password_hash
 
 
 async def make_user(settings: Settings, username: str, role: str = "agent") -> int:
@@ -17,9 +17,8 @@ async def make_user(settings: Settings, username: str, role: str = "agent") -> i
     db = Database(settings.database_url)
     try:
         async with db.write() as session:
-            user = await accounts.create_user(
-                session, 1, username, username.title(), role, DEMO_PASSWORD
-            )
+            user = await accounts.create_user(session, 1, username, username.title(), role)
+            user.password_hash = demo_password_hash()  # DEMO_PASSWORD's, hashed once
             assert user.id is not None
             return user.id
     finally:
@@ -41,9 +40,8 @@ async def make_other_team(settings: Settings, username: str = "zed") -> OtherTea
         async with db.write() as session:
             team = await accounts.create_team(session, "Elsewhere")
             assert team.id is not None
-            user = await accounts.create_user(
-                session, team.id, username, username.title(), "admin", DEMO_PASSWORD
-            )
+            user = await accounts.create_user(session, team.id, username, username.title(), "admin")
+            user.password_hash = demo_password_hash()
             inbox = Inbox(
                 team_id=team.id, name="Elsewhere", code="else", phone_number="+15005550099"
             )

@@ -13,7 +13,14 @@ from server.config import Settings
 from server.embedded_redis import embedded_redis
 from tests.fake_twilio import FakeTwilio
 from tests.helpers import ServerThread, Twilio, free_port
-from tests.stores import STORE_ENV, PostgresCluster, chosen_store, sqlite_url
+from tests.stores import (
+    STORE_ENV,
+    PostgresCluster,
+    chosen_store,
+    make_sqlite_template,
+    migrated_sqlite,
+    sqlite_url,
+)
 
 STORE = chosen_store()  # "sqlite" or "postgres": tests/stores.py
 
@@ -61,12 +68,18 @@ def postgres() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This pytest process's migrated SQLite store, copied for each test that gets one."""
+    return make_sqlite_template(tmp_path_factory.mktemp("template") / "switchboard.db")
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh store for this test, on the run's store: every server and every read of the test
-    goes through this URL. The schema is at head (PostgreSQL) or made by the first server."""
+    """A fresh store for this test, on the run's store, its schema at head (a copy of a
+    template migrated once): every server and every read of the test goes through this URL."""
     if STORE == "sqlite":
-        yield sqlite_url(tmp_path / "data")
+        yield migrated_sqlite(tmp_path / "data", request.getfixturevalue("sqlite_template"))
         return
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     url = cluster.create_database()

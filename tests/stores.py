@@ -63,6 +63,21 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}"
 
 
+def migrated_sqlite(data_dir: Path, template: Path) -> str:
+    """`sqlite_url(data_dir)`, its store a copy of `template` (see `make_sqlite_template`)."""
+    url = sqlite_url(data_dir)
+    shutil.copyfile(template, data_dir / "switchboard.db")
+    return url
+
+
+def make_sqlite_template(path: Path) -> Path:
+    """A SQLite store at `path` with the schema at head and nothing in it: copied for each test,
+    as PostgreSQL's template is, instead of each test's first server migrating its own (0.2 s).
+    Closed and checkpointed: the file alone is the whole store."""
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 def postgres_bin_dir() -> Path:
     """Debian's server binaries (the newest installed version), else whatever is on PATH."""
     versions = [p.parent for p in DEBIAN_PG.glob("*/bin/postgres") if _is_version(p.parts[-3])]
