@@ -22,7 +22,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _agents import Agent as SocketAgent  # noqa: E402
 from _agents import upgrade_request  # noqa: E402
 from _stats import metrics_env, proc_cpu_secs  # noqa: E402
+from fanout import free_port  # noqa: E402
 
 from inbox import accounts  # noqa: E402
 from inbox.db import Database  # noqa: E402
@@ -276,7 +276,11 @@ async def commands_per_op(redis: aioredis.Redis, agent: Agent, conversation: int
 
 
 async def run(
-    args: argparse.Namespace, data_dir: Path, redis_url: str, port: int, server_pid: int
+    args: argparse.Namespace,
+    data_dir: Path,
+    redis_url: str,
+    port: int,
+    server: subprocess.Popen[bytes],
 ) -> None:
     db_url = f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}"
     made = await make_agents(db_url, args.agents, args.inboxes)
@@ -299,7 +303,7 @@ async def run(
     redis = aioredis.Redis.from_url(redis_url)
     await asyncio.sleep(1.0)  # let the connections' presence events settle
     before = await command_calls(redis)
-    out, bare, server_cpu = await measure(args, redis_url, agents, server_pid)
+    out, bare, server_cpu = await measure(args, redis_url, agents, server.pid)
     after = await command_calls(redis)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     delta = {k: v for k, v in delta.items() if v}
@@ -322,7 +326,8 @@ async def run(
     if args.no_bare_server:
         return
     # The floor of the layout: the same agents, loops and fan-out against bench/_bare_locks.py
-    # on the server's core.
+    # on the server's core, ours stopped first (its background work would share that core).
+    stop(server)
     bare_server = start_bare_server(redis_url)
     try:
         agents = []
@@ -412,18 +417,25 @@ def report(
     return pct(ours, 50), pct(ours, 99)
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server as Ctrl-C would (killed after 30 s); nothing if it has ended."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass
 class BareServer:
     proc: subprocess.Popen[bytes]
     port: int
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 def start_bare_server(redis_url: str) -> BareServer:
@@ -441,12 +453,6 @@ def start_bare_server(redis_url: str) -> BareServer:
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the bare lock server did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 SERVER_CPUS: list[int] = []  # the server's core when pinned
@@ -489,14 +495,9 @@ def main() -> None:
             os.sched_setaffinity(0, cpus[1:])
             print(f"pinned: server and Redis on cpu {cpus[0]}, this client on {cpus[1:]}")
         try:
-            uvloop.run(run(args, data_dir, url, port, proc.pid))  # as the server runs
+            uvloop.run(run(args, data_dir, url, port, proc))  # as the server runs
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 if __name__ == "__main__":
