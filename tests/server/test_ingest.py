@@ -5,6 +5,7 @@ once it is committed, and refused alone."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -60,15 +61,7 @@ async def test_texts_arriving_while_another_process_writes_are_stored_together_o
             app_server.twilio.inbound(FRONT_DESK, f"+1555740{i % 5:04d}", f"wait {i}", sid=sids[i])
         )
 
-    async with open_store(app_server.settings.database_url) as db:
-        async with db.write():  # the other process's write, holding the lock
-            first = post(0)
-            if db.is_postgres:  # the first text's batch is waiting for the lock: the rest after
-                await _advisory_lock_awaited(db)
-            later = [post(i) for i in range(1, len(sids))]
-            done, _ = await asyncio.wait([first, *later], timeout=1.0)
-            assert not done  # nothing is answered before it is committed
-        answers = await asyncio.gather(first, *later)
+    answers = await posted_during_another_write(app_server, post, len(sids))
     assert [a.status_code for a in answers] == [200] * len(sids)
     async with open_store(app_server.settings.database_url) as db, db.read() as session:
         rows = (
@@ -90,6 +83,23 @@ async def test_texts_arriving_while_another_process_writes_are_stored_together_o
     )
     assert [e["id"] for e in seen] == sorted({e["id"] for e in seen})
     await bob_ws.close()
+
+
+async def posted_during_another_write(
+    running: Running, post: Callable[[int], asyncio.Future[Any]], count: int
+) -> list[Any]:
+    """Text 0 posted while another process's write holds the store's lock, then (its batch
+    waiting for the lock) texts 1 to count - 1; none answered before that write ends. The
+    answers, in order."""
+    async with open_store(running.settings.database_url) as db:
+        async with db.write():  # the other process's write, holding the lock
+            first = post(0)
+            if db.is_postgres:  # the first text's batch is waiting for the lock: the rest after
+                await _advisory_lock_awaited(db)
+            later = [post(i) for i in range(1, count)]
+            done, _ = await asyncio.wait([first, *later], timeout=1.0)
+            assert not done  # nothing is answered before it is committed
+        return list(await asyncio.gather(first, *later))
 
 
 _ADVISORY_WAITERS = text(
@@ -121,15 +131,7 @@ async def test_a_bad_text_among_those_a_waiting_batch_took_fails_alone(
             app_server.twilio.inbound(to, f"+1555750{i:04d}", f"took {i}", sid=f"SMtook{i:02d}")
         )
 
-    async with open_store(app_server.settings.database_url) as db:
-        async with db.write():  # the other process's write, holding the lock
-            first = post(0)
-            if db.is_postgres:
-                await _advisory_lock_awaited(db)
-            later = [post(i) for i in range(1, 12)]
-            done, _ = await asyncio.wait([first, *later], timeout=1.0)
-            assert not done
-        answers = await asyncio.gather(first, *later)
+    answers = await posted_during_another_write(app_server, post, 12)
     stored = set(await stored_sids(app_server))
     for i, answer in enumerate(answers):
         if i == 7:
@@ -145,11 +147,7 @@ async def _advisory_lock_awaited(db: Database) -> None:
     async with asyncio.timeout(EVENT_WAIT_SECS):
         while True:
             async with db.read() as session:
-                waiting = await session.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    )
-                )
+                waiting = await session.scalar(_ADVISORY_WAITERS)
             if waiting:
                 return
             await asyncio.sleep(0.02)
